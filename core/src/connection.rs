@@ -1,0 +1,698 @@
+//! One HTTP/1.1 connection's client side, as a state machine with no I/O and no clock.
+//!
+//! # Theory of operation
+//!
+//! A connection carries one exchange at a time (no pipelining). The driver moves bytes and
+//! time; the connection decides everything else.
+//!
+//! ```text
+//!   connecting ──handle_connected──▶ idle ──send_request──▶ busy ──End──▶ idle (kept alive)
+//!                                     ▲                      │  └──End──▶ closed (reason)
+//!                                     └──────────────────────┘  └─error─▶ failed (sticky)
+//! ```
+//!
+//! Within `busy`, sending and receiving run side by side: a final response that arrives while
+//! the body is still being sent is surfaced at once, the rest of the body is abandoned, and
+//! the connection closes afterwards (reason `aborted`).
+//!
+//! # Polling order
+//!
+//! After every input (bytes, EOF, time) the driver:
+//! 1. writes what [`poll_transmit`](Connection::poll_transmit) gives (and, while
+//!    [`wants_body`](Connection::wants_body), frames body data with
+//!    [`send_body`](Connection::send_body) / [`finish_body`](Connection::finish_body));
+//! 2. feeds received bytes to [`handle_input`](Connection::handle_input) until it returns
+//!    `None`, keeping the unconsumed rest;
+//! 3. sleeps until input or [`poll_timeout`](Connection::poll_timeout), then calls
+//!    [`handle_timeout`](Connection::handle_timeout).
+//!
+//! # Deadlines and what moves them
+//!
+//! | call | deadlines it sets or clears |
+//! |---|---|
+//! | [`connecting`](Connection::connecting) | connect |
+//! | [`handle_connected`](Connection::handle_connected) | clears connect, sets idle |
+//! | [`send_request`](Connection::send_request) | clears idle; sets total and send |
+//! | `poll_transmit` / `send_body` writing bytes | pushes send forward |
+//! | the request fully written | clears send; sets wait-for-head and between-bytes |
+//! | `handle_input` with bytes, once reading | pushes between-bytes forward |
+//! | the final head | clears wait-for-head |
+//! | the response's end | clears the exchange's deadlines; sets idle |
+//! | [`handle_timeout`](Connection::handle_timeout) | fires any that passed |
+
+use std::time::{Duration, Instant};
+
+use crate::config::Config;
+use crate::error::{Error, InvalidRequest, Misuse, Timeout, TimeoutPhase};
+use crate::framing::{CloseReason, ResponseContext};
+use crate::headers::{is_token, is_valid_value, Headers};
+use crate::request::{Request, RequestFraming, RequestPlan};
+use crate::response::{Event, ResponseDecoder, Step};
+
+/// The client side of one HTTP/1.1 connection. See the [module docs](self) for the
+/// polling order and the deadline table.
+#[derive(Debug)]
+pub struct Connection {
+    config: Config,
+    decoder: ResponseDecoder,
+    /// Head and framing bytes waiting to be written.
+    out: Vec<u8>,
+    out_position: usize,
+    status: Status,
+    exchange: Exchange,
+    deadlines: Deadlines,
+}
+
+/// Where the connection is in its life; kept apart from the decoder so the decoder can be
+/// borrowed while the status changes.
+#[derive(Debug, Clone)]
+struct Status {
+    phase: Phase,
+    close_reason: Option<CloseReason>,
+    error: Option<Error>,
+    exchanges_completed: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Connecting,
+    Idle,
+    Busy,
+    Closed,
+    Failed,
+}
+
+impl Phase {
+    fn name(self) -> &'static str {
+        match self {
+            Phase::Connecting => "connecting",
+            Phase::Idle => "idle",
+            Phase::Busy => "an exchange is in progress",
+            Phase::Closed => "the connection is closed",
+            Phase::Failed => "the connection has failed",
+        }
+    }
+}
+
+/// The current exchange's sending side.
+#[derive(Debug, Clone, Copy)]
+struct Exchange {
+    send: Send,
+    plan: Option<RequestPlan>,
+    body_sent: u64,
+    response_started: bool,
+    final_head: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Send {
+    /// The head (and any framing already decided) is in `out`.
+    Head,
+    /// The head is written; the body waits for `100 Continue` or its deadline.
+    WaitContinue,
+    /// The driver is sending body data.
+    Body,
+    /// The chunked terminator and trailers are in `out`.
+    Finishing,
+    /// The whole request was written.
+    Done,
+    /// A final response arrived before the request was written; the rest is not sent.
+    Abandoned,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Deadlines {
+    connect: Option<Instant>,
+    send: Option<Instant>,
+    wait_for_head: Option<Instant>,
+    between_bytes: Option<Instant>,
+    total: Option<Instant>,
+    expect_continue: Option<Instant>,
+    idle: Option<Instant>,
+}
+
+impl Deadlines {
+    fn clear_exchange(&mut self) {
+        *self = Deadlines { connect: self.connect, ..Deadlines::default() };
+    }
+
+    fn failing(&self) -> [(Option<Instant>, TimeoutPhase); 5] {
+        [
+            (self.connect, TimeoutPhase::Connect),
+            (self.total, TimeoutPhase::Total),
+            (self.send, TimeoutPhase::Send),
+            (self.wait_for_head, TimeoutPhase::WaitForHead),
+            (self.between_bytes, TimeoutPhase::BetweenBytes),
+        ]
+    }
+}
+
+fn after(now: Instant, budget: Option<Duration>) -> Option<Instant> {
+    budget.and_then(|budget| now.checked_add(budget))
+}
+
+impl Status {
+    fn fail(&mut self, error: Error, reason: CloseReason) -> Error {
+        self.phase = Phase::Failed;
+        self.close_reason.get_or_insert(reason);
+        self.error = Some(error.clone());
+        error
+    }
+
+    fn close(&mut self, reason: CloseReason) {
+        self.phase = Phase::Closed;
+        self.close_reason.get_or_insert(reason);
+    }
+
+    fn check(&self) -> Result<(), Error> {
+        match &self.error {
+            Some(error) => Err(error.clone()),
+            None => Ok(()),
+        }
+    }
+
+    fn misuse(&self, operation: &'static str) -> Error {
+        Misuse { operation, state: self.phase.name() }.into()
+    }
+}
+
+fn close_reason_for(error: &Error) -> CloseReason {
+    match error {
+        Error::Timeout(_) => CloseReason::Timeout,
+        Error::Incomplete(_) => CloseReason::PeerClosed,
+        Error::InvalidRequest(_) | Error::Misuse(_) => CloseReason::Aborted,
+        _ => CloseReason::ProtocolError,
+    }
+}
+
+impl Connection {
+    /// A connection that is already established (for example, one the caller connected).
+    pub fn new(config: Config) -> Connection {
+        let decoder = ResponseDecoder::new(config.limits.clone(), config.leniency.clone());
+        Connection {
+            config,
+            decoder,
+            out: Vec::new(),
+            out_position: 0,
+            status: Status { phase: Phase::Idle, close_reason: None, error: None, exchanges_completed: 0 },
+            exchange: Exchange {
+                send: Send::Done,
+                plan: None,
+                body_sent: 0,
+                response_started: false,
+                final_head: false,
+            },
+            deadlines: Deadlines::default(),
+        }
+    }
+
+    /// A connection being established now; the connect deadline starts.
+    pub fn connecting(config: Config, now: Instant) -> Connection {
+        let mut connection = Connection::new(config);
+        connection.status.phase = Phase::Connecting;
+        connection.deadlines.connect = after(now, connection.config.timeouts.connect);
+        connection
+    }
+
+    /// The transport finished connecting (TCP and, where used, TLS).
+    pub fn handle_connected(&mut self, now: Instant) -> Result<(), Error> {
+        self.status.check()?;
+        if self.status.phase != Phase::Connecting {
+            return Err(self.status.misuse("handle_connected"));
+        }
+        self.deadlines.connect = None;
+        self.status.phase = Phase::Idle;
+        self.deadlines.idle = after(now, self.config.timeouts.idle);
+        Ok(())
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Starts an exchange: validates `request` and prepares its head. Nothing is written if
+    /// the request is invalid, and the connection stays usable. The body's bytes (if any)
+    /// are passed to [`send_body`](Self::send_body) afterwards.
+    pub fn send_request(&mut self, now: Instant, request: &Request) -> Result<RequestPlan, Error> {
+        self.status.check()?;
+        if self.status.phase != Phase::Idle {
+            return Err(self.status.misuse("send_request"));
+        }
+        self.out.clear();
+        self.out_position = 0;
+        let plan = request.write_head(&mut self.out).inspect_err(|_| self.out.clear())?;
+        let mut send = Send::Head;
+        if plan.framing == (RequestFraming::Chunked { known_length: Some(0) }) {
+            self.out.extend_from_slice(b"0\r\n\r\n");
+            send = Send::Finishing;
+        }
+        self.exchange = Exchange { send, plan: Some(plan), body_sent: 0, response_started: false, final_head: false };
+        self.decoder.start(ResponseContext {
+            is_head: plan.is_head,
+            is_connect: plan.is_connect,
+            upgrade: plan.upgrade,
+        });
+        self.status.phase = Phase::Busy;
+        let timeouts = self.config.timeouts;
+        self.deadlines.clear_exchange();
+        self.deadlines.total = after(now, timeouts.total);
+        self.deadlines.send = after(now, timeouts.send);
+        Ok(plan)
+    }
+
+    /// Caps the current exchange at an absolute deadline (a transport's whole-call budget
+    /// that spans redirects and retries). The earlier of this and the `total` budget wins.
+    pub fn set_call_deadline(&mut self, deadline: Instant) {
+        if self.status.phase == Phase::Busy {
+            self.deadlines.total = Some(self.deadlines.total.map_or(deadline, |total| total.min(deadline)));
+        }
+    }
+
+    /// Writes pending request bytes (head, chunk terminator, trailers) into `buf`; returns
+    /// how many. Resumes where it stopped when `buf` is small.
+    pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> usize {
+        if self.status.phase != Phase::Busy || self.out_position == self.out.len() {
+            return 0;
+        }
+        let pending = &self.out[self.out_position..];
+        let count = pending.len().min(buf.len());
+        buf[..count].copy_from_slice(&pending[..count]);
+        self.out_position += count;
+        if count > 0 {
+            self.deadlines.send = after(now, self.config.timeouts.send);
+        }
+        if self.out_position == self.out.len() {
+            self.out.clear();
+            self.out_position = 0;
+            self.flushed(now);
+        }
+        count
+    }
+
+    /// Everything in `out` was handed to the driver: move the send side on.
+    fn flushed(&mut self, now: Instant) {
+        let Some(plan) = self.exchange.plan else { return };
+        match self.exchange.send {
+            Send::Head => {
+                let empty = matches!(plan.framing, RequestFraming::None | RequestFraming::ContentLength(0));
+                if empty {
+                    self.request_sent(now);
+                } else if plan.expect_continue && !self.exchange.final_head {
+                    self.exchange.send = Send::WaitContinue;
+                    self.deadlines.expect_continue = now.checked_add(self.config.timeouts.expect_continue);
+                } else {
+                    self.exchange.send = Send::Body;
+                }
+            }
+            Send::Finishing => self.request_sent(now),
+            _ => {}
+        }
+    }
+
+    fn request_sent(&mut self, now: Instant) {
+        self.exchange.send = Send::Done;
+        self.deadlines.send = None;
+        self.deadlines.expect_continue = None;
+        if !self.exchange.final_head {
+            self.deadlines.wait_for_head = after(now, self.config.timeouts.wait_for_head);
+        }
+        self.deadlines.between_bytes = after(now, self.config.timeouts.between_bytes);
+    }
+
+    /// Frames body data into `buf` (after any pending head bytes): returns (bytes of `data`
+    /// consumed, bytes written to `buf`). Returns `(0, n)` when the body must wait (for
+    /// `100 Continue`, or because `buf` is too small). A known-length body ends by itself
+    /// after its last byte; a chunked one ends with [`finish_body`](Self::finish_body).
+    pub fn send_body(&mut self, now: Instant, data: &[u8], buf: &mut [u8]) -> Result<(usize, usize), Error> {
+        self.status.check()?;
+        if self.status.phase != Phase::Busy {
+            return Err(self.status.misuse("send_body"));
+        }
+        let mut written = self.poll_transmit(now, buf);
+        let plan = match (self.exchange.send, self.exchange.plan) {
+            (Send::Body, Some(plan)) => plan,
+            (Send::Head | Send::WaitContinue | Send::Abandoned, _) => return Ok((0, written)),
+            _ => return Err(self.status.misuse("send_body after the body ended")),
+        };
+        let space = &mut buf[written..];
+        let consumed = match plan.framing {
+            RequestFraming::None => return Err(self.status.misuse("send_body on a request without a body")),
+            RequestFraming::ContentLength(declared) => {
+                self.check_length(declared, data.len())?;
+                let take = data.len().min(space.len());
+                space[..take].copy_from_slice(&data[..take]);
+                written += take;
+                take
+            }
+            RequestFraming::Chunked { known_length } => {
+                if let Some(declared) = known_length {
+                    self.check_length(declared, data.len())?;
+                }
+                let take = write_chunk(data, space);
+                written += if take > 0 { take + chunk_overhead(take) } else { 0 };
+                take
+            }
+        };
+        self.exchange.body_sent += consumed as u64;
+        if written > 0 {
+            self.deadlines.send = after(now, self.config.timeouts.send);
+        }
+        match plan.framing {
+            RequestFraming::ContentLength(declared) if self.exchange.body_sent == declared => self.request_sent(now),
+            RequestFraming::Chunked { known_length: Some(declared) } if self.exchange.body_sent == declared => {
+                self.out.extend_from_slice(b"0\r\n\r\n");
+                self.exchange.send = Send::Finishing;
+                written += self.poll_transmit(now, &mut buf[written..]);
+            }
+            _ => {}
+        }
+        Ok((consumed, written))
+    }
+
+    fn check_length(&mut self, declared: u64, more: usize) -> Result<(), Error> {
+        let sent = self.exchange.body_sent + more as u64;
+        if sent > declared {
+            let error = InvalidRequest::BodyLength { declared, sent }.into();
+            return Err(self.status.fail(error, CloseReason::Aborted));
+        }
+        Ok(())
+    }
+
+    /// Ends a streamed body. For a chunked body, writes the last chunk and `trailers`
+    /// (which must be valid fields and not framing or routing fields, RFC 9110 §6.5.1) to be
+    /// collected with [`poll_transmit`](Self::poll_transmit). A known-length body must have
+    /// been sent in full.
+    pub fn finish_body(&mut self, now: Instant, trailers: Option<&Headers>) -> Result<(), Error> {
+        self.status.check()?;
+        let plan = match (self.status.phase, self.exchange.plan) {
+            (Phase::Busy, Some(plan)) => plan,
+            _ => return Err(self.status.misuse("finish_body")),
+        };
+        if let Some(trailers) = trailers {
+            check_trailers(trailers, plan.framing)?;
+        }
+        match (plan.framing, self.exchange.send) {
+            (_, Send::Abandoned) => Ok(()),
+            (RequestFraming::ContentLength(_) | RequestFraming::None, Send::Done) => Ok(()),
+            (RequestFraming::ContentLength(declared), _) => {
+                let error = InvalidRequest::BodyLength { declared, sent: self.exchange.body_sent }.into();
+                Err(self.status.fail(error, CloseReason::Aborted))
+            }
+            (RequestFraming::Chunked { known_length }, Send::Body) => {
+                if let Some(declared) = known_length.filter(|&declared| declared != self.exchange.body_sent) {
+                    let error = InvalidRequest::BodyLength { declared, sent: self.exchange.body_sent }.into();
+                    return Err(self.status.fail(error, CloseReason::Aborted));
+                }
+                self.out.extend_from_slice(b"0\r\n");
+                for (name, value) in trailers.into_iter().flat_map(Headers::iter) {
+                    self.out.extend_from_slice(name.as_bytes());
+                    self.out.extend_from_slice(b": ");
+                    self.out.extend_from_slice(value);
+                    self.out.extend_from_slice(b"\r\n");
+                }
+                self.out.extend_from_slice(b"\r\n");
+                self.exchange.send = Send::Finishing;
+                self.deadlines.send = after(now, self.config.timeouts.send);
+                Ok(())
+            }
+            (RequestFraming::Chunked { .. }, Send::Finishing | Send::Done) => Ok(()),
+            _ => Err(self.status.misuse("finish_body before the body started")),
+        }
+    }
+
+    /// The driver gave up on this exchange (its body source failed, the caller dropped the
+    /// request): the connection is closed with reason `aborted` and never reused.
+    pub fn abort(&mut self) {
+        if matches!(self.status.phase, Phase::Busy | Phase::Idle | Phase::Connecting) {
+            self.status.close(CloseReason::Aborted);
+        }
+    }
+
+    /// Feeds received bytes: returns how many were consumed and at most one event. `None`
+    /// means every byte given was consumed, or the response is over. Call again with the
+    /// unconsumed rest until `None`.
+    ///
+    /// Bytes arriving while no request is outstanding close the connection (reason
+    /// `unsolicited_data`) and are consumed.
+    pub fn handle_input<'a>(&'a mut self, now: Instant, input: &'a [u8]) -> Result<(usize, Option<Event<'a>>), Error> {
+        self.status.check()?;
+        match self.status.phase {
+            Phase::Busy => {}
+            Phase::Idle | Phase::Closed if input.is_empty() => return Ok((0, None)),
+            Phase::Idle | Phase::Closed => {
+                self.status.close(CloseReason::UnsolicitedData);
+                self.deadlines = Deadlines::default();
+                return Ok((input.len(), None));
+            }
+            Phase::Connecting | Phase::Failed => return Err(self.status.misuse("handle_input")),
+        }
+        if !input.is_empty() {
+            self.exchange.response_started = true;
+            if self.deadlines.between_bytes.is_some() {
+                self.deadlines.between_bytes = after(now, self.config.timeouts.between_bytes);
+            }
+        }
+        let (used, step) = match self.decoder.advance(input) {
+            Ok(result) => result,
+            Err(error) => {
+                let reason = close_reason_for(&error);
+                return Err(self.status.fail(error, reason));
+            }
+        };
+        match &step {
+            Some(Step::Informational) => {
+                if self.decoder.head().status() == 100 && self.exchange.send == Send::WaitContinue {
+                    self.exchange.send = Send::Body;
+                    self.deadlines.expect_continue = None;
+                }
+            }
+            Some(Step::Head) => self.final_head(now),
+            Some(Step::End) => self.end_exchange(now),
+            _ => {}
+        }
+        Ok((used, step.map(|step| self.decoder.event(step, input))))
+    }
+
+    fn final_head(&mut self, now: Instant) {
+        self.exchange.final_head = true;
+        self.deadlines.wait_for_head = None;
+        if !matches!(self.exchange.send, Send::Done) {
+            // RFC 9110 §15 / DESIGN point 9: an early final response ends the upload.
+            self.exchange.send = Send::Abandoned;
+            self.out.clear();
+            self.out_position = 0;
+            self.deadlines.send = None;
+            self.deadlines.expect_continue = None;
+            self.deadlines.between_bytes = after(now, self.config.timeouts.between_bytes);
+        }
+    }
+
+    fn end_exchange(&mut self, now: Instant) {
+        self.status.exchanges_completed += 1;
+        let plan = self.exchange.plan;
+        let reason = self
+            .decoder
+            .framing()
+            .and_then(|framing| framing.close)
+            .or_else(|| (self.exchange.send != Send::Done).then_some(CloseReason::Aborted))
+            .or_else(|| plan.filter(|plan| plan.close).map(|_| CloseReason::ClientClose));
+        self.deadlines.clear_exchange();
+        match reason {
+            Some(reason) => self.status.close(reason),
+            None => {
+                self.status.phase = Phase::Idle;
+                self.deadlines.idle = after(now, self.config.timeouts.idle);
+            }
+        }
+    }
+
+    /// The peer closed its side. Completes a close-delimited body (`Some(End)`), or returns
+    /// the `eof` error saying what was cut short; on an idle connection it just closes.
+    pub fn handle_eof(&mut self, now: Instant) -> Result<Option<Event<'_>>, Error> {
+        self.status.check()?;
+        match self.status.phase {
+            Phase::Busy => {}
+            Phase::Idle | Phase::Connecting => {
+                self.status.close(CloseReason::PeerClosed);
+                self.deadlines = Deadlines::default();
+                return Ok(None);
+            }
+            Phase::Closed | Phase::Failed => return Ok(None),
+        }
+        let reused = self.status.exchanges_completed > 0;
+        match self.decoder.advance_eof(reused) {
+            Ok(Some(Step::End)) => {
+                self.end_exchange(now);
+                self.status.close(CloseReason::PeerClosed);
+                Ok(Some(Event::End))
+            }
+            Ok(step) => Ok(step.map(|step| self.decoder.event(step, &[]))),
+            Err(error) => Err(self.status.fail(error, CloseReason::PeerClosed)),
+        }
+    }
+
+    /// The earliest deadline the driver must wake up for, if any.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if matches!(self.status.phase, Phase::Closed | Phase::Failed) {
+            return None;
+        }
+        let d = &self.deadlines;
+        [d.connect, d.send, d.wait_for_head, d.between_bytes, d.total, d.expect_continue, d.idle]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// Fires every deadline at or before `now`. A passed `100-continue` wait lets the body
+    /// go; a passed idle deadline closes an idle connection; any other fails the connection
+    /// with a `timeout` error, which sticks. Calling it again with the same `now` changes
+    /// nothing more.
+    pub fn handle_timeout(&mut self, now: Instant) -> Result<(), Error> {
+        self.status.check()?;
+        if matches!(self.status.phase, Phase::Closed) {
+            return Ok(());
+        }
+        if self.deadlines.expect_continue.is_some_and(|deadline| deadline <= now) {
+            self.deadlines.expect_continue = None;
+            if self.exchange.send == Send::WaitContinue {
+                self.exchange.send = Send::Body;
+                self.deadlines.send = after(now, self.config.timeouts.send);
+            }
+        }
+        if self.status.phase == Phase::Idle && self.deadlines.idle.is_some_and(|deadline| deadline <= now) {
+            self.status.close(CloseReason::IdleTimeout);
+            self.deadlines = Deadlines::default();
+            return Ok(());
+        }
+        let passed = self
+            .deadlines
+            .failing()
+            .into_iter()
+            .filter_map(|(deadline, phase)| {
+                deadline.filter(|&deadline| deadline <= now).map(|deadline| (deadline, phase))
+            })
+            .min_by_key(|&(deadline, _)| deadline);
+        if let Some((_, phase)) = passed {
+            return Err(self.status.fail(Timeout { phase }.into(), CloseReason::Timeout));
+        }
+        Ok(())
+    }
+
+    /// Whether request bytes are waiting for [`poll_transmit`](Self::poll_transmit).
+    pub fn wants_write(&self) -> bool {
+        self.status.phase == Phase::Busy && self.out_position < self.out.len()
+    }
+
+    /// Whether the request body should be sent now with [`send_body`](Self::send_body).
+    pub fn wants_body(&self) -> bool {
+        self.status.phase == Phase::Busy && self.exchange.send == Send::Body
+    }
+
+    /// Whether the whole request has been written (or abandoned after an early response).
+    pub fn request_finished(&self) -> bool {
+        matches!(self.exchange.send, Send::Done | Send::Abandoned)
+    }
+
+    /// Whether a new request can be sent now.
+    pub fn is_idle(&self) -> bool {
+        self.status.phase == Phase::Idle
+    }
+
+    /// Whether the connection can never carry another request.
+    pub fn is_closed(&self) -> bool {
+        matches!(self.status.phase, Phase::Closed | Phase::Failed)
+    }
+
+    /// Why the connection cannot be reused, once that is known.
+    pub fn close_reason(&self) -> Option<CloseReason> {
+        self.status.close_reason
+    }
+
+    /// The sticky error, if the connection failed.
+    pub fn error(&self) -> Option<&Error> {
+        self.status.error.as_ref()
+    }
+
+    /// How many exchanges completed on this connection.
+    pub fn exchanges_completed(&self) -> u64 {
+        self.status.exchanges_completed
+    }
+
+    /// Whether any byte of the current response has arrived.
+    pub fn response_started(&self) -> bool {
+        self.exchange.response_started
+    }
+
+    /// The response decoder (framing, the last head, counts).
+    pub fn decoder(&self) -> &ResponseDecoder {
+        &self.decoder
+    }
+}
+
+/// Writes one chunk (`size CRLF data CRLF`) of as much of `data` as fits; returns how many
+/// data bytes it took (0 if nothing fits or `data` is empty: an empty chunk would end the
+/// body).
+fn write_chunk(data: &[u8], buf: &mut [u8]) -> usize {
+    if data.is_empty() {
+        return 0;
+    }
+    let mut take = data.len().min(buf.len());
+    while take > 0 && take + chunk_overhead(take) > buf.len() {
+        take = buf.len().saturating_sub(chunk_overhead(take)).min(take - 1);
+    }
+    if take == 0 {
+        return 0;
+    }
+    let digits = hex_digits(take);
+    for index in 0..digits {
+        let nibble = (take >> (4 * (digits - 1 - index))) & 0xf;
+        buf[index] = b"0123456789abcdef"[nibble];
+    }
+    buf[digits..digits + 2].copy_from_slice(b"\r\n");
+    buf[digits + 2..digits + 2 + take].copy_from_slice(&data[..take]);
+    buf[digits + 2 + take..digits + 4 + take].copy_from_slice(b"\r\n");
+    take
+}
+
+fn chunk_overhead(size: usize) -> usize {
+    hex_digits(size) + 4
+}
+
+fn hex_digits(size: usize) -> usize {
+    (usize::BITS - size.leading_zeros()).div_ceil(4).max(1) as usize
+}
+
+/// RFC 9110 §6.5.1: trailers must not carry fields needed for framing, routing,
+/// authentication, or request modifiers.
+fn check_trailers(trailers: &Headers, framing: RequestFraming) -> Result<(), Error> {
+    if !matches!(framing, RequestFraming::Chunked { .. }) {
+        return Err(InvalidRequest::FramingHeader { name: "Trailer", reason: "trailers need a chunked body" }.into());
+    }
+    const FORBIDDEN: [&str; 8] = [
+        "content-length",
+        "transfer-encoding",
+        "host",
+        "trailer",
+        "authorization",
+        "content-type",
+        "content-encoding",
+        "te",
+    ];
+    for (name, value) in trailers.iter() {
+        if !is_token(name.as_bytes()) {
+            return Err(InvalidRequest::HeaderName { name: name.to_owned() }.into());
+        }
+        if !is_valid_value(value) {
+            return Err(InvalidRequest::HeaderValue { name: name.to_owned() }.into());
+        }
+        if FORBIDDEN.iter().any(|forbidden| name.eq_ignore_ascii_case(forbidden)) {
+            return Err(InvalidRequest::FramingHeader {
+                name: "Trailer",
+                reason: "framing, routing and auth fields are not allowed in trailers",
+            }
+            .into());
+        }
+    }
+    Ok(())
+}

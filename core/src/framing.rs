@@ -1,0 +1,392 @@
+//! How long a response body is, and whether the connection survives it: one pure function
+//! in the order of RFC 9112 §6.3, and the keep-alive reasons of RFC 9112 §9.3.
+
+use crate::error::ProtocolError;
+use crate::headers::{list_elements, HeaderBlock};
+use crate::request::parse_decimal;
+
+/// The HTTP version of a response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Version {
+    /// HTTP/1.0.
+    Http10,
+    /// HTTP/1.1.
+    Http11,
+}
+
+impl Version {
+    /// `HTTP/1.0` or `HTTP/1.1`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Version::Http10 => "HTTP/1.0",
+            Version::Http11 => "HTTP/1.1",
+        }
+    }
+}
+
+/// How the end of a response body is found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyLength {
+    /// No body at all (HEAD, 1xx, 204, 304, or `Content-Length: 0`).
+    Empty,
+    /// The connection becomes a tunnel or another protocol after the head (CONNECT 2xx, 101).
+    Tunnel,
+    /// Exactly this many bytes.
+    ContentLength(u64),
+    /// The chunked transfer coding.
+    Chunked,
+    /// Everything until the server closes the connection.
+    CloseDelimited,
+}
+
+/// Why a connection cannot carry another request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CloseReason {
+    /// The server sent `Connection: close`.
+    ServerClose,
+    /// The request carried `Connection: close`.
+    ClientClose,
+    /// An HTTP/1.0 response without `Connection: keep-alive` (RFC 9112 §9.3).
+    Http10,
+    /// The body was delimited by the close itself.
+    CloseDelimited,
+    /// The response had both Transfer-Encoding and Content-Length (RFC 9112 §6.3 rule 3):
+    /// a smuggling signal, so the connection is not trusted again.
+    TeAndCl,
+    /// The request was not sent completely (failed, abandoned, or cut short by an early
+    /// response).
+    Aborted,
+    /// Bytes arrived that no request asked for.
+    UnsolicitedData,
+    /// The peer broke the protocol.
+    ProtocolError,
+    /// The connection became a tunnel or switched protocols.
+    Upgraded,
+    /// A deadline passed.
+    Timeout,
+    /// The peer closed the connection.
+    PeerClosed,
+    /// The connection sat idle past its idle timeout.
+    IdleTimeout,
+}
+
+impl CloseReason {
+    /// The name used in reports: `server_close`, `http10`, `close_delimited`, ….
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CloseReason::ServerClose => "server_close",
+            CloseReason::ClientClose => "client_close",
+            CloseReason::Http10 => "http10",
+            CloseReason::CloseDelimited => "close_delimited",
+            CloseReason::TeAndCl => "te_and_cl",
+            CloseReason::Aborted => "aborted",
+            CloseReason::UnsolicitedData => "unsolicited_data",
+            CloseReason::ProtocolError => "protocol_error",
+            CloseReason::Upgraded => "upgraded",
+            CloseReason::Timeout => "timeout",
+            CloseReason::PeerClosed => "peer_closed",
+            CloseReason::IdleTimeout => "idle_timeout",
+        }
+    }
+}
+
+impl std::fmt::Display for CloseReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What the request implies for reading its response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ResponseContext {
+    /// The request was HEAD.
+    pub is_head: bool,
+    /// The request was CONNECT.
+    pub is_connect: bool,
+    /// The request asked for an upgrade, so `101` is acceptable.
+    pub upgrade: bool,
+}
+
+/// A final response's framing and keep-alive verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Framing {
+    /// How the body ends.
+    pub length: BodyLength,
+    /// Why the connection cannot be reused after this response, if it cannot.
+    pub close: Option<CloseReason>,
+}
+
+/// Decides a final (non-1xx, or 101) response's body length and keep-alive, in the order of
+/// RFC 9112 §6.3.
+pub fn response_framing(
+    context: ResponseContext,
+    version: Version,
+    status: u16,
+    headers: &HeaderBlock,
+) -> Result<Framing, ProtocolError> {
+    let length = body_length(context, version, status, headers)?;
+    let close = keep_alive(version, headers, length);
+    Ok(Framing { length, close })
+}
+
+fn body_length(
+    context: ResponseContext,
+    version: Version,
+    status: u16,
+    headers: &HeaderBlock,
+) -> Result<BodyLength, ProtocolError> {
+    // 1. "Any response to a HEAD request and any response with a 1xx (Informational),
+    //    204 (No Content), or 304 (Not Modified) status code is always terminated by the
+    //    first empty line after the header fields, regardless of the header fields present."
+    //    (101 is a 1xx, but once accepted the connection switches protocols: a tunnel.)
+    if status == 101 {
+        return Ok(BodyLength::Tunnel);
+    }
+    if context.is_head || (100..200).contains(&status) || status == 204 || status == 304 {
+        return Ok(BodyLength::Empty);
+    }
+    // 2. "Any 2xx (Successful) response to a CONNECT request implies that the connection
+    //    will become a tunnel immediately after the empty line that concludes the header
+    //    fields. A client MUST ignore any Content-Length or Transfer-Encoding header fields."
+    if context.is_connect && (200..300).contains(&status) {
+        return Ok(BodyLength::Tunnel);
+    }
+    if headers.contains("transfer-encoding") {
+        // §6.1: "A server or client that receives an HTTP/1.0 message containing a
+        //  Transfer-Encoding header field MUST treat the message as if the framing is
+        //  faulty, even if a Content-Length is present."
+        if version == Version::Http10 {
+            return Err(ProtocolError::TransferEncodingInHttp10);
+        }
+        // 3./4. Transfer-Encoding overrides Content-Length. "If the chunked transfer coding
+        //    is the final encoding, the message body length is determined by reading and
+        //    decoding the chunked data"; if it is not final, in a response, "by reading the
+        //    connection until it is closed by the server."
+        let mut codings = list_elements(headers.get_all("transfer-encoding")).peekable();
+        if codings.peek().is_none() {
+            return Err(invalid_transfer_encoding(headers));
+        }
+        let mut chunked_seen = 0;
+        let mut last_is_chunked = false;
+        for coding in codings {
+            last_is_chunked = coding.eq_ignore_ascii_case(b"chunked");
+            chunked_seen += usize::from(last_is_chunked);
+        }
+        // §7: "A sender MUST NOT apply the chunked transfer coding more than once."
+        if chunked_seen > 1 || (chunked_seen == 1 && !last_is_chunked) {
+            if chunked_seen > 1 {
+                return Err(invalid_transfer_encoding(headers));
+            }
+            return Ok(BodyLength::CloseDelimited);
+        }
+        return Ok(if last_is_chunked { BodyLength::Chunked } else { BodyLength::CloseDelimited });
+    }
+    // 5./6. Content-Length: every value must be 1*DIGIT and all must agree.
+    match content_length(headers)? {
+        Some(0) => Ok(BodyLength::Empty),
+        Some(length) => Ok(BodyLength::ContentLength(length)),
+        // 8. "Otherwise, this is a response message without a declared message body length,
+        //    so the message body length is determined by the number of octets received prior
+        //    to the server closing the connection."
+        None => Ok(BodyLength::CloseDelimited),
+    }
+}
+
+/// The single value of every `Content-Length` field line and list element, which must all be
+/// plain digits and agree (RFC 9112 §6.3 rule 5); `None` when there is none.
+pub fn content_length(headers: &HeaderBlock) -> Result<Option<u64>, ProtocolError> {
+    let mut length = None;
+    let mut lines = 0;
+    for value in headers.get_all("content-length") {
+        lines += 1;
+        // An empty field or empty list element is as invalid as a non-digit.
+        for element in value.split(|&byte| byte == b',') {
+            let element = crate::headers::trim_whitespace(element);
+            match (parse_decimal(element), length) {
+                (Some(parsed), None) => length = Some(parsed),
+                (Some(parsed), Some(previous)) if parsed == previous => {}
+                _ => return Err(invalid_content_length(headers)),
+            }
+        }
+    }
+    debug_assert!(lines > 0 || length.is_none());
+    Ok(length)
+}
+
+/// RFC 9112 §9.3: HTTP/1.1 persists unless `close`; HTTP/1.0 only with `keep-alive`, and
+/// only when the body's end is known without the close.
+fn keep_alive(version: Version, headers: &HeaderBlock, length: BodyLength) -> Option<CloseReason> {
+    let mut close = false;
+    let mut keep_alive = false;
+    for option in list_elements(headers.get_all("connection")) {
+        close |= option.eq_ignore_ascii_case(b"close");
+        keep_alive |= option.eq_ignore_ascii_case(b"keep-alive");
+    }
+    if close {
+        return Some(CloseReason::ServerClose);
+    }
+    if version == Version::Http10 && !keep_alive {
+        return Some(CloseReason::Http10);
+    }
+    match length {
+        BodyLength::Tunnel => Some(CloseReason::Upgraded),
+        BodyLength::CloseDelimited => Some(CloseReason::CloseDelimited),
+        BodyLength::Chunked if headers.contains("content-length") => Some(CloseReason::TeAndCl),
+        _ => None,
+    }
+}
+
+fn invalid_content_length(headers: &HeaderBlock) -> ProtocolError {
+    ProtocolError::InvalidContentLength { value: joined(headers, "content-length") }
+}
+
+fn invalid_transfer_encoding(headers: &HeaderBlock) -> ProtocolError {
+    ProtocolError::InvalidTransferEncoding { value: joined(headers, "transfer-encoding") }
+}
+
+fn joined(headers: &HeaderBlock, name: &str) -> String {
+    let values: Vec<String> = headers.get_all(name).map(|value| String::from_utf8_lossy(value).into_owned()).collect();
+    values.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn block(fields: &[(&str, &str)]) -> HeaderBlock {
+        let headers: crate::Headers = fields.iter().copied().collect();
+        HeaderBlock::from(&headers)
+    }
+
+    const GET: ResponseContext = ResponseContext { is_head: false, is_connect: false, upgrade: false };
+    const HEAD: ResponseContext = ResponseContext { is_head: true, is_connect: false, upgrade: false };
+    const CONNECT: ResponseContext = ResponseContext { is_head: false, is_connect: true, upgrade: false };
+    const V11: Version = Version::Http11;
+    const V10: Version = Version::Http10;
+
+    fn length(
+        context: ResponseContext,
+        version: Version,
+        status: u16,
+        fields: &[(&str, &str)],
+    ) -> Result<BodyLength, ProtocolError> {
+        response_framing(context, version, status, &block(fields)).map(|framing| framing.length)
+    }
+
+    fn close(version: Version, status: u16, fields: &[(&str, &str)]) -> Option<CloseReason> {
+        response_framing(GET, version, status, &block(fields)).expect("valid framing").close
+    }
+
+    #[test]
+    fn rule_1_head_1xx_204_304_have_no_body_whatever_the_headers() {
+        let framing = [("Content-Length", "10"), ("Transfer-Encoding", "chunked")];
+        assert_eq!(length(HEAD, V11, 200, &framing), Ok(BodyLength::Empty));
+        assert_eq!(length(GET, V11, 103, &framing), Ok(BodyLength::Empty));
+        assert_eq!(length(GET, V11, 204, &framing), Ok(BodyLength::Empty));
+        assert_eq!(length(GET, V11, 304, &framing), Ok(BodyLength::Empty));
+        assert_eq!(length(HEAD, V11, 200, &[("Content-Length", "nonsense")]), Ok(BodyLength::Empty));
+    }
+
+    #[test]
+    fn rule_2_connect_2xx_is_a_tunnel_and_ignores_framing() {
+        let framing = [("Content-Length", "10")];
+        assert_eq!(length(CONNECT, V11, 200, &framing), Ok(BodyLength::Tunnel));
+        assert_eq!(length(CONNECT, V11, 407, &framing), Ok(BodyLength::ContentLength(10)));
+        assert_eq!(length(GET, V11, 101, &[]), Ok(BodyLength::Tunnel));
+        assert_eq!(close(V11, 101, &[]), Some(CloseReason::Upgraded));
+    }
+
+    #[test]
+    fn rule_3_te_overrides_cl_and_poisons_the_connection() {
+        let fields = [("Content-Length", "5"), ("Transfer-Encoding", "chunked")];
+        assert_eq!(length(GET, V11, 200, &fields), Ok(BodyLength::Chunked));
+        assert_eq!(close(V11, 200, &fields), Some(CloseReason::TeAndCl));
+        // Even an invalid Content-Length is overridden.
+        assert_eq!(
+            length(GET, V11, 200, &[("Content-Length", "x"), ("Transfer-Encoding", "chunked")]),
+            Ok(BodyLength::Chunked)
+        );
+    }
+
+    #[test]
+    fn rule_4_te_ending_in_chunked_is_chunked_otherwise_read_to_close() {
+        assert_eq!(length(GET, V11, 200, &[("Transfer-Encoding", "chunked")]), Ok(BodyLength::Chunked));
+        assert_eq!(length(GET, V11, 200, &[("Transfer-Encoding", "gzip, Chunked")]), Ok(BodyLength::Chunked));
+        assert_eq!(
+            length(GET, V11, 200, &[("Transfer-Encoding", "gzip"), ("Transfer-Encoding", "chunked")]),
+            Ok(BodyLength::Chunked)
+        );
+        assert_eq!(length(GET, V11, 200, &[("Transfer-Encoding", "gzip")]), Ok(BodyLength::CloseDelimited));
+        assert_eq!(length(GET, V11, 200, &[("Transfer-Encoding", "chunked, gzip")]), Ok(BodyLength::CloseDelimited));
+        assert_eq!(close(V11, 200, &[("Transfer-Encoding", "gzip")]), Some(CloseReason::CloseDelimited));
+        assert!(matches!(
+            length(GET, V11, 200, &[("Transfer-Encoding", "chunked, chunked")]),
+            Err(ProtocolError::InvalidTransferEncoding { .. })
+        ));
+        assert!(matches!(
+            length(GET, V11, 200, &[("Transfer-Encoding", "")]),
+            Err(ProtocolError::InvalidTransferEncoding { .. })
+        ));
+    }
+
+    #[test]
+    fn te_in_http10_is_faulty_framing() {
+        assert_eq!(
+            length(GET, V10, 200, &[("Transfer-Encoding", "chunked")]),
+            Err(ProtocolError::TransferEncodingInHttp10)
+        );
+        assert_eq!(
+            length(GET, V10, 200, &[("Transfer-Encoding", "chunked"), ("Content-Length", "3")]),
+            Err(ProtocolError::TransferEncodingInHttp10)
+        );
+    }
+
+    #[test]
+    fn rule_5_and_6_content_length_forms() {
+        let ok = |value: &str| length(GET, V11, 200, &[("Content-Length", value)]);
+        assert_eq!(ok("42"), Ok(BodyLength::ContentLength(42)));
+        assert_eq!(ok("0"), Ok(BodyLength::Empty));
+        assert_eq!(ok("007"), Ok(BodyLength::ContentLength(7)));
+        assert_eq!(ok("42, 42"), Ok(BodyLength::ContentLength(42)));
+        assert_eq!(ok("18446744073709551615"), Ok(BodyLength::ContentLength(u64::MAX)));
+        for bad in [
+            "",
+            "+5",
+            "-5",
+            "5x",
+            "0x10",
+            "4 2",
+            "42, 43",
+            "42,",
+            "1e3",
+            "18446744073709551616",
+            "99999999999999999999999",
+        ] {
+            assert!(matches!(ok(bad), Err(ProtocolError::InvalidContentLength { .. })), "{bad:?} accepted");
+        }
+        assert_eq!(
+            length(GET, V11, 200, &[("Content-Length", "3"), ("content-length", "3")]),
+            Ok(BodyLength::ContentLength(3))
+        );
+        assert!(length(GET, V11, 200, &[("Content-Length", "3"), ("content-length", "4")]).is_err());
+    }
+
+    #[test]
+    fn rule_8_no_length_reads_to_close() {
+        assert_eq!(length(GET, V11, 200, &[]), Ok(BodyLength::CloseDelimited));
+        assert_eq!(close(V11, 200, &[]), Some(CloseReason::CloseDelimited));
+    }
+
+    #[test]
+    fn keep_alive_reasons() {
+        let cl = ("Content-Length", "1");
+        assert_eq!(close(V11, 200, &[cl]), None);
+        assert_eq!(close(V11, 200, &[cl, ("Connection", "Close")]), Some(CloseReason::ServerClose));
+        assert_eq!(close(V11, 200, &[cl, ("Connection", "foo, close")]), Some(CloseReason::ServerClose));
+        assert_eq!(close(V10, 200, &[cl]), Some(CloseReason::Http10));
+        assert_eq!(close(V10, 200, &[cl, ("Connection", "Keep-Alive")]), None);
+        assert_eq!(close(V10, 200, &[("Connection", "keep-alive")]), Some(CloseReason::CloseDelimited));
+        assert_eq!(close(V10, 204, &[("Connection", "keep-alive")]), None);
+    }
+}

@@ -1,0 +1,283 @@
+//! Finding and parsing a response head (status line and header section, RFC 9112 §2–5).
+//!
+//! The search for the blank line that ends the head is resumable: it keeps its place
+//! between calls and never re-scans bytes it has seen. The head is copied once into a
+//! reused buffer and handed to httparse once, when it is complete.
+
+use std::mem::MaybeUninit;
+use std::ops::Range;
+
+use crate::config::{Leniency, Limits};
+use crate::error::{Error, LimitExceeded, ProtocolError};
+use crate::framing::Version;
+use crate::headers::HeaderBlock;
+
+/// A received status line and header section.
+///
+/// Kept in a buffer the decoder reuses, so a head is valid until the next call into the
+/// decoder or connection that produced it.
+#[derive(Debug, Clone)]
+pub struct ResponseHead {
+    version: Version,
+    status: u16,
+    reason: Range<u32>,
+    headers: HeaderBlock,
+}
+
+impl Default for ResponseHead {
+    fn default() -> Self {
+        ResponseHead { version: Version::Http11, status: 0, reason: 0..0, headers: HeaderBlock::default() }
+    }
+}
+
+impl ResponseHead {
+    /// The HTTP version the server answered with.
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
+    /// The status code (100–999).
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// The status as the `http` crate's type.
+    pub fn status_code(&self) -> http::StatusCode {
+        // `status` is three digits from 100 to 999, which StatusCode accepts.
+        http::StatusCode::from_u16(self.status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    /// The reason phrase as sent (may be empty; bytes may be obs-text).
+    pub fn reason(&self) -> &[u8] {
+        self.headers.slice(&self.reason)
+    }
+
+    /// The header fields, in wire order and case.
+    pub fn headers(&self) -> &HeaderBlock {
+        &self.headers
+    }
+
+    /// Whether this is a 1xx response.
+    pub fn is_informational(&self) -> bool {
+        (100..200).contains(&self.status)
+    }
+
+    /// The raw bytes of the head as received, status line through the blank line.
+    pub fn raw(&self) -> &[u8] {
+        &self.headers.raw
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.headers.clear();
+        self.reason = 0..0;
+        self.status = 0;
+    }
+
+    pub(crate) fn buffer_mut(&mut self) -> &mut Vec<u8> {
+        &mut self.headers.raw
+    }
+
+    /// Parses the complete head already copied into the buffer.
+    pub(crate) fn parse(&mut self, limits: &Limits, leniency: &Leniency) -> Result<(), Error> {
+        let mut config = httparse::ParserConfig::default();
+        config
+            .allow_obsolete_multiline_headers_in_responses(leniency.allow_obs_fold)
+            .allow_spaces_after_header_name_in_responses(leniency.allow_space_before_colon);
+        let HeaderBlock { raw, fields } = &mut self.headers;
+        let base = raw.as_ptr() as usize;
+        let mut response = httparse::Response::new(&mut []);
+        let mut stack = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; 128];
+        let mut heap;
+        let storage: &mut [MaybeUninit<httparse::Header<'_>>] = if limits.max_headers <= stack.len() {
+            &mut stack[..limits.max_headers]
+        } else {
+            heap = Vec::with_capacity(limits.max_headers);
+            heap.resize_with(limits.max_headers, MaybeUninit::uninit);
+            &mut heap
+        };
+        match config.parse_response_with_uninit_headers(&mut response, raw, storage) {
+            Ok(httparse::Status::Complete(_)) => {}
+            Ok(httparse::Status::Partial) => {
+                return Err(ProtocolError::MalformedHead { reason: "head ended early" }.into())
+            }
+            Err(httparse::Error::TooManyHeaders) => {
+                return Err(LimitExceeded::TooManyHeaders { limit: limits.max_headers }.into())
+            }
+            Err(error) => return Err(ProtocolError::MalformedHead { reason: httparse_reason(error) }.into()),
+        }
+        let status = response.code.unwrap_or(0);
+        if status < 100 {
+            return Err(ProtocolError::InvalidStatus { code: status }.into());
+        }
+        // RFC 9112 §4: status-line = HTTP-version SP status-code SP [ reason-phrase ]
+        if raw.get(12) != Some(&b' ') && !leniency.allow_missing_reason {
+            return Err(ProtocolError::MissingReason.into());
+        }
+        self.version = if response.version == Some(0) { Version::Http10 } else { Version::Http11 };
+        self.status = status;
+        let reason = response.reason.unwrap_or("");
+        let reason_start = if reason.is_empty() { 0 } else { reason.as_ptr() as usize - base };
+        self.reason = reason_start as u32..(reason_start + reason.len()) as u32;
+        index_fields(fields, base, response.headers);
+        if leniency.allow_obs_fold {
+            unfold(&mut self.headers);
+        }
+        Ok(())
+    }
+}
+
+/// Records where each parsed name and (trimmed) value lies in the buffer at `base`.
+pub(crate) fn index_fields(fields: &mut Vec<(Range<u32>, Range<u32>)>, base: usize, parsed: &[httparse::Header<'_>]) {
+    fields.clear();
+    for header in parsed {
+        let name_start = header.name.as_ptr() as usize - base;
+        let value = crate::headers::trim_whitespace(header.value);
+        let value_start =
+            header.value.as_ptr() as usize - base + (value.as_ptr() as usize - header.value.as_ptr() as usize);
+        fields.push((
+            name_start as u32..(name_start + header.name.len()) as u32,
+            value_start as u32..(value_start + value.len()) as u32,
+        ));
+    }
+}
+
+/// RFC 9112 §5.2: "A user agent that receives an obs-fold in a response message ... MUST
+/// replace each received obs-fold with one or more SP octets prior to interpreting the field
+/// value." The buffer is ours, so the fold is overwritten in place.
+pub(crate) fn unfold(block: &mut HeaderBlock) {
+    let HeaderBlock { raw, fields } = block;
+    for (_, value) in fields.iter() {
+        for byte in &mut raw[value.start as usize..value.end as usize] {
+            if matches!(*byte, b'\r' | b'\n') {
+                *byte = b' ';
+            }
+        }
+    }
+}
+
+pub(crate) fn httparse_reason(error: httparse::Error) -> &'static str {
+    match error {
+        httparse::Error::HeaderName => "invalid header name",
+        httparse::Error::HeaderValue => "invalid header value",
+        httparse::Error::NewLine => "invalid line ending",
+        httparse::Error::Status => "invalid status line",
+        httparse::Error::Token => "invalid token",
+        httparse::Error::TooManyHeaders => "too many headers",
+        httparse::Error::Version => "invalid HTTP version",
+    }
+}
+
+/// Where a field section ends, found incrementally.
+///
+/// Feeds on any split of the input and remembers the current line's length and the byte
+/// before the split, so no byte is looked at twice.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct LineScanner {
+    /// Bytes seen so far in this section.
+    total: usize,
+    /// Bytes of the current line seen so far (its terminator excluded).
+    line_len: usize,
+    /// Whether the last byte seen was CR.
+    last_was_cr: bool,
+    /// Whether a non-empty line has been seen.
+    seen_content: bool,
+}
+
+/// The outcome of scanning more input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scan {
+    /// The section ends after this many bytes of the input just given.
+    Complete(usize),
+    /// All of the input belongs to the section, which goes on.
+    Partial,
+}
+
+/// What a section is, for the scanner's rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Section {
+    /// A response head: starts with the status line, so an empty first line is an error.
+    Head,
+    /// A trailer section: may be empty, ending at its first empty line.
+    Trailers,
+}
+
+impl LineScanner {
+    pub(crate) fn reset(&mut self) {
+        *self = LineScanner::default();
+    }
+
+    /// Bytes seen so far in this section.
+    pub(crate) fn total(&self) -> usize {
+        self.total
+    }
+
+    /// Scans `input`, which continues the bytes seen before.
+    pub(crate) fn scan(&mut self, input: &[u8], section: Section, allow_bare_lf: bool) -> Result<Scan, ProtocolError> {
+        let mut position = 0;
+        for lf in memchr::memchr_iter(b'\n', input) {
+            let cr = if lf > 0 { input[lf - 1] == b'\r' } else { self.last_was_cr };
+            // Line content so far: bytes before this LF on this line, without its CR.
+            let content = self.line_len + (lf - position) - usize::from(cr);
+            if !cr && !allow_bare_lf {
+                return Err(ProtocolError::BareLf { offset: self.total + lf });
+            }
+            position = lf + 1;
+            self.line_len = 0;
+            self.last_was_cr = false;
+            if content == 0 {
+                if section == Section::Head && !self.seen_content {
+                    return Err(ProtocolError::MalformedHead { reason: "empty line before the status line" });
+                }
+                self.total += position;
+                return Ok(Scan::Complete(position));
+            }
+            self.seen_content = true;
+        }
+        self.line_len += input.len() - position;
+        if let Some(&last) = input.last() {
+            self.last_was_cr = last == b'\r';
+        }
+        self.total += input.len();
+        Ok(Scan::Partial)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scan_all(bytes: &[u8], split: usize, section: Section, lenient: bool) -> Result<Option<usize>, ProtocolError> {
+        let mut scanner = LineScanner::default();
+        let mut offset = 0;
+        for piece in bytes.chunks(split.max(1)) {
+            if let Scan::Complete(used) = scanner.scan(piece, section, lenient)? {
+                return Ok(Some(offset + used));
+            }
+            offset += piece.len();
+        }
+        Ok(None)
+    }
+
+    #[test]
+    fn scanner_finds_the_blank_line_under_every_split() {
+        let head = b"HTTP/1.1 200 OK\r\nA: b\r\n\r\nbody";
+        for split in 1..head.len() {
+            assert_eq!(scan_all(head, split, Section::Head, false), Ok(Some(head.len() - 4)), "split {split}");
+        }
+        assert_eq!(scan_all(b"HTTP/1.1 200 OK\r\nA: b\r\n", 3, Section::Head, false), Ok(None));
+    }
+
+    #[test]
+    fn scanner_rules() {
+        assert_eq!(
+            scan_all(b"HTTP/1.1 200 OK\nA: b\r\n\r\n", 100, Section::Head, false),
+            Err(ProtocolError::BareLf { offset: 15 })
+        );
+        assert_eq!(scan_all(b"HTTP/1.1 200 OK\nA: b\n\n", 1, Section::Head, true), Ok(Some(22)));
+        assert!(scan_all(b"\r\nHTTP/1.1 200 OK\r\n\r\n", 100, Section::Head, false).is_err());
+        assert_eq!(scan_all(b"\r\n", 1, Section::Trailers, false), Ok(Some(2)));
+        assert_eq!(scan_all(b"X: 1\r\n\r\nrest", 1, Section::Trailers, false), Ok(Some(8)));
+        // A CR at the end of one piece pairs with the LF at the start of the next.
+        assert_eq!(scan_all(b"HTTP/1.1 200 OK\r\n\r\n", 16, Section::Head, false), Ok(Some(19)));
+    }
+}

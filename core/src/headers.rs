@@ -1,0 +1,293 @@
+//! Header fields that keep their case and order on the wire, with case-insensitive lookup.
+//!
+//! [`Headers`] is the owned list a caller builds for a request (or trailers).
+//! [`HeaderBlock`] is how a received head or trailer section is kept: its raw bytes plus an
+//! index of where each name and value lies, so a parsed response borrows from one reusable
+//! buffer instead of allocating per field.
+
+use std::ops::Range;
+
+/// An ordered list of header fields that keeps each name's case.
+///
+/// Lookups ignore ASCII case. Values are bytes: RFC 9110 allows obs-text (0x80–0xFF).
+/// Nothing is validated here; a request is validated as a whole before a byte is written.
+///
+/// ```
+/// use tidings_core::Headers;
+/// let mut headers = Headers::new();
+/// headers.append("X-Trace", "a");
+/// headers.append("x-trace", "b");
+/// assert_eq!(headers.get("X-TRACE"), Some(&b"a"[..]));
+/// assert_eq!(headers.get_all("x-trace").count(), 2);
+/// headers.insert("X-Trace", "c");
+/// assert_eq!(headers.len(), 1);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Headers {
+    fields: Vec<(String, Vec<u8>)>,
+}
+
+impl Headers {
+    /// An empty list.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a field at the end, keeping any others of the same name.
+    pub fn append(&mut self, name: impl Into<String>, value: impl AsRef<[u8]>) {
+        self.fields.push((name.into(), value.as_ref().to_vec()));
+    }
+
+    /// Sets a field: the first field of that name (any case) takes the new name and value in
+    /// place, later ones are removed; if there was none it is appended.
+    pub fn insert(&mut self, name: impl Into<String>, value: impl AsRef<[u8]>) {
+        let name = name.into();
+        match self.position(&name) {
+            Some(first) => {
+                let mut index = 0;
+                self.fields.retain(|(other, _)| {
+                    let keep = index <= first || !other.eq_ignore_ascii_case(&name);
+                    index += 1;
+                    keep
+                });
+                self.fields[first] = (name, value.as_ref().to_vec());
+            }
+            None => self.append(name, value),
+        }
+    }
+
+    /// Removes every field of that name; returns how many were removed.
+    pub fn remove(&mut self, name: &str) -> usize {
+        let before = self.fields.len();
+        self.fields.retain(|(other, _)| !other.eq_ignore_ascii_case(name));
+        before - self.fields.len()
+    }
+
+    /// The first value of that name.
+    pub fn get(&self, name: &str) -> Option<&[u8]> {
+        self.position(name).map(|index| self.fields[index].1.as_slice())
+    }
+
+    /// The first value of that name, if it is UTF-8.
+    pub fn get_str(&self, name: &str) -> Option<&str> {
+        self.get(name).and_then(|value| std::str::from_utf8(value).ok())
+    }
+
+    /// Every value of that name, in order.
+    pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
+        self.fields.iter().filter(move |(other, _)| other.eq_ignore_ascii_case(name)).map(|(_, value)| value.as_slice())
+    }
+
+    /// Whether a field of that name is present.
+    pub fn contains(&self, name: &str) -> bool {
+        self.position(name).is_some()
+    }
+
+    /// Every field, in order, with the caller's case.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        self.fields.iter().map(|(name, value)| (name.as_str(), value.as_slice()))
+    }
+
+    /// Number of fields.
+    pub fn len(&self) -> usize {
+        self.fields.len()
+    }
+
+    /// Whether there are no fields.
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty()
+    }
+
+    fn position(&self, name: &str) -> Option<usize> {
+        self.fields.iter().position(|(other, _)| other.eq_ignore_ascii_case(name))
+    }
+}
+
+impl<N: Into<String>, V: AsRef<[u8]>> FromIterator<(N, V)> for Headers {
+    fn from_iter<I: IntoIterator<Item = (N, V)>>(iter: I) -> Self {
+        let mut headers = Headers::new();
+        for (name, value) in iter {
+            headers.append(name, value);
+        }
+        headers
+    }
+}
+
+impl From<&http::HeaderMap> for Headers {
+    /// Converts from the `http` crate's map (whose names are lowercase).
+    fn from(map: &http::HeaderMap) -> Self {
+        map.iter().map(|(name, value)| (name.as_str(), value.as_bytes())).collect()
+    }
+}
+
+/// Received header fields: raw bytes plus an index of each name and value.
+///
+/// The buffer and index are reused from one response to the next, so parsing allocates only
+/// while they grow to the largest head seen.
+#[derive(Debug, Clone, Default)]
+pub struct HeaderBlock {
+    pub(crate) raw: Vec<u8>,
+    pub(crate) fields: Vec<(Range<u32>, Range<u32>)>,
+}
+
+impl HeaderBlock {
+    /// The number of field lines.
+    pub fn len(&self) -> usize {
+        self.fields.len()
+    }
+
+    /// Whether there are no fields.
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty()
+    }
+
+    /// Every field in wire order, with the case the peer sent; values trimmed of
+    /// surrounding whitespace. Repeated fields stay separate.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> + '_ {
+        self.fields.iter().map(move |(name, value)| (self.name(name), self.slice(value)))
+    }
+
+    /// The first value of that name (ASCII case-insensitive).
+    pub fn get(&self, name: &str) -> Option<&[u8]> {
+        self.fields
+            .iter()
+            .find(|(field, _)| self.name(field).eq_ignore_ascii_case(name))
+            .map(|(_, value)| self.slice(value))
+    }
+
+    /// The first value of that name, if it is UTF-8.
+    pub fn get_str(&self, name: &str) -> Option<&str> {
+        self.get(name).and_then(|value| std::str::from_utf8(value).ok())
+    }
+
+    /// Every value of that name, in order.
+    pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
+        self.iter().filter(move |(other, _)| other.eq_ignore_ascii_case(name)).map(|(_, value)| value)
+    }
+
+    /// Whether a field of that name is present.
+    pub fn contains(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    /// Copies the fields into an owned [`Headers`].
+    pub fn to_headers(&self) -> Headers {
+        self.iter().collect()
+    }
+
+    /// Converts to the `http` crate's map. Fields `http` cannot represent are skipped.
+    pub fn to_http(&self) -> http::HeaderMap {
+        let mut map = http::HeaderMap::with_capacity(self.len());
+        for (name, value) in self.iter() {
+            if let (Ok(name), Ok(value)) =
+                (http::HeaderName::from_bytes(name.as_bytes()), http::HeaderValue::from_bytes(value))
+            {
+                map.append(name, value);
+            }
+        }
+        map
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.raw.clear();
+        self.fields.clear();
+    }
+
+    pub(crate) fn slice(&self, range: &Range<u32>) -> &[u8] {
+        &self.raw[range.start as usize..range.end as usize]
+    }
+
+    fn name(&self, range: &Range<u32>) -> &str {
+        // httparse only accepts token characters in names, which are ASCII.
+        std::str::from_utf8(self.slice(range)).unwrap_or("")
+    }
+}
+
+impl From<&Headers> for HeaderBlock {
+    /// Builds a block from owned fields (useful for tests and for trailers a driver made).
+    fn from(headers: &Headers) -> Self {
+        let mut block = HeaderBlock::default();
+        for (name, value) in headers.iter() {
+            let name_start = block.raw.len() as u32;
+            block.raw.extend_from_slice(name.as_bytes());
+            let value_start = block.raw.len() as u32;
+            block.raw.extend_from_slice(value);
+            block.fields.push((name_start..value_start, value_start..block.raw.len() as u32));
+        }
+        block
+    }
+}
+
+/// Strips optional whitespace (SP / HTAB) from both ends (RFC 9110 §5.5).
+pub(crate) fn trim_whitespace(mut value: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t', rest @ ..] = value {
+        value = rest;
+    }
+    while let [rest @ .., b' ' | b'\t'] = value {
+        value = rest;
+    }
+    value
+}
+
+/// `tchar` from RFC 9110 §5.6.2:
+/// `"!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA`
+pub(crate) fn is_tchar(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&byte)
+}
+
+/// `token = 1*tchar` (RFC 9110 §5.6.2).
+pub(crate) fn is_token(bytes: &[u8]) -> bool {
+    !bytes.is_empty() && bytes.iter().all(|&byte| is_tchar(byte))
+}
+
+/// A field value as a sender may write it (RFC 9110 §5.5): VCHAR, obs-text, SP and HTAB.
+/// CR, LF, NUL and every other control byte are refused so nothing can be smuggled.
+pub(crate) fn is_valid_value(bytes: &[u8]) -> bool {
+    bytes.iter().all(|&byte| byte == b'\t' || (byte >= 0x20 && byte != 0x7f))
+}
+
+/// Iterates the comma-separated elements of one or more field values (RFC 9110 §5.6.1),
+/// trimmed, skipping empty elements.
+pub(crate) fn list_elements<'a>(values: impl Iterator<Item = &'a [u8]> + 'a) -> impl Iterator<Item = &'a [u8]> + 'a {
+    values
+        .flat_map(|value| value.split(|&byte| byte == b','))
+        .map(trim_whitespace)
+        .filter(|element| !element.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn insert_replaces_first_and_drops_later_duplicates() {
+        let mut headers: Headers = [("A", "1"), ("b", "2"), ("a", "3")].into_iter().collect();
+        headers.insert("A", "9");
+        assert_eq!(headers.iter().collect::<Vec<_>>(), vec![("A", &b"9"[..]), ("b", &b"2"[..])]);
+    }
+
+    #[test]
+    fn trims_optional_whitespace_only() {
+        assert_eq!(trim_whitespace(b" \t a b \t"), b"a b");
+        assert_eq!(trim_whitespace(b"   "), b"");
+    }
+
+    #[test]
+    fn tokens_and_values() {
+        assert!(is_token(b"X-Custom_1!"));
+        assert!(!is_token(b""));
+        assert!(!is_token(b"a b"));
+        assert!(!is_token(b"a:b"));
+        assert!(is_valid_value(b"text/html; q=0.9\t\xff"));
+        assert!(!is_valid_value(b"a\r\nb"));
+        assert!(!is_valid_value(b"a\0"));
+        assert!(!is_valid_value(b"\x7f"));
+    }
+
+    #[test]
+    fn list_elements_split_and_trim() {
+        let values: [&[u8]; 2] = [b" gzip ,, chunked", b"br"];
+        let elements: Vec<&[u8]> = list_elements(values.into_iter()).collect();
+        assert_eq!(elements, vec![&b"gzip"[..], b"chunked", b"br"]);
+    }
+}

@@ -1,0 +1,302 @@
+//! The incremental response decoder: head, 1xx, body framing, trailers and EOF.
+//!
+//! Feed it any split of the bytes; it yields exactly the same events. Body data comes back as
+//! slices of the input. The decoder never reads a clock and never allocates per response once
+//! its buffers have grown to the largest head seen.
+
+use crate::chunked::{Chunk, ChunkedDecoder};
+use crate::config::{Leniency, Limits};
+use crate::error::{Error, IncompleteMessage, LimitExceeded, ProtocolError};
+use crate::framing::{response_framing, BodyLength, Framing, ResponseContext};
+use crate::head::{LineScanner, ResponseHead, Scan, Section};
+use crate::headers::HeaderBlock;
+
+/// What the decoder produced.
+#[derive(Debug, Clone, Copy)]
+pub enum Event<'a> {
+    /// An interim 1xx response (`100 Continue`, `103 Early Hints`, …) with its headers.
+    Informational(&'a ResponseHead),
+    /// The final response head. For `101` (when an upgrade was asked for) and a 2xx answer
+    /// to CONNECT, the bytes after the head belong to the new protocol or tunnel.
+    Head(&'a ResponseHead),
+    /// Body data: a slice of the input, exactly as framed (not content-decoded).
+    Data(&'a [u8]),
+    /// The trailer section of a chunked body, when it has fields.
+    Trailers(&'a HeaderBlock),
+    /// The response is complete.
+    End,
+}
+
+/// Decodes one response at a time.
+///
+/// ```
+/// use tidings_core::{Event, ResponseContext, ResponseDecoder};
+/// let mut decoder = ResponseDecoder::default();
+/// decoder.start(ResponseContext::default());
+/// let bytes = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi";
+/// let mut position = 0;
+/// let mut body = Vec::new();
+/// loop {
+///     let (used, event) = decoder.decode(&bytes[position..])?;
+///     position += used;
+///     match event {
+///         Some(Event::Head(head)) => assert_eq!(head.status(), 200),
+///         Some(Event::Data(data)) => body.extend_from_slice(data),
+///         Some(Event::End) => break,
+///         Some(_) => {}
+///         None => unreachable!("the bytes hold a whole response"),
+///     }
+/// }
+/// assert_eq!(body, b"hi");
+/// # Ok::<(), tidings_core::Error>(())
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct ResponseDecoder {
+    limits: Limits,
+    leniency: Leniency,
+    context: ResponseContext,
+    state: State,
+    scanner: LineScanner,
+    head: ResponseHead,
+    trailers: HeaderBlock,
+    chunked: ChunkedDecoder,
+    framing: Option<Framing>,
+    body_received: u64,
+    bytes_received: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum State {
+    /// Collecting a head (interim or final).
+    #[default]
+    Head,
+    /// A 1xx head was handed out; the next call starts the next head.
+    AfterInformational,
+    /// The final head was handed out; the body follows.
+    Body,
+    /// The chunked body ended with trailers that were handed out.
+    AfterTrailers,
+    /// The response is complete.
+    Done,
+}
+
+impl ResponseDecoder {
+    /// A decoder with these limits and leniencies.
+    pub fn new(limits: Limits, leniency: Leniency) -> Self {
+        ResponseDecoder { limits, leniency, ..Self::default() }
+    }
+
+    /// Prepares for the next response, keeping buffers. `context` says what was asked
+    /// (HEAD, CONNECT, an upgrade), which changes framing.
+    pub fn start(&mut self, context: ResponseContext) {
+        self.context = context;
+        self.state = State::Head;
+        self.scanner.reset();
+        self.head.clear();
+        self.trailers.clear();
+        self.chunked = ChunkedDecoder::new();
+        self.framing = None;
+        self.body_received = 0;
+        self.bytes_received = 0;
+    }
+
+    /// The final head's framing and keep-alive verdict, once the head was decoded.
+    pub fn framing(&self) -> Option<Framing> {
+        self.framing
+    }
+
+    /// The last head decoded (interim or final).
+    pub fn head(&self) -> &ResponseHead {
+        &self.head
+    }
+
+    /// Body bytes received so far (as framed, chunk data only for chunked).
+    pub fn body_received(&self) -> u64 {
+        self.body_received
+    }
+
+    /// Bytes of this response consumed so far, heads included.
+    pub fn bytes_received(&self) -> u64 {
+        self.bytes_received
+    }
+
+    /// Whether the response is complete.
+    pub fn is_done(&self) -> bool {
+        self.state == State::Done
+    }
+
+    /// Decodes from `input`: returns how many bytes were consumed and at most one event.
+    /// `None` means more input is needed (every byte given was consumed, or the response is
+    /// done and the rest is not part of it). Call again with the unconsumed rest until
+    /// `None`. Errors are not sticky here; [`Connection`](crate::Connection) makes them so.
+    pub fn decode<'a>(&'a mut self, input: &'a [u8]) -> Result<(usize, Option<Event<'a>>), Error> {
+        let (used, step) = self.advance(input)?;
+        Ok((used, step.map(|step| self.event(step, input))))
+    }
+
+    /// Like [`decode`](Self::decode), but the event is a plain value so the caller may
+    /// change other state before borrowing it with [`event`](Self::event).
+    pub(crate) fn advance(&mut self, input: &[u8]) -> Result<(usize, Option<Step>), Error> {
+        let (used, step) = self.step(input)?;
+        self.bytes_received += used as u64;
+        Ok((used, step))
+    }
+
+    /// Turns a step into the event it stands for.
+    pub(crate) fn event<'a>(&'a self, step: Step, input: &'a [u8]) -> Event<'a> {
+        match step {
+            Step::Informational => Event::Informational(&self.head),
+            Step::Head => Event::Head(&self.head),
+            Step::Data(range) => Event::Data(&input[range]),
+            Step::Trailers => Event::Trailers(&self.trailers),
+            Step::End => Event::End,
+        }
+    }
+
+    fn step(&mut self, input: &[u8]) -> Result<(usize, Option<Step>), Error> {
+        match self.state {
+            State::AfterInformational => {
+                self.scanner.reset();
+                self.head.clear();
+                self.state = State::Head;
+                self.decode_head(input)
+            }
+            State::Head => self.decode_head(input),
+            State::Body => self.decode_body(input),
+            State::AfterTrailers => {
+                self.state = State::Done;
+                Ok((0, Some(Step::End)))
+            }
+            State::Done => Ok((0, None)),
+        }
+    }
+
+    fn decode_head(&mut self, input: &[u8]) -> Result<(usize, Option<Step>), Error> {
+        let scan = self.scanner.scan(input, Section::Head, self.leniency.allow_bare_lf)?;
+        let used = match scan {
+            Scan::Complete(used) => used,
+            Scan::Partial => input.len(),
+        };
+        let buffer = self.head.buffer_mut();
+        if buffer.len() + used > self.limits.max_head_bytes {
+            return Err(LimitExceeded::HeadTooLarge { limit: self.limits.max_head_bytes }.into());
+        }
+        buffer.extend_from_slice(&input[..used]);
+        if scan == Scan::Partial {
+            return Ok((used, None));
+        }
+        self.head.parse(&self.limits, &self.leniency)?;
+        let status = self.head.status();
+        if status == 101 && !self.context.upgrade {
+            return Err(ProtocolError::UnexpectedSwitchingProtocols.into());
+        }
+        if (100..200).contains(&status) && status != 101 {
+            self.state = State::AfterInformational;
+            return Ok((used, Some(Step::Informational)));
+        }
+        let framing = response_framing(self.context, self.head.version(), status, self.head.headers())?;
+        if let (BodyLength::ContentLength(length), Some(limit)) = (framing.length, self.limits.max_body_bytes) {
+            if length > limit {
+                return Err(LimitExceeded::BodyTooLarge { limit }.into());
+            }
+        }
+        self.framing = Some(framing);
+        self.state = State::Body;
+        Ok((used, Some(Step::Head)))
+    }
+
+    fn decode_body(&mut self, input: &[u8]) -> Result<(usize, Option<Step>), Error> {
+        let Some(framing) = self.framing else {
+            return Err(ProtocolError::MalformedHead { reason: "body without a head" }.into());
+        };
+        let (used, data) = match framing.length {
+            BodyLength::Empty | BodyLength::Tunnel => {
+                self.state = State::Done;
+                return Ok((0, Some(Step::End)));
+            }
+            BodyLength::ContentLength(length) => {
+                let remaining = length - self.body_received;
+                if remaining == 0 {
+                    self.state = State::Done;
+                    return Ok((0, Some(Step::End)));
+                }
+                let take = remaining.min(input.len() as u64) as usize;
+                (take, 0..take)
+            }
+            BodyLength::CloseDelimited => (input.len(), 0..input.len()),
+            BodyLength::Chunked => {
+                match self.chunked.decode(input, &mut self.trailers, &self.limits, &self.leniency)? {
+                    (used, Some(Chunk::Data(data))) => {
+                        let start = data.as_ptr() as usize - input.as_ptr() as usize;
+                        (used, start..start + data.len())
+                    }
+                    (used, Some(Chunk::End)) => {
+                        if self.trailers.is_empty() {
+                            self.state = State::Done;
+                            return Ok((used, Some(Step::End)));
+                        }
+                        self.state = State::AfterTrailers;
+                        return Ok((used, Some(Step::Trailers)));
+                    }
+                    (used, None) => return Ok((used, None)),
+                }
+            }
+        };
+        if data.is_empty() {
+            return Ok((used, None));
+        }
+        self.body_received += data.len() as u64;
+        if let Some(limit) = self.limits.max_body_bytes {
+            if self.body_received > limit {
+                return Err(LimitExceeded::BodyTooLarge { limit }.into());
+            }
+        }
+        Ok((used, Some(Step::Data(data))))
+    }
+
+    /// The peer closed the connection. Completes a close-delimited body (`Some(End)`), or
+    /// says how the message was cut short. `reused_connection` marks the one safe-to-retry
+    /// case: a reused connection closed before any response byte.
+    pub fn decode_eof(&mut self, reused_connection: bool) -> Result<Option<Event<'_>>, Error> {
+        Ok(self.advance_eof(reused_connection)?.map(|step| self.event(step, &[])))
+    }
+
+    pub(crate) fn advance_eof(&mut self, reused_connection: bool) -> Result<Option<Step>, Error> {
+        match self.state {
+            State::Done => Ok(None),
+            State::AfterTrailers => {
+                self.state = State::Done;
+                Ok(Some(Step::End))
+            }
+            State::Head if self.bytes_received == 0 => {
+                Err(IncompleteMessage::ClosedBeforeResponse { reused_connection }.into())
+            }
+            State::AfterInformational => Err(IncompleteMessage::Head { received: 0 }.into()),
+            State::Head => Err(IncompleteMessage::Head { received: self.scanner.total() }.into()),
+            State::Body => match self.framing.map(|framing| framing.length) {
+                Some(BodyLength::ContentLength(expected)) if self.body_received < expected => {
+                    Err(IncompleteMessage::Body { expected, received: self.body_received }.into())
+                }
+                Some(BodyLength::Chunked) => {
+                    Err(IncompleteMessage::Chunked { received: self.chunked.data_received() }.into())
+                }
+                // Close-delimited: the close is the end. Otherwise nothing was left to read
+                // (no body, or all of it) and only the End was still owed.
+                _ => {
+                    self.state = State::Done;
+                    Ok(Some(Step::End))
+                }
+            },
+        }
+    }
+}
+
+/// An event without its borrows, so the connection can update itself before lending it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Step {
+    Informational,
+    Head,
+    Data(std::ops::Range<usize>),
+    Trailers,
+    End,
+}
