@@ -174,21 +174,36 @@ impl ContentDecoder {
 
     /// Decodes from `input` into `output`: returns (bytes consumed, bytes written). Call
     /// again while input remains or the output was filled.
+    ///
+    /// Exactly the first `limit` decoded bytes are delivered, whatever the split of the
+    /// input; the call that would produce one more fails with `too_large`.
     pub fn decode(&mut self, input: &[u8], output: &mut [u8]) -> Result<(usize, usize), Error> {
-        let (consumed, written) = match self.stages.len() {
+        let room = self.limit - self.decoded;
+        if room == 0 {
+            // At the cap: any further byte is one too many.
+            let mut probe = [0u8; 1];
+            let (consumed, written) = self.run(input, &mut probe)?;
+            if written > 0 {
+                return Err(LimitExceeded::DecodedBodyTooLarge { limit: self.limit }.into());
+            }
+            return Ok((consumed, 0));
+        }
+        let bounded = output.len().min(usize::try_from(room).unwrap_or(usize::MAX));
+        let (consumed, written) = self.run(input, &mut output[..bounded])?;
+        self.decoded += written as u64;
+        Ok((consumed, written))
+    }
+
+    fn run(&mut self, input: &[u8], output: &mut [u8]) -> Result<(usize, usize), Error> {
+        match self.stages.len() {
             0 => {
                 let take = input.len().min(output.len());
                 output[..take].copy_from_slice(&input[..take]);
-                (take, take)
+                Ok((take, take))
             }
-            1 => self.stages[0].step(input, output)?,
-            _ => self.decode_chain(input, output)?,
-        };
-        self.decoded += written as u64;
-        if self.decoded > self.limit {
-            return Err(LimitExceeded::DecodedBodyTooLarge { limit: self.limit }.into());
+            1 => self.stages[0].step(input, output),
+            _ => self.decode_chain(input, output),
         }
-        Ok((consumed, written))
     }
 
     /// The body's input is over: writes what the codings still hold. Call until it returns

@@ -115,9 +115,12 @@ impl ResponseHead {
         }
         self.version = if response.version == Some(0) { Version::Http10 } else { Version::Http11 };
         self.status = status;
-        let reason = response.reason.unwrap_or("");
-        let reason_start = if reason.is_empty() { 0 } else { reason.as_ptr() as usize - base };
-        self.reason = reason_start as u32..(reason_start + reason.len()) as u32;
+        // httparse hides a reason holding obs-text, so take its bytes from the status line:
+        // everything after "HTTP/1.x DDD " up to the line's end.
+        let line_end = memchr::memchr(b'\n', raw).unwrap_or(raw.len());
+        let line_end = if line_end > 0 && raw[line_end - 1] == b'\r' { line_end - 1 } else { line_end };
+        let reason_start = 13.min(line_end);
+        self.reason = reason_start as u32..line_end as u32;
         index_fields(fields, base, response.headers);
         if leniency.allow_obs_fold {
             unfold(&mut self.headers);

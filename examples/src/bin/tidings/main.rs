@@ -1,0 +1,144 @@
+//! `tidings`: a curl-like HTTP/1.1 client and raw-bytes debugging tool.
+//!
+//! `tidings decode [OPTIONS] [FILE|-]` parses a raw response capture with the core alone.
+//! The JSON report (`--report json`) is a stable contract: see `../shared/CONTRACT.md`.
+//! Requests over the network arrive with the transport crates.
+
+mod decode;
+mod report;
+
+use std::io::{Read, Write};
+use std::process::ExitCode;
+
+use decode::{DecodeOptions, Split};
+use lexopt::prelude::*;
+
+const USAGE: &str = "\
+usage: tidings decode [OPTIONS] [FILE|-]
+
+Parse raw HTTP/1.1 response bytes (a capture) with tidings-core alone, no network.
+
+options:
+  --method M          the request method the bytes answer (default GET; HEAD changes framing)
+  --split N           feed the bytes in pieces of N bytes
+  --split-seed S      feed the bytes in random pieces chosen by seed S
+  --eof / --no-eof    whether the capture ends with the peer closing (default --eof)
+  --max-body BYTES    cap on the decoded body (error kind too_large)
+  --report json       print one JSON object (see CONTRACT.md) and nothing else on stdout
+  -h, --help          this text
+";
+
+/// Exit status 2: bad command-line usage.
+struct Usage(String);
+
+impl<E: std::fmt::Display> From<E> for Usage {
+    fn from(error: E) -> Self {
+        Usage(error.to_string())
+    }
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(code) => code,
+        Err(Usage(message)) => {
+            eprintln!("tidings: {message}\n\n{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run() -> Result<ExitCode, Usage> {
+    let mut parser = lexopt::Parser::from_env();
+    match parser.next()? {
+        Some(Value(command)) if command == "decode" => decode_command(parser),
+        Some(Short('h') | Long("help")) => {
+            print!("{USAGE}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Value(url)) => Err(Usage(format!(
+            "{}: sending requests needs a transport crate (tidings-std), which this build does not have yet",
+            url.to_string_lossy()
+        ))),
+        Some(other) => Err(other.unexpected().into()),
+        None => Err(Usage("missing command".into())),
+    }
+}
+
+fn decode_command(mut parser: lexopt::Parser) -> Result<ExitCode, Usage> {
+    let mut options = DecodeOptions { method: "GET".into(), split: Split::Whole, eof: true, max_body: None };
+    let mut json = false;
+    let mut input: Option<String> = None;
+    while let Some(argument) = parser.next()? {
+        match argument {
+            Long("method") => options.method = parser.value()?.string()?,
+            Long("split") => options.split = Split::Every(parser.value()?.parse::<usize>()?.max(1)),
+            Long("split-seed") => options.split = Split::Seeded(parser.value()?.parse()?),
+            Long("eof") => options.eof = true,
+            Long("no-eof") => options.eof = false,
+            Long("max-body") => options.max_body = Some(parser.value()?.parse()?),
+            Long("report") => {
+                let format = parser.value()?.string()?;
+                if format != "json" {
+                    return Err(Usage(format!("unknown report format {format:?} (only json)")));
+                }
+                json = true;
+            }
+            Short('h') | Long("help") => {
+                print!("{USAGE}");
+                return Ok(ExitCode::SUCCESS);
+            }
+            Value(path) if input.is_none() => input = Some(path.string()?),
+            other => return Err(other.unexpected().into()),
+        }
+    }
+    let capture = read_input(input.as_deref()).map_err(|error| Usage(format!("cannot read input: {error}")))?;
+    let report = decode::decode(&capture, &options);
+    let failed = report.error.is_some();
+    let mut stdout = std::io::stdout().lock();
+    let written = if json { writeln!(stdout, "{}", report.to_json()) } else { print_human(&mut stdout, &report) };
+    if let Err(error) = written {
+        eprintln!("tidings: cannot write output: {error}");
+        return Ok(ExitCode::FAILURE);
+    }
+    if let (false, Some(error)) = (json, &report.error) {
+        eprintln!("tidings: {} error: {}", error.kind, error.message);
+    }
+    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+fn read_input(path: Option<&str>) -> std::io::Result<Vec<u8>> {
+    match path {
+        None | Some("-") => {
+            let mut bytes = Vec::new();
+            std::io::stdin().read_to_end(&mut bytes)?;
+            Ok(bytes)
+        }
+        Some(path) => std::fs::read(path),
+    }
+}
+
+/// curl `-i` style: informational heads, the final head, then the decoded body.
+fn print_human(out: &mut impl Write, report: &report::Report) -> std::io::Result<()> {
+    for interim in &report.informational {
+        writeln!(out, "{} {}", report.version.as_deref().unwrap_or("HTTP/1.1"), interim.status)?;
+        for [name, value] in &interim.headers {
+            writeln!(out, "{name}: {value}")?;
+        }
+        writeln!(out)?;
+    }
+    if let Some(status) = report.status {
+        let version = report.version.as_deref().unwrap_or("HTTP/1.1");
+        writeln!(out, "{version} {status} {}", report.reason.as_deref().unwrap_or(""))?;
+        for [name, value] in &report.headers {
+            writeln!(out, "{name}: {value}")?;
+        }
+        writeln!(out)?;
+    }
+    use base64::Engine as _;
+    let body = base64::engine::general_purpose::STANDARD.decode(&report.body_b64).unwrap_or_default();
+    out.write_all(&body)?;
+    for [name, value] in &report.trailers {
+        writeln!(out, "\n{name}: {value}")?;
+    }
+    Ok(())
+}
