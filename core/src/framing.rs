@@ -125,8 +125,9 @@ pub fn response_framing(
     status: u16,
     headers: &HeaderBlock,
 ) -> Result<Framing, ProtocolError> {
-    let length = body_length(context, version, status, headers)?;
-    let close = keep_alive(version, headers, length);
+    let fields = FramingFields::gather(headers);
+    let length = body_length(context, version, status, &fields, headers)?;
+    let close = keep_alive(version, &fields, length);
     Ok(Framing { length, close })
 }
 
@@ -134,6 +135,7 @@ fn body_length(
     context: ResponseContext,
     version: Version,
     status: u16,
+    fields: &FramingFields,
     headers: &HeaderBlock,
 ) -> Result<BodyLength, ProtocolError> {
     // 1. "Any response to a HEAD request and any response with a 1xx (Informational),
@@ -152,38 +154,28 @@ fn body_length(
     if context.is_connect && (200..300).contains(&status) {
         return Ok(BodyLength::Tunnel);
     }
-    if headers.contains("transfer-encoding") {
+    if fields.transfer_encoding_lines > 0 {
         // §6.1: "A server or client that receives an HTTP/1.0 message containing a
         //  Transfer-Encoding header field MUST treat the message as if the framing is
         //  faulty, even if a Content-Length is present."
         if version == Version::Http10 {
             return Err(ProtocolError::TransferEncodingInHttp10);
         }
+        // §7: "A sender MUST NOT apply the chunked transfer coding more than once."
+        if fields.codings == 0 || fields.chunked > 1 {
+            return Err(invalid_transfer_encoding(headers));
+        }
         // 3./4. Transfer-Encoding overrides Content-Length. "If the chunked transfer coding
         //    is the final encoding, the message body length is determined by reading and
         //    decoding the chunked data"; if it is not final, in a response, "by reading the
         //    connection until it is closed by the server."
-        let mut codings = list_elements(headers.get_all("transfer-encoding")).peekable();
-        if codings.peek().is_none() {
-            return Err(invalid_transfer_encoding(headers));
-        }
-        let mut chunked_seen = 0;
-        let mut last_is_chunked = false;
-        for coding in codings {
-            last_is_chunked = coding.eq_ignore_ascii_case(b"chunked");
-            chunked_seen += usize::from(last_is_chunked);
-        }
-        // §7: "A sender MUST NOT apply the chunked transfer coding more than once."
-        if chunked_seen > 1 || (chunked_seen == 1 && !last_is_chunked) {
-            if chunked_seen > 1 {
-                return Err(invalid_transfer_encoding(headers));
-            }
-            return Ok(BodyLength::CloseDelimited);
-        }
-        return Ok(if last_is_chunked { BodyLength::Chunked } else { BodyLength::CloseDelimited });
+        return Ok(if fields.last_is_chunked { BodyLength::Chunked } else { BodyLength::CloseDelimited });
     }
     // 5./6. Content-Length: every value must be 1*DIGIT and all must agree.
-    match content_length(headers)? {
+    if fields.content_length_invalid {
+        return Err(invalid_content_length(headers));
+    }
+    match fields.content_length {
         Some(0) => Ok(BodyLength::Empty),
         Some(length) => Ok(BodyLength::ContentLength(length)),
         // 8. "Otherwise, this is a response message without a declared message body length,
@@ -193,46 +185,71 @@ fn body_length(
     }
 }
 
-/// The single value of every `Content-Length` field line and list element, which must all be
-/// plain digits and agree (RFC 9112 §6.3 rule 5); `None` when there is none.
-pub fn content_length(headers: &HeaderBlock) -> Result<Option<u64>, ProtocolError> {
-    let mut length = None;
-    let mut lines = 0;
-    for value in headers.get_all("content-length") {
-        lines += 1;
-        // An empty field or empty list element is as invalid as a non-digit.
-        for element in value.split(|&byte| byte == b',') {
-            let element = crate::headers::trim_whitespace(element);
-            match (parse_decimal(element), length) {
-                (Some(parsed), None) => length = Some(parsed),
-                (Some(parsed), Some(previous)) if parsed == previous => {}
-                _ => return Err(invalid_content_length(headers)),
+/// What the framing and keep-alive rules need from the head, gathered in one pass.
+#[derive(Debug, Default)]
+struct FramingFields {
+    transfer_encoding_lines: usize,
+    codings: usize,
+    chunked: usize,
+    last_is_chunked: bool,
+    content_length: Option<u64>,
+    content_length_invalid: bool,
+    close: bool,
+    keep_alive: bool,
+}
+
+impl FramingFields {
+    fn gather(headers: &HeaderBlock) -> FramingFields {
+        let mut fields = FramingFields::default();
+        for (name, value) in headers.raw_fields() {
+            // Compare lengths first: most fields are none of these three.
+            match name.len() {
+                17 if name.eq_ignore_ascii_case(b"transfer-encoding") => {
+                    fields.transfer_encoding_lines += 1;
+                    for coding in list_elements(std::iter::once(value)) {
+                        fields.codings += 1;
+                        fields.last_is_chunked = coding.eq_ignore_ascii_case(b"chunked");
+                        fields.chunked += usize::from(fields.last_is_chunked);
+                    }
+                }
+                14 if name.eq_ignore_ascii_case(b"content-length") => {
+                    // An empty field or list element is as invalid as a non-digit.
+                    for element in value.split(|&byte| byte == b',') {
+                        match (parse_decimal(crate::headers::trim_whitespace(element)), fields.content_length) {
+                            (Some(parsed), None) => fields.content_length = Some(parsed),
+                            (Some(parsed), Some(previous)) if parsed == previous => {}
+                            _ => fields.content_length_invalid = true,
+                        }
+                    }
+                }
+                10 if name.eq_ignore_ascii_case(b"connection") => {
+                    for option in list_elements(std::iter::once(value)) {
+                        fields.close |= option.eq_ignore_ascii_case(b"close");
+                        fields.keep_alive |= option.eq_ignore_ascii_case(b"keep-alive");
+                    }
+                }
+                _ => {}
             }
         }
+        fields
     }
-    debug_assert!(lines > 0 || length.is_none());
-    Ok(length)
 }
 
 /// RFC 9112 §9.3: HTTP/1.1 persists unless `close`; HTTP/1.0 only with `keep-alive`, and
 /// only when the body's end is known without the close.
-fn keep_alive(version: Version, headers: &HeaderBlock, length: BodyLength) -> Option<CloseReason> {
-    let mut close = false;
-    let mut keep_alive = false;
-    for option in list_elements(headers.get_all("connection")) {
-        close |= option.eq_ignore_ascii_case(b"close");
-        keep_alive |= option.eq_ignore_ascii_case(b"keep-alive");
-    }
-    if close {
+fn keep_alive(version: Version, fields: &FramingFields, length: BodyLength) -> Option<CloseReason> {
+    if fields.close {
         return Some(CloseReason::ServerClose);
     }
-    if version == Version::Http10 && !keep_alive {
+    if version == Version::Http10 && !fields.keep_alive {
         return Some(CloseReason::Http10);
     }
     match length {
         BodyLength::Tunnel => Some(CloseReason::Upgraded),
         BodyLength::CloseDelimited => Some(CloseReason::CloseDelimited),
-        BodyLength::Chunked if headers.contains("content-length") => Some(CloseReason::TeAndCl),
+        BodyLength::Chunked if fields.content_length.is_some() || fields.content_length_invalid => {
+            Some(CloseReason::TeAndCl)
+        }
         _ => None,
     }
 }

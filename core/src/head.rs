@@ -77,8 +77,43 @@ impl ResponseHead {
         &mut self.headers.raw
     }
 
-    /// Parses the complete head already copied into the buffer.
-    pub(crate) fn parse(&mut self, limits: &Limits, leniency: &Leniency) -> Result<(), Error> {
+    /// The fast path for the common case: `input` holds the whole head, which is strictly
+    /// valid. Copies and parses it and returns its length; on anything unusual returns `None`
+    /// with the buffer cleared, and the caller takes the resumable path, which decides the
+    /// exact outcome. Both paths agree on every head this one accepts.
+    pub(crate) fn parse_whole(&mut self, input: &[u8], limits: &Limits) -> Option<usize> {
+        if matches!(input.first(), None | Some(b'\r' | b'\n')) {
+            return None;
+        }
+        static BLANK_LINE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+            std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\r\n\r\n"));
+        let end = BLANK_LINE.find(input)? + 4;
+        if end > limits.max_head_bytes {
+            return None;
+        }
+        self.headers.raw.extend_from_slice(&input[..end]);
+        let parsed = self.parse(limits, &Leniency::default());
+        if parsed != Ok(end) || !self.lines_end_in_crlf() {
+            self.clear();
+            return None;
+        }
+        Some(end)
+    }
+
+    /// httparse accepts a bare LF as a line end; strict mode does not (RFC 9112 §2.2), so
+    /// check that every field line ends in CR LF.
+    fn lines_end_in_crlf(&self) -> bool {
+        let raw = &self.headers.raw;
+        raw.get(self.reason.end as usize) == Some(&b'\r')
+            && self.headers.fields.iter().all(|(_, value)| {
+                let rest = &raw[value.end as usize..];
+                let blanks = rest.iter().take_while(|&&byte| byte == b' ' || byte == b'\t').count();
+                rest.get(blanks) == Some(&b'\r')
+            })
+    }
+
+    /// Parses the complete head already copied into the buffer; returns its length.
+    pub(crate) fn parse(&mut self, limits: &Limits, leniency: &Leniency) -> Result<usize, Error> {
         let mut config = httparse::ParserConfig::default();
         config
             .allow_obsolete_multiline_headers_in_responses(leniency.allow_obs_fold)
@@ -95,8 +130,8 @@ impl ResponseHead {
             heap.resize_with(limits.max_headers, MaybeUninit::uninit);
             &mut heap
         };
-        match config.parse_response_with_uninit_headers(&mut response, raw, storage) {
-            Ok(httparse::Status::Complete(_)) => {}
+        let length = match config.parse_response_with_uninit_headers(&mut response, raw, storage) {
+            Ok(httparse::Status::Complete(length)) => length,
             Ok(httparse::Status::Partial) => {
                 return Err(ProtocolError::MalformedHead { reason: "head ended early" }.into())
             }
@@ -104,7 +139,7 @@ impl ResponseHead {
                 return Err(LimitExceeded::TooManyHeaders { limit: limits.max_headers }.into())
             }
             Err(error) => return Err(ProtocolError::MalformedHead { reason: httparse_reason(error) }.into()),
-        }
+        };
         let status = response.code.unwrap_or(0);
         if status < 100 {
             return Err(ProtocolError::InvalidStatus { code: status }.into());
@@ -125,7 +160,7 @@ impl ResponseHead {
         if leniency.allow_obs_fold {
             unfold(&mut self.headers);
         }
-        Ok(())
+        Ok(length)
     }
 }
 

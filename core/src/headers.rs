@@ -149,10 +149,7 @@ impl HeaderBlock {
 
     /// The first value of that name (ASCII case-insensitive).
     pub fn get(&self, name: &str) -> Option<&[u8]> {
-        self.fields
-            .iter()
-            .find(|(field, _)| self.name(field).eq_ignore_ascii_case(name))
-            .map(|(_, value)| self.slice(value))
+        self.raw_fields().find(|(field, _)| field.eq_ignore_ascii_case(name.as_bytes())).map(|(_, value)| value)
     }
 
     /// The first value of that name, if it is UTF-8.
@@ -162,7 +159,12 @@ impl HeaderBlock {
 
     /// Every value of that name, in order.
     pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
-        self.iter().filter(move |(other, _)| other.eq_ignore_ascii_case(name)).map(|(_, value)| value)
+        self.raw_fields().filter(move |(other, _)| other.eq_ignore_ascii_case(name.as_bytes())).map(|(_, value)| value)
+    }
+
+    /// Every field as bytes, without checking names are UTF-8 (they are tokens).
+    pub(crate) fn raw_fields(&self) -> impl Iterator<Item = (&[u8], &[u8])> + '_ {
+        self.fields.iter().map(move |(name, value)| (self.slice(name), self.slice(value)))
     }
 
     /// Whether a field of that name is present.

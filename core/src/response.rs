@@ -172,6 +172,10 @@ impl ResponseDecoder {
     }
 
     fn decode_head(&mut self, input: &[u8]) -> Result<(usize, Option<Step>), Error> {
+        let whole = self.scanner.total() == 0 && self.leniency == Leniency::default();
+        if let Some(used) = whole.then(|| self.head.parse_whole(input, &self.limits)).flatten() {
+            return self.after_head(used);
+        }
         let scan = self.scanner.scan(input, Section::Head, self.leniency.allow_bare_lf)?;
         let used = match scan {
             Scan::Complete(used) => used,
@@ -186,6 +190,11 @@ impl ResponseDecoder {
             return Ok((used, None));
         }
         self.head.parse(&self.limits, &self.leniency)?;
+        self.after_head(used)
+    }
+
+    /// A complete head was parsed from `used` bytes: hand it out as interim or final.
+    fn after_head(&mut self, used: usize) -> Result<(usize, Option<Step>), Error> {
         let status = self.head.status();
         if status == 101 && !self.context.upgrade {
             return Err(ProtocolError::UnexpectedSwitchingProtocols.into());
