@@ -243,12 +243,11 @@ fn invalid_size(reason: &'static str) -> Error {
 mod tests {
     use super::*;
 
+    /// Data, trailers and leftover byte count, or the error.
+    type Decoded = Result<(Vec<u8>, Vec<(String, String)>, usize), Error>;
+
     /// Decodes `input` fed in pieces of `split` bytes; returns data, trailers and leftovers.
-    fn decode(
-        input: &[u8],
-        split: usize,
-        leniency: &Leniency,
-    ) -> Result<(Vec<u8>, Vec<(String, String)>, usize), Error> {
+    fn decode(input: &[u8], split: usize, leniency: &Leniency) -> Decoded {
         let mut decoder = ChunkedDecoder::new();
         let mut trailers = HeaderBlock::default();
         let limits = Limits::default();
@@ -281,7 +280,7 @@ mod tests {
         Err(Error::Incomplete(crate::IncompleteMessage::Chunked { received: decoder.data_received() }))
     }
 
-    fn strict(input: &[u8]) -> Vec<Result<(Vec<u8>, Vec<(String, String)>, usize), Error>> {
+    fn strict(input: &[u8]) -> Vec<Decoded> {
         (1..=input.len().max(1)).map(|split| decode(input, split, &Leniency::default())).collect()
     }
 
@@ -296,6 +295,8 @@ mod tests {
 
     #[test]
     fn valid_bodies_under_every_split() {
+        // (input, data, trailers, leftover bytes)
+        #[allow(clippy::type_complexity)]
         let cases: &[(&[u8], &[u8], &[(&str, &str)], usize)] = &[
             (b"5\r\nhello\r\n0\r\n\r\n", b"hello", &[], 0),
             (b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n", b"hello world", &[], 0),

@@ -461,11 +461,11 @@ impl Connection {
             }
         };
         match &step {
-            Some(Step::Informational) => {
-                if self.decoder.head().status() == 100 && self.exchange.send == Send::WaitContinue {
-                    self.exchange.send = Send::Body;
-                    self.deadlines.expect_continue = None;
-                }
+            Some(Step::Informational)
+                if self.decoder.head().status() == 100 && self.exchange.send == Send::WaitContinue =>
+            {
+                self.exchange.send = Send::Body;
+                self.deadlines.expect_continue = None;
             }
             Some(Step::Head) => self.final_head(now),
             Some(Step::End) => self.end_exchange(now),
@@ -645,9 +645,9 @@ fn write_chunk(data: &[u8], buf: &mut [u8]) -> usize {
         return 0;
     }
     let digits = hex_digits(take);
-    for index in 0..digits {
+    for (index, digit) in buf[..digits].iter_mut().enumerate() {
         let nibble = (take >> (4 * (digits - 1 - index))) & 0xf;
-        buf[index] = b"0123456789abcdef"[nibble];
+        *digit = b"0123456789abcdef"[nibble];
     }
     buf[digits..digits + 2].copy_from_slice(b"\r\n");
     buf[digits + 2..digits + 2 + take].copy_from_slice(&data[..take]);

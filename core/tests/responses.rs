@@ -1,5 +1,6 @@
 //! Byte-exact response cases, each fed whole, one byte at a time, and followed by trailing
 //! bytes that must stay unconsumed.
+#![allow(clippy::disallowed_methods)] // tests pick a base instant; the core never reads the clock
 
 mod common;
 

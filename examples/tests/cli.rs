@@ -1,0 +1,98 @@
+//! The `tidings` binary end to end: `decode` reports are identical under every split, and
+//! the shared contract checker passes on this build.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+fn tidings(args: &[&str], stdin: &[u8]) -> (i32, String) {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tidings"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the tidings binary runs");
+    child.stdin.take().expect("stdin").write_all(stdin).expect("write stdin");
+    let output = child.wait_with_output().expect("tidings finishes");
+    (output.status.code().unwrap_or(-1), String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+fn report(args: &[&str], stdin: &[u8]) -> (i32, serde_json::Value) {
+    let (code, stdout) = tidings(args, stdin);
+    let mut value: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON object");
+    value.as_object_mut().expect("an object").remove("elapsed_ms");
+    (code, value)
+}
+
+fn captures() -> Vec<std::path::PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("captures");
+    let mut paths: Vec<_> =
+        std::fs::read_dir(dir).expect("captures").map(|entry| entry.expect("entry").path()).collect();
+    paths.sort();
+    paths
+}
+
+#[test]
+fn decode_reports_do_not_depend_on_the_split() {
+    for path in captures() {
+        let bytes = std::fs::read(&path).expect("capture");
+        let (code, whole) = report(&["decode", "--report", "json", "-"], &bytes);
+        assert_eq!(code, 0, "{}", path.display());
+        for split in [["--split", "1"], ["--split", "7"], ["--split-seed", "1"], ["--split-seed", "99"]] {
+            let (_, other) = report(&["decode", "--report", "json", split[0], split[1], "-"], &bytes);
+            assert_eq!(whole, other, "{} with {split:?}", path.display());
+        }
+    }
+}
+
+#[test]
+fn decode_report_fields() {
+    let capture = Path::new(env!("CARGO_MANIFEST_DIR")).join("captures/early-hints.http");
+    let (code, value) = report(&["decode", "--report", "json", capture.to_str().expect("utf-8 path")], b"");
+    assert_eq!(code, 0);
+    assert_eq!(value["status"], 200);
+    assert_eq!(value["informational"][0]["status"], 103);
+    assert_eq!(value["informational"][0]["headers"][0][0], "Link");
+    assert_eq!(value["body_b64"], "aGVsbG8gd29ybGQK");
+    assert_eq!(value["keep_alive"], true);
+    assert_eq!(value["close_reason"], serde_json::Value::Null);
+}
+
+#[test]
+fn decode_errors_exit_1_and_usage_errors_exit_2() {
+    let (code, value) = report(&["decode", "--report", "json"], b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n");
+    assert_eq!(code, 1);
+    assert_eq!(value["error"]["kind"], "protocol");
+    assert_eq!(value["status"], serde_json::Value::Null);
+    let (code, _) = tidings(&["decode", "--split"], b"");
+    assert_eq!(code, 2);
+    let (code, _) = tidings(&["decode", "--report", "xml"], b"");
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn non_utf8_octets_map_to_latin1() {
+    let (_, value) =
+        report(&["decode", "--report", "json"], b"HTTP/1.1 200 \xe9t\xe9\r\nX-A: caf\xe9\r\nContent-Length: 0\r\n\r\n");
+    assert_eq!(value["reason"], "\u{e9}t\u{e9}");
+    assert_eq!(value["headers"][0][1], "caf\u{e9}");
+}
+
+#[test]
+fn shared_contract_checker_passes() {
+    let checker = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/contract-check.py");
+    if !checker.exists() {
+        eprintln!("skipped: {} is not beside this checkout", checker.display());
+        return;
+    }
+    let output = Command::new("python3")
+        .arg(&checker)
+        .arg(env!("CARGO_BIN_EXE_tidings"))
+        .arg("--decode-only")
+        .output()
+        .expect("python3 runs the contract checker");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "contract check failed:\n{stdout}");
+    assert!(stdout.contains("10 passed, 0 failed"), "{stdout}");
+}
