@@ -4,6 +4,8 @@
 //! case, and the shape of the body. [`Request::write_head`] checks all of it and writes the
 //! head; nothing reaches the wire unless every check passes.
 
+use std::borrow::Cow;
+
 use base64::Engine as _;
 use http::Method;
 use url::{Position, Url};
@@ -155,12 +157,21 @@ impl Request {
     }
 
     /// The request target as it goes on the wire.
-    pub fn target(&self) -> &str {
+    pub fn target(&self) -> Cow<'_, str> {
         match self.target_form {
-            TargetForm::Origin => &self.url[Position::BeforePath..Position::AfterQuery],
-            // Absolute form never carries userinfo or a fragment (RFC 9112 §3.2.2).
-            TargetForm::Absolute => &self.url[..Position::AfterQuery],
-            TargetForm::Authority => &self.url[Position::BeforeHost..Position::AfterPort],
+            TargetForm::Origin => Cow::Borrowed(&self.url[Position::BeforePath..Position::AfterQuery]),
+            // Absolute form never carries userinfo or a fragment (RFC 9112 §3.2.2; RFC 9110
+            // §4.2.4: a sender MUST NOT generate the userinfo subcomponent).
+            TargetForm::Absolute if self.url.username().is_empty() && self.url.password().is_none() => {
+                Cow::Borrowed(&self.url[..Position::AfterQuery])
+            }
+            TargetForm::Absolute => Cow::Owned(format!(
+                "{}://{}{}",
+                self.url.scheme(),
+                self.host_header(),
+                &self.url[Position::BeforePath..Position::AfterQuery]
+            )),
+            TargetForm::Authority => self.authority_with_port(),
         }
     }
 
@@ -178,11 +189,7 @@ impl Request {
     pub fn write_head(&self, out: &mut Vec<u8>) -> Result<RequestPlan, InvalidRequest> {
         let plan = self.check()?;
         let start = out.len();
-        let target = if self.target_form == TargetForm::Authority {
-            self.authority_with_port()
-        } else {
-            std::borrow::Cow::Borrowed(self.target())
-        };
+        let target = self.target();
         out.reserve(128 + target.len() + self.headers.len() * 32);
         out.extend_from_slice(self.method.as_str().as_bytes());
         out.push(b' ');
@@ -244,7 +251,7 @@ impl Request {
         }
         let target = self.target();
         if target.is_empty() || !target.bytes().all(|byte| byte > b' ' && byte != 0x7f) {
-            return Err(InvalidRequest::Target { target: target.to_owned() });
+            return Err(InvalidRequest::Target { target: target.into_owned() });
         }
         let mut hosts = 0;
         let mut lengths = Vec::new();
@@ -351,10 +358,10 @@ impl Request {
     }
 
     /// `host:port` with the port always present, as CONNECT requires (RFC 9110 §9.3.6).
-    fn authority_with_port(&self) -> std::borrow::Cow<'_, str> {
+    fn authority_with_port(&self) -> Cow<'_, str> {
         match (self.url.port(), self.url.port_or_known_default()) {
-            (None, Some(port)) => std::borrow::Cow::Owned(format!("{}:{port}", self.host_header())),
-            _ => std::borrow::Cow::Borrowed(self.host_header()),
+            (None, Some(port)) => Cow::Owned(format!("{}:{port}", self.host_header())),
+            _ => Cow::Borrowed(self.host_header()),
         }
     }
 }
