@@ -215,8 +215,16 @@ fn parse_trailers(block: &mut HeaderBlock, limits: &Limits) -> Result<(), Error>
     if lines > limits.max_headers {
         return Err(LimitExceeded::TooManyHeaders { limit: limits.max_headers }.into());
     }
-    let mut parsed = vec![httparse::EMPTY_HEADER; lines];
-    match httparse::parse_headers(raw, &mut parsed) {
+    // A stack array for the usual few trailers, so a response allocates nothing.
+    let mut stack = [httparse::EMPTY_HEADER; 16];
+    let mut heap;
+    let parsed: &mut [httparse::Header<'_>] = if lines <= stack.len() {
+        &mut stack[..lines]
+    } else {
+        heap = vec![httparse::EMPTY_HEADER; lines];
+        &mut heap
+    };
+    match httparse::parse_headers(raw, parsed) {
         Ok(httparse::Status::Complete((_, headers))) => {
             crate::head::index_fields(fields, raw.as_ptr() as usize, headers);
             Ok(())

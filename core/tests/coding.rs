@@ -1,0 +1,174 @@
+//! Content decoding cases: every coding, the fallbacks real servers need, and every bound.
+
+use std::io::Write;
+
+use tidings_core::{Coding, ContentDecoder, Error, ErrorKind, HeaderBlock, Headers};
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(data).expect("in memory");
+    encoder.finish().expect("in memory")
+}
+
+fn raw_deflate(data: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(data).expect("in memory");
+    encoder.finish().expect("in memory")
+}
+
+fn zlib(data: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(data).expect("in memory");
+    encoder.finish().expect("in memory")
+}
+
+fn brotli(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut encoder = brotli::CompressorWriter::new(&mut out, 4096, 9, 22);
+    encoder.write_all(data).expect("in memory");
+    drop(encoder);
+    out
+}
+
+/// Decodes with a small output buffer, one byte of input at a time when `bytewise`.
+fn decode_with(decoder: &mut ContentDecoder, encoded: &[u8], bytewise: bool) -> Result<Vec<u8>, Error> {
+    let mut out = [0u8; 100];
+    let mut body = Vec::new();
+    let piece = if bytewise { 1 } else { encoded.len().max(1) };
+    for mut piece in encoded.chunks(piece) {
+        loop {
+            let (used, written) = decoder.decode(piece, &mut out)?;
+            body.extend_from_slice(&out[..written]);
+            piece = &piece[used..];
+            if piece.is_empty() && written < out.len() {
+                break;
+            }
+        }
+    }
+    loop {
+        let written = decoder.finish(&mut out)?;
+        if written == 0 {
+            return Ok(body);
+        }
+        body.extend_from_slice(&out[..written]);
+    }
+}
+
+fn decode(chain: &[Coding], encoded: &[u8], limit: u64) -> Result<Vec<u8>, Error> {
+    let whole = decode_with(&mut ContentDecoder::new(chain, limit)?, encoded, false);
+    let bytewise = decode_with(&mut ContentDecoder::new(chain, limit)?, encoded, true);
+    assert_eq!(whole, bytewise, "split invariance");
+    whole
+}
+
+fn block(fields: &[(&str, &str)]) -> HeaderBlock {
+    let headers: Headers = fields.iter().copied().collect();
+    HeaderBlock::from(&headers)
+}
+
+const TEXT: &[u8] = b"The quick brown fox jumps over the lazy dog. The quick brown fox jumps over the lazy dog.";
+
+#[test]
+fn each_coding_decodes() {
+    assert_eq!(decode(&[Coding::Gzip], &gzip(TEXT), 1 << 20).expect("gzip"), TEXT);
+    assert_eq!(decode(&[Coding::Deflate], &zlib(TEXT), 1 << 20).expect("zlib deflate"), TEXT);
+    assert_eq!(decode(&[Coding::Brotli], &brotli(TEXT), 1 << 20).expect("br"), TEXT);
+    assert_eq!(decode(&[Coding::Zstd], &zstd::encode_all(TEXT, 3).expect("zstd"), 1 << 20).expect("zstd"), TEXT);
+}
+
+#[test]
+fn gzip_members_are_concatenated() {
+    let mut members = gzip(b"first member, ");
+    members.extend(gzip(b"second member"));
+    assert_eq!(decode(&[Coding::Gzip], &members, 1 << 20).expect("multi-member"), b"first member, second member");
+}
+
+#[test]
+fn deflate_falls_back_to_raw_deflate() {
+    assert_eq!(decode(&[Coding::Deflate], &raw_deflate(TEXT), 1 << 20).expect("raw deflate"), TEXT);
+}
+
+#[test]
+fn chains_decode_in_reverse_order_of_application() {
+    // Content-Encoding: gzip, br  — gzip applied first, then br.
+    let encoded = brotli(&gzip(TEXT));
+    let headers = block(&[("Content-Encoding", "gzip, br")]);
+    let mut decoder = ContentDecoder::for_response(&headers, 1 << 20).expect("known codings");
+    assert_eq!(decode_with(&mut decoder, &encoded, true).expect("chain"), TEXT);
+    // x-gzip is gzip; identity is nothing; transfer codings before chunked are decoded too.
+    let headers = block(&[("Content-Encoding", "identity, X-GZIP"), ("Transfer-Encoding", "br, chunked")]);
+    let mut decoder = ContentDecoder::for_response(&headers, 1 << 20).expect("known codings");
+    assert_eq!(decode_with(&mut decoder, &encoded, false).expect("chain"), TEXT);
+}
+
+#[test]
+fn unknown_codings_pass_through_and_say_so() {
+    let headers = block(&[("Content-Encoding", "gzip, compress")]);
+    let mut decoder = ContentDecoder::for_response(&headers, 1 << 20).expect("pass-through");
+    assert_eq!(decoder.undecoded(), Some("compress"));
+    assert!(decoder.is_identity());
+    assert_eq!(decode_with(&mut decoder, b"as received", false).expect("identity"), b"as received");
+}
+
+#[test]
+fn truncated_and_corrupt_streams_are_errors() {
+    let encoded = gzip(TEXT);
+    let error = decode(&[Coding::Gzip], &encoded[..encoded.len() - 4], 1 << 20).expect_err("truncated");
+    assert_eq!(error.kind(), ErrorKind::Eof, "{error}");
+    let mut corrupt = encoded.clone();
+    let middle = corrupt.len() / 2;
+    corrupt[middle] ^= 0xff;
+    corrupt[middle + 1] ^= 0xff;
+    let error = decode(&[Coding::Gzip], &corrupt, 1 << 20).expect_err("corrupt");
+    assert!(matches!(error.kind(), ErrorKind::Decode | ErrorKind::Eof), "{error}");
+    let error = decode(&[Coding::Brotli], b"definitely not brotli", 1 << 20).expect_err("not brotli");
+    assert_eq!(error.kind(), ErrorKind::Decode);
+    let error = decode(&[Coding::Zstd], b"definitely not zstd", 1 << 20).expect_err("not zstd");
+    assert_eq!(error.kind(), ErrorKind::Decode);
+    let mut trailing = zlib(TEXT);
+    trailing.extend_from_slice(b"junk");
+    assert_eq!(decode(&[Coding::Deflate], &trailing, 1 << 20).expect_err("trailing junk").kind(), ErrorKind::Decode);
+}
+
+#[test]
+fn a_bomb_stops_at_the_cap_with_exactly_the_cap_delivered() {
+    let bomb = gzip(&vec![0u8; 10 << 20]);
+    assert!(bomb.len() < 64 * 1024, "10 MiB of zeros compresses to {} bytes", bomb.len());
+    let mut decoder = ContentDecoder::new(&[Coding::Gzip], 1 << 20).expect("gzip");
+    let mut out = [0u8; 8192];
+    let mut delivered = 0u64;
+    let mut input = &bomb[..];
+    let error = loop {
+        match decoder.decode(input, &mut out) {
+            Ok((used, written)) => {
+                delivered += written as u64;
+                input = &input[used..];
+            }
+            Err(error) => break error,
+        }
+    };
+    assert_eq!(error.kind(), ErrorKind::TooLarge);
+    assert_eq!(delivered, 1 << 20);
+    assert_eq!(decoder.decoded(), 1 << 20);
+}
+
+#[test]
+fn at_most_five_codings() {
+    let headers = block(&[("Content-Encoding", "gzip, gzip, gzip, gzip, gzip, gzip")]);
+    let error = ContentDecoder::for_response(&headers, 1 << 20).expect_err("six codings");
+    assert_eq!(error.kind(), ErrorKind::TooLarge);
+    assert!(ContentDecoder::new(&[Coding::Gzip; 5], 1 << 20).is_ok());
+}
+
+#[test]
+fn a_huge_zstd_window_is_refused() {
+    // 2^27 window: beyond the 8 MiB RFC 8878 asks HTTP decoders to support.
+    let mut encoder = zstd::stream::Encoder::new(Vec::new(), 3).expect("encoder");
+    encoder.window_log(27).expect("window log");
+    encoder.long_distance_matching(true).expect("ldm");
+    encoder.include_contentsize(false).expect("no size");
+    encoder.write_all(&vec![7u8; 1 << 20]).expect("in memory");
+    let encoded = encoder.finish().expect("in memory");
+    let error = decode(&[Coding::Zstd], &encoded, 1 << 30).expect_err("window too large");
+    assert_eq!(error.kind(), ErrorKind::Decode, "{error}");
+}

@@ -1,0 +1,202 @@
+//! Split invariance, by property: any split of the input yields exactly the events of the
+//! whole input — for whole responses (valid and garbage), for content codings, and the
+//! decoders agree with reference encoders.
+#![allow(clippy::disallowed_methods)] // tests pick a base instant; the core never reads the clock
+
+mod common;
+
+use std::io::Write;
+
+use common::run;
+use proptest::prelude::*;
+use tidings_core::{Coding, Config, ContentDecoder, Leniency};
+
+/// A response built from a grammar: interim responses, a head, and a body framed one of
+/// several ways.
+#[derive(Debug, Clone)]
+struct Spec {
+    informational: Vec<u16>,
+    status: u16,
+    http10: bool,
+    fields: Vec<(String, String)>,
+    body: Vec<u8>,
+    framing: Framing,
+    trailers: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Framing {
+    Length,
+    Chunked { size: usize },
+    Close,
+}
+
+impl Spec {
+    fn bytes(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        for status in &self.informational {
+            out.extend_from_slice(format!("HTTP/1.1 {status} Interim\r\nX-Hint: {status}\r\n\r\n").as_bytes());
+        }
+        let version = if self.http10 { "HTTP/1.0" } else { "HTTP/1.1" };
+        out.extend_from_slice(format!("{version} {} Reason Phrase\r\n", self.status).as_bytes());
+        for (name, value) in &self.fields {
+            out.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
+        }
+        match self.framing {
+            Framing::Length => out.extend_from_slice(format!("Content-Length: {}\r\n\r\n", self.body.len()).as_bytes()),
+            Framing::Chunked { .. } => out.extend_from_slice(b"Transfer-Encoding: chunked\r\n\r\n"),
+            Framing::Close => out.extend_from_slice(b"\r\n"),
+        }
+        match self.framing {
+            Framing::Chunked { size } => {
+                for piece in self.body.chunks(size.max(1)) {
+                    out.extend_from_slice(format!("{:X};ext=1\r\n", piece.len()).as_bytes());
+                    out.extend_from_slice(piece);
+                    out.extend_from_slice(b"\r\n");
+                }
+                out.extend_from_slice(b"0\r\n");
+                for (name, value) in &self.trailers {
+                    out.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
+                }
+                out.extend_from_slice(b"\r\n");
+            }
+            _ => out.extend_from_slice(&self.body),
+        }
+        out
+    }
+}
+
+fn spec() -> impl Strategy<Value = Spec> {
+    let field = ("X-[A-Za-z0-9-]{1,10}", "[ -~]{0,20}").prop_map(|(name, value)| (name, value.trim().to_owned()));
+    (
+        proptest::collection::vec(prop_oneof![Just(100u16), Just(102), Just(103)], 0..3),
+        prop_oneof![Just(200u16), Just(201), Just(204), Just(304), Just(404), Just(500), 200u16..600],
+        any::<bool>(),
+        proptest::collection::vec(field.clone(), 0..6),
+        proptest::collection::vec(any::<u8>(), 0..600),
+        prop_oneof![
+            Just(Framing::Length),
+            (1usize..200).prop_map(|size| Framing::Chunked { size }),
+            Just(Framing::Close)
+        ],
+        proptest::collection::vec(field, 0..3),
+    )
+        .prop_map(|(informational, status, http10, fields, body, framing, trailers)| Spec {
+            informational,
+            status,
+            http10,
+            fields,
+            body,
+            framing,
+            trailers,
+        })
+}
+
+fn cuts(length: usize) -> impl Strategy<Value = Vec<usize>> {
+    proptest::collection::vec(0..length.max(1) + 1, 0..24)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn responses_decode_the_same_under_any_split((spec, cuts, eof) in spec().prop_flat_map(|spec| {
+        let length = spec.bytes().len();
+        (Just(spec), cuts(length), any::<bool>())
+    })) {
+        let bytes = spec.bytes();
+        let config = Config::default();
+        let whole = run(&config, "GET", &bytes, &[], eof);
+        let split = run(&config, "GET", &bytes, &cuts, eof);
+        prop_assert_eq!(&whole, &split);
+        // And the decoded body is the one that was framed, when the framing carries one.
+        let has_body = !(spec.status == 204 || spec.status == 304);
+        let complete = !matches!(spec.framing, Framing::Close) || eof;
+        let framing_ok = !(spec.http10 && matches!(spec.framing, Framing::Chunked { .. }));
+        if has_body && complete && framing_ok {
+            prop_assert_eq!(whole.body(), spec.body.clone(), "{:?}", whole);
+        }
+    }
+
+    #[test]
+    fn arbitrary_bytes_decode_the_same_under_any_split(
+        bytes in proptest::collection::vec(any::<u8>(), 0..300),
+        cuts in cuts(300),
+        eof in any::<bool>(),
+        lenient in any::<bool>(),
+    ) {
+        let mut config = Config::default();
+        if lenient {
+            config.leniency = Leniency::permissive();
+        }
+        let mut response = b"HTTP/1.1 200 OK\r\n".to_vec();
+        response.extend_from_slice(&bytes);
+        prop_assert_eq!(run(&config, "GET", &response, &[], eof), run(&config, "GET", &response, &cuts, eof));
+        prop_assert_eq!(run(&config, "GET", &bytes, &[], eof), run(&config, "GET", &bytes, &cuts, eof));
+    }
+
+    #[test]
+    fn codings_decode_the_same_under_any_split(
+        body in proptest::collection::vec(prop_oneof![Just(b'a'), any::<u8>()], 0..3000),
+        chain in proptest::collection::vec(prop_oneof![Just(Coding::Gzip), Just(Coding::Deflate), Just(Coding::Brotli), Just(Coding::Zstd)], 1..4),
+        piece in 1usize..700,
+        output in 1usize..5000,
+    ) {
+        let encoded = encode(&body, &chain);
+        prop_assert_eq!(decode(&chain, &encoded, encoded.len().max(1), 64 * 1024).expect("valid"), body.clone());
+        prop_assert_eq!(decode(&chain, &encoded, piece, output).expect("valid"), body);
+    }
+}
+
+/// Applies `chain` in order, as a server would list it in Content-Encoding.
+fn encode(body: &[u8], chain: &[Coding]) -> Vec<u8> {
+    let mut data = body.to_vec();
+    for coding in chain {
+        data = match coding {
+            Coding::Gzip => {
+                let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+                encoder.write_all(&data).expect("in memory");
+                encoder.finish().expect("in memory")
+            }
+            Coding::Deflate => {
+                let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+                encoder.write_all(&data).expect("in memory");
+                encoder.finish().expect("in memory")
+            }
+            Coding::Brotli => {
+                let mut out = Vec::new();
+                let mut encoder = brotli::CompressorWriter::new(&mut out, 4096, 5, 22);
+                encoder.write_all(&data).expect("in memory");
+                drop(encoder);
+                out
+            }
+            Coding::Zstd => zstd::encode_all(&data[..], 3).expect("in memory"),
+            _ => unreachable!("every coding is compiled in for tests"),
+        };
+    }
+    data
+}
+
+/// Decodes `encoded` fed in pieces, with an output buffer of `output` bytes.
+fn decode(chain: &[Coding], encoded: &[u8], piece: usize, output: usize) -> Result<Vec<u8>, tidings_core::Error> {
+    let mut decoder = ContentDecoder::new(chain, 1 << 30)?;
+    let mut out = vec![0u8; output];
+    let mut body = Vec::new();
+    for mut piece in encoded.chunks(piece) {
+        loop {
+            let (used, written) = decoder.decode(piece, &mut out)?;
+            body.extend_from_slice(&out[..written]);
+            piece = &piece[used..];
+            if piece.is_empty() && written < out.len() {
+                break;
+            }
+        }
+    }
+    loop {
+        let written = decoder.finish(&mut out)?;
+        if written == 0 {
+            return Ok(body);
+        }
+        body.extend_from_slice(&out[..written]);
+    }
+}
