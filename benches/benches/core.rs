@@ -37,6 +37,19 @@ fn head(c: &mut Criterion) {
             black_box(response.parse(black_box(API_HEAD)).map(|status| status.is_complete()))
         })
     });
+    group.bench_function("EXPERIMENT httparse uninit 128 + copy", |b| {
+        let mut raw = Vec::with_capacity(1024);
+        b.iter(|| {
+            raw.clear();
+            raw.extend_from_slice(black_box(API_HEAD));
+            let mut stack = [const { std::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; 128];
+            let mut response = httparse::Response::new(&mut []);
+            let config = httparse::ParserConfig::default();
+            black_box(
+                config.parse_response_with_uninit_headers(&mut response, &raw, &mut stack).map(|s| s.is_complete()),
+            )
+        })
+    });
     let mut decoder = ResponseDecoder::default();
     group.bench_function("tidings ResponseDecoder head", |b| {
         b.iter(|| {

@@ -514,6 +514,8 @@ mod zstd_stage {
     pub(super) struct Zstd {
         decoder: Decoder<'static>,
         in_frame: bool,
+        /// The last call filled its output, so decoded bytes may still be buffered.
+        output_was_full: bool,
     }
 
     fn failure(error: std::io::Error) -> Error {
@@ -524,19 +526,24 @@ mod zstd_stage {
         pub(super) fn new() -> Result<Self, Error> {
             let mut decoder = Decoder::new().map_err(failure)?;
             decoder.set_parameter(DParameter::WindowLogMax(WINDOW_LOG_MAX)).map_err(failure)?;
-            Ok(Zstd { decoder, in_frame: false })
+            Ok(Zstd { decoder, in_frame: false, output_was_full: false })
         }
 
         pub(super) fn step(&mut self, input: &[u8], output: &mut [u8]) -> Result<(usize, usize), Error> {
-            if input.is_empty() && !self.in_frame {
+            // With no input, only a call that may flush buffered output makes progress;
+            // libzstd refuses repeated calls that cannot.
+            if input.is_empty() && !(self.in_frame && self.output_was_full) {
                 return Ok((0, 0));
             }
+            let capacity = output.len();
             let mut source = InBuffer::around(input);
             let mut sink = OutBuffer::around(output);
             let hint = self.decoder.run(&mut source, &mut sink).map_err(failure)?;
             // 0: a frame was fully decoded and flushed; another may follow.
             self.in_frame = hint != 0;
-            Ok((source.pos(), sink.pos()))
+            let written = sink.pos();
+            self.output_was_full = capacity > 0 && written == capacity;
+            Ok((source.pos(), written))
         }
 
         pub(super) fn is_finished(&self) -> bool {

@@ -125,9 +125,23 @@ pub fn response_framing(
     status: u16,
     headers: &HeaderBlock,
 ) -> Result<Framing, ProtocolError> {
-    let fields = FramingFields::gather(headers);
-    let length = body_length(context, version, status, &fields, headers)?;
-    let close = keep_alive(version, &fields, length);
+    let mut fields = FramingFields::default();
+    for (name, value) in headers.raw_fields() {
+        fields.observe(name, value);
+    }
+    decide(context, version, status, &fields, headers)
+}
+
+/// [`response_framing`] with the fields already gathered while the head was indexed.
+pub(crate) fn decide(
+    context: ResponseContext,
+    version: Version,
+    status: u16,
+    fields: &FramingFields,
+    headers: &HeaderBlock,
+) -> Result<Framing, ProtocolError> {
+    let length = body_length(context, version, status, fields, headers)?;
+    let close = keep_alive(version, fields, length);
     Ok(Framing { length, close })
 }
 
@@ -186,8 +200,8 @@ fn body_length(
 }
 
 /// What the framing and keep-alive rules need from the head, gathered in one pass.
-#[derive(Debug, Default)]
-struct FramingFields {
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct FramingFields {
     transfer_encoding_lines: usize,
     codings: usize,
     chunked: usize,
@@ -199,39 +213,37 @@ struct FramingFields {
 }
 
 impl FramingFields {
-    fn gather(headers: &HeaderBlock) -> FramingFields {
-        let mut fields = FramingFields::default();
-        for (name, value) in headers.raw_fields() {
-            // Compare lengths first: most fields are none of these three.
-            match name.len() {
-                17 if name.eq_ignore_ascii_case(b"transfer-encoding") => {
-                    fields.transfer_encoding_lines += 1;
-                    for coding in list_elements(std::iter::once(value)) {
-                        fields.codings += 1;
-                        fields.last_is_chunked = coding.eq_ignore_ascii_case(b"chunked");
-                        fields.chunked += usize::from(fields.last_is_chunked);
-                    }
+    /// Takes note of one field if it is one of the three that framing depends on.
+    #[inline]
+    pub(crate) fn observe(&mut self, name: &[u8], value: &[u8]) {
+        // Compare lengths first: most fields are none of these three.
+        match name.len() {
+            17 if name.eq_ignore_ascii_case(b"transfer-encoding") => {
+                self.transfer_encoding_lines += 1;
+                for coding in list_elements(std::iter::once(value)) {
+                    self.codings += 1;
+                    self.last_is_chunked = coding.eq_ignore_ascii_case(b"chunked");
+                    self.chunked += usize::from(self.last_is_chunked);
                 }
-                14 if name.eq_ignore_ascii_case(b"content-length") => {
-                    // An empty field or list element is as invalid as a non-digit.
-                    for element in value.split(|&byte| byte == b',') {
-                        match (parse_decimal(crate::headers::trim_whitespace(element)), fields.content_length) {
-                            (Some(parsed), None) => fields.content_length = Some(parsed),
-                            (Some(parsed), Some(previous)) if parsed == previous => {}
-                            _ => fields.content_length_invalid = true,
-                        }
-                    }
-                }
-                10 if name.eq_ignore_ascii_case(b"connection") => {
-                    for option in list_elements(std::iter::once(value)) {
-                        fields.close |= option.eq_ignore_ascii_case(b"close");
-                        fields.keep_alive |= option.eq_ignore_ascii_case(b"keep-alive");
-                    }
-                }
-                _ => {}
             }
+            14 if name.eq_ignore_ascii_case(b"content-length") => {
+                // An empty field or list element is as invalid as a non-digit.
+                for element in value.split(|&byte| byte == b',') {
+                    match (parse_decimal(crate::headers::trim_whitespace(element)), self.content_length) {
+                        (Some(parsed), None) => self.content_length = Some(parsed),
+                        (Some(parsed), Some(previous)) if parsed == previous => {}
+                        _ => self.content_length_invalid = true,
+                    }
+                }
+            }
+            10 if name.eq_ignore_ascii_case(b"connection") => {
+                for option in list_elements(std::iter::once(value)) {
+                    self.close |= option.eq_ignore_ascii_case(b"close");
+                    self.keep_alive |= option.eq_ignore_ascii_case(b"keep-alive");
+                }
+            }
+            _ => {}
         }
-        fields
     }
 }
 

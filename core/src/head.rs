@@ -9,7 +9,7 @@ use std::ops::Range;
 
 use crate::config::{Leniency, Limits};
 use crate::error::{Error, LimitExceeded, ProtocolError};
-use crate::framing::Version;
+use crate::framing::{FramingFields, Version};
 use crate::headers::HeaderBlock;
 
 /// A received status line and header section.
@@ -22,11 +22,22 @@ pub struct ResponseHead {
     status: u16,
     reason: Range<u32>,
     headers: HeaderBlock,
+    /// What framing needs, gathered while indexing.
+    framing_fields: FramingFields,
+    /// Whether every field line ended in CR LF (httparse also accepts a bare LF).
+    fields_end_in_crlf: bool,
 }
 
 impl Default for ResponseHead {
     fn default() -> Self {
-        ResponseHead { version: Version::Http11, status: 0, reason: 0..0, headers: HeaderBlock::default() }
+        ResponseHead {
+            version: Version::Http11,
+            status: 0,
+            reason: 0..0,
+            headers: HeaderBlock::default(),
+            framing_fields: FramingFields::default(),
+            fields_end_in_crlf: true,
+        }
     }
 }
 
@@ -62,6 +73,10 @@ impl ResponseHead {
         (100..200).contains(&self.status)
     }
 
+    pub(crate) fn framing_fields(&self) -> &FramingFields {
+        &self.framing_fields
+    }
+
     /// The raw bytes of the head as received, status line through the blank line.
     pub fn raw(&self) -> &[u8] {
         &self.headers.raw
@@ -93,23 +108,12 @@ impl ResponseHead {
         }
         self.headers.raw.extend_from_slice(&input[..end]);
         let parsed = self.parse(limits, &Leniency::default());
-        if parsed != Ok(end) || !self.lines_end_in_crlf() {
+        let status_line_crlf = self.headers.raw.get(self.reason.end as usize) == Some(&b'\r');
+        if parsed != Ok(end) || !status_line_crlf || !self.fields_end_in_crlf {
             self.clear();
             return None;
         }
         Some(end)
-    }
-
-    /// httparse accepts a bare LF as a line end; strict mode does not (RFC 9112 §2.2), so
-    /// check that every field line ends in CR LF.
-    fn lines_end_in_crlf(&self) -> bool {
-        let raw = &self.headers.raw;
-        raw.get(self.reason.end as usize) == Some(&b'\r')
-            && self.headers.fields.iter().all(|(_, value)| {
-                let rest = &raw[value.end as usize..];
-                let blanks = rest.iter().take_while(|&&byte| byte == b' ' || byte == b'\t').count();
-                rest.get(blanks) == Some(&b'\r')
-            })
     }
 
     /// Parses the complete head already copied into the buffer; returns its length.
@@ -156,7 +160,27 @@ impl ResponseHead {
         let line_end = if line_end > 0 && raw[line_end - 1] == b'\r' { line_end - 1 } else { line_end };
         let reason_start = 13.min(line_end);
         self.reason = reason_start as u32..line_end as u32;
-        index_fields(fields, base, response.headers);
+        // One pass over the parsed fields while they are hot: where each lies, what framing
+        // needs, and whether each line ended in CR LF (httparse trims blanks off the value).
+        fields.clear();
+        let mut framing = FramingFields::default();
+        let mut crlf = true;
+        for header in response.headers.iter() {
+            let name_start = (header.name.as_ptr() as usize - base) as u32;
+            let value_start = header.value.as_ptr() as usize - base;
+            let value_end = value_start + header.value.len();
+            fields.push((name_start..name_start + header.name.len() as u32, value_start as u32..value_end as u32));
+            framing.observe(header.name.as_bytes(), header.value);
+            crlf &= match raw.get(value_end) {
+                Some(b'\r') => true,
+                Some(b' ' | b'\t') => {
+                    raw[value_end..].iter().find(|&&byte| byte != b' ' && byte != b'\t') == Some(&b'\r')
+                }
+                _ => false,
+            };
+        }
+        self.framing_fields = framing;
+        self.fields_end_in_crlf = crlf;
         if leniency.allow_obs_fold {
             unfold(&mut self.headers);
         }
@@ -166,15 +190,14 @@ impl ResponseHead {
 
 /// Records where each parsed name and (trimmed) value lies in the buffer at `base`.
 pub(crate) fn index_fields(fields: &mut Vec<(Range<u32>, Range<u32>)>, base: usize, parsed: &[httparse::Header<'_>]) {
+    // httparse has already trimmed optional whitespace from both ends of each value.
     fields.clear();
     for header in parsed {
-        let name_start = header.name.as_ptr() as usize - base;
-        let value = crate::headers::trim_whitespace(header.value);
-        let value_start =
-            header.value.as_ptr() as usize - base + (value.as_ptr() as usize - header.value.as_ptr() as usize);
+        let name_start = (header.name.as_ptr() as usize - base) as u32;
+        let value_start = (header.value.as_ptr() as usize - base) as u32;
         fields.push((
-            name_start as u32..(name_start + header.name.len()) as u32,
-            value_start as u32..(value_start + value.len()) as u32,
+            name_start..name_start + header.name.len() as u32,
+            value_start..value_start + header.value.len() as u32,
         ));
     }
 }

@@ -7,7 +7,7 @@
 use crate::chunked::{Chunk, ChunkedDecoder};
 use crate::config::{Leniency, Limits};
 use crate::error::{Error, IncompleteMessage, LimitExceeded, ProtocolError};
-use crate::framing::{response_framing, BodyLength, Framing, ResponseContext};
+use crate::framing::{decide, BodyLength, Framing, ResponseContext};
 use crate::head::{LineScanner, ResponseHead, Scan, Section};
 use crate::headers::HeaderBlock;
 
@@ -203,7 +203,8 @@ impl ResponseDecoder {
             self.state = State::AfterInformational;
             return Ok((used, Some(Step::Informational)));
         }
-        let framing = response_framing(self.context, self.head.version(), status, self.head.headers())?;
+        let head = &self.head;
+        let framing = decide(self.context, head.version(), status, head.framing_fields(), head.headers())?;
         if let (BodyLength::ContentLength(length), Some(limit)) = (framing.length, self.limits.max_body_bytes) {
             if length > limit {
                 return Err(LimitExceeded::BodyTooLarge { limit }.into());

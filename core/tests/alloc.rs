@@ -3,20 +3,31 @@
 #![allow(clippy::disallowed_methods)] // tests pick a base instant; the core never reads the clock
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::cell::Cell;
 use std::time::Instant;
 
 use tidings_core::{Config, Connection, Event, Request};
 
-/// Counts every allocation made by this test binary.
+/// Counts allocations per thread, so tests running in parallel do not count each other's.
 struct Counting;
 
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+thread_local! {
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+fn allocations() -> usize {
+    ALLOCATIONS.with(Cell::get)
+}
+
+fn count() {
+    // `try_with`: during thread teardown the slot may already be gone.
+    let _ = ALLOCATIONS.try_with(|count| count.set(count.get() + 1));
+}
 
 #[allow(unsafe_code)] // a global allocator must be unsafe to implement; this one only counts and delegates
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        count();
         unsafe { System.alloc(layout) }
     }
 
@@ -25,7 +36,7 @@ unsafe impl GlobalAlloc for Counting {
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        count();
         unsafe { System.realloc(ptr, layout, new_size) }
     }
 }
@@ -66,12 +77,12 @@ fn a_kept_alive_connection_allocates_nothing_per_response() {
     for response in responses.iter().cycle().take(30) {
         exchange(&mut connection, &request, response, now);
     }
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    let before = allocations();
     let mut body = 0;
     for response in responses.iter().cycle().take(3000) {
         body += exchange(&mut connection, &request, response, now);
     }
-    let allocations = ALLOCATIONS.load(Ordering::Relaxed) - before;
+    let allocations = allocations() - before;
     assert_eq!(body, 1000 * (17 + 11 + 3));
     assert_eq!(allocations, 0, "{allocations} allocations over 3000 responses");
     assert!(connection.is_idle());
@@ -79,8 +90,8 @@ fn a_kept_alive_connection_allocates_nothing_per_response() {
 
 #[test]
 fn the_counter_counts() {
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    let before = allocations();
     let boxed = std::hint::black_box(Box::new([0u8; 64]));
-    assert!(ALLOCATIONS.load(Ordering::Relaxed) > before, "the allocator hook must see allocations");
+    assert!(allocations() > before, "the allocator hook must see allocations");
     drop(boxed);
 }

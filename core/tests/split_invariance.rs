@@ -97,7 +97,7 @@ fn cuts(length: usize) -> impl Strategy<Value = Vec<usize>> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(300))]
+    #![proptest_config(ProptestConfig { failure_persistence: None, ..ProptestConfig::with_cases(300) })]
 
     #[test]
     fn responses_decode_the_same_under_any_split((spec, cuts, eof) in spec().prop_flat_map(|spec| {
