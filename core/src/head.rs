@@ -77,6 +77,19 @@ impl ResponseHead {
         &self.framing_fields
     }
 
+    /// The head as the `http` crate's response (with an empty body), for interop. Fields
+    /// `http` cannot represent are skipped; names become lowercase.
+    pub fn to_http(&self) -> http::Response<()> {
+        let mut response = http::Response::new(());
+        *response.status_mut() = self.status_code();
+        *response.version_mut() = match self.version {
+            Version::Http10 => http::Version::HTTP_10,
+            Version::Http11 => http::Version::HTTP_11,
+        };
+        *response.headers_mut() = self.headers.to_http();
+        response
+    }
+
     /// The raw bytes of the head as received, status line through the blank line.
     pub fn raw(&self) -> &[u8] {
         &self.headers.raw

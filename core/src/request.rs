@@ -100,6 +100,14 @@ impl Request {
         Request::new(method, url)
     }
 
+    /// A request from the `http` crate's request parts (method, absolute URI, headers; the
+    /// body is the caller's to set). Header names arrive lowercase, as `http` keeps them.
+    pub fn from_http(parts: &http::request::Parts) -> Result<Request, InvalidRequest> {
+        let mut request = Request::new(parts.method.clone(), &parts.uri.to_string())?;
+        request.headers = Headers::from(&parts.headers);
+        Ok(request)
+    }
+
     /// `GET url`.
     pub fn get(url: &str) -> Result<Request, InvalidRequest> {
         Request::new(Method::GET, url)

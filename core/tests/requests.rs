@@ -332,3 +332,29 @@ fn dechunk(mut bytes: &[u8]) -> Vec<u8> {
         bytes = &bytes[size + 2..];
     }
 }
+
+#[test]
+fn http_crate_interop() {
+    let (parts, ()) = http::Request::builder()
+        .method("PATCH")
+        .uri("https://example.com/items/7?x=1")
+        .header("X-Trace", "abc")
+        .body(())
+        .expect("valid")
+        .into_parts();
+    let request = Request::from_http(&parts).expect("absolute URI");
+    assert_eq!(request.method(), Method::PATCH);
+    assert_eq!(request.target(), "/items/7?x=1");
+    assert_eq!(request.headers().get("X-TRACE"), Some(&b"abc"[..]));
+    let (relative, ()) = http::Request::builder().uri("/no-authority").body(()).expect("valid").into_parts();
+    assert!(Request::from_http(&relative).is_err(), "a relative URI names no server");
+
+    let mut decoder = tidings_core::ResponseDecoder::default();
+    let bytes = b"HTTP/1.0 404 Not Found\r\nX-A: 1\r\nx-a: 2\r\n\r\n";
+    let (_, event) = decoder.decode(bytes).expect("valid head");
+    let Some(tidings_core::Event::Head(head)) = event else { panic!("a head") };
+    let response = head.to_http();
+    assert_eq!(response.status(), http::StatusCode::NOT_FOUND);
+    assert_eq!(response.version(), http::Version::HTTP_10);
+    assert_eq!(response.headers().get_all("x-a").iter().count(), 2);
+}
