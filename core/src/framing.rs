@@ -2,7 +2,7 @@
 //! in the order of RFC 9112 §6.3, and the keep-alive reasons of RFC 9112 §9.3.
 
 use crate::error::ProtocolError;
-use crate::headers::{list_elements, HeaderBlock};
+use crate::headers::{trim_whitespace, HeaderBlock};
 use crate::request::parse_decimal;
 
 /// The HTTP version of a response.
@@ -220,16 +220,18 @@ impl FramingFields {
         match name.len() {
             17 if name.eq_ignore_ascii_case(b"transfer-encoding") => {
                 self.transfer_encoding_lines += 1;
-                for coding in list_elements(std::iter::once(value)) {
-                    self.codings += 1;
-                    self.last_is_chunked = coding.eq_ignore_ascii_case(b"chunked");
-                    self.chunked += usize::from(self.last_is_chunked);
+                for coding in value.split(|&byte| byte == b',').map(trim_whitespace) {
+                    if !coding.is_empty() {
+                        self.codings += 1;
+                        self.last_is_chunked = coding.eq_ignore_ascii_case(b"chunked");
+                        self.chunked += usize::from(self.last_is_chunked);
+                    }
                 }
             }
             14 if name.eq_ignore_ascii_case(b"content-length") => {
                 // An empty field or list element is as invalid as a non-digit.
                 for element in value.split(|&byte| byte == b',') {
-                    match (parse_decimal(crate::headers::trim_whitespace(element)), self.content_length) {
+                    match (parse_decimal(trim_whitespace(element)), self.content_length) {
                         (Some(parsed), None) => self.content_length = Some(parsed),
                         (Some(parsed), Some(previous)) if parsed == previous => {}
                         _ => self.content_length_invalid = true,
@@ -237,7 +239,7 @@ impl FramingFields {
                 }
             }
             10 if name.eq_ignore_ascii_case(b"connection") => {
-                for option in list_elements(std::iter::once(value)) {
+                for option in value.split(|&byte| byte == b',').map(trim_whitespace) {
                     self.close |= option.eq_ignore_ascii_case(b"close");
                     self.keep_alive |= option.eq_ignore_ascii_case(b"keep-alive");
                 }

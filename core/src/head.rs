@@ -106,37 +106,51 @@ impl ResponseHead {
     }
 
     /// The fast path for the common case: `input` holds the whole head, which is strictly
-    /// valid. Copies and parses it and returns its length; on anything unusual returns `None`
-    /// with the buffer cleared, and the caller takes the resumable path, which decides the
-    /// exact outcome. Both paths agree on every head this one accepts.
+    /// valid. httparse finds its end while parsing it in place; then it is copied. On
+    /// anything unusual this returns `None` with nothing kept, and the caller takes the
+    /// resumable path, which decides the exact outcome. Both paths agree on every head this
+    /// one accepts. It runs at most once per head, on the head's first input.
+    #[inline]
     pub(crate) fn parse_whole(&mut self, input: &[u8], limits: &Limits) -> Option<usize> {
         if matches!(input.first(), None | Some(b'\r' | b'\n')) {
             return None;
         }
-        static BLANK_LINE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
-            std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\r\n\r\n"));
-        let end = BLANK_LINE.find(input)? + 4;
-        if end > limits.max_head_bytes {
-            return None;
-        }
-        self.headers.raw.extend_from_slice(&input[..end]);
-        let parsed = self.parse(limits, &Leniency::default());
-        let status_line_crlf = self.headers.raw.get(self.reason.end as usize) == Some(&b'\r');
-        if parsed != Ok(end) || !status_line_crlf || !self.fields_end_in_crlf {
+        let strict = Leniency::default();
+        let end = match self.parse_from(input, limits, &strict) {
+            Ok(end) if end <= limits.max_head_bytes && input[..end].ends_with(b"\r\n\r\n") => end,
+            _ => {
+                self.clear();
+                return None;
+            }
+        };
+        if input.get(self.reason.end as usize) != Some(&b'\r') || !self.fields_end_in_crlf {
             self.clear();
             return None;
         }
+        self.headers.raw.extend_from_slice(&input[..end]);
         Some(end)
     }
 
     /// Parses the complete head already copied into the buffer; returns its length.
     pub(crate) fn parse(&mut self, limits: &Limits, leniency: &Leniency) -> Result<usize, Error> {
+        // Lend the buffer out (no copy, no allocation) so the fields can be indexed into it.
+        let raw = std::mem::take(&mut self.headers.raw);
+        let parsed = self.parse_from(&raw, limits, leniency);
+        self.headers.raw = raw;
+        if parsed.is_ok() && leniency.allow_obs_fold {
+            unfold(&mut self.headers);
+        }
+        parsed
+    }
+
+    /// Parses the head at the start of `source`, recording everything as offsets into it,
+    /// which stay valid once `source[..length]` is the buffer. Does not touch the buffer.
+    fn parse_from(&mut self, source: &[u8], limits: &Limits, leniency: &Leniency) -> Result<usize, Error> {
         let mut config = httparse::ParserConfig::default();
         config
             .allow_obsolete_multiline_headers_in_responses(leniency.allow_obs_fold)
             .allow_spaces_after_header_name_in_responses(leniency.allow_space_before_colon);
-        let HeaderBlock { raw, fields } = &mut self.headers;
-        let base = raw.as_ptr() as usize;
+        let base = source.as_ptr() as usize;
         let mut response = httparse::Response::new(&mut []);
         let mut stack = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; 128];
         let mut heap;
@@ -147,7 +161,7 @@ impl ResponseHead {
             heap.resize_with(limits.max_headers, MaybeUninit::uninit);
             &mut heap
         };
-        let length = match config.parse_response_with_uninit_headers(&mut response, raw, storage) {
+        let length = match config.parse_response_with_uninit_headers(&mut response, source, storage) {
             Ok(httparse::Status::Complete(length)) => length,
             Ok(httparse::Status::Partial) => {
                 return Err(ProtocolError::MalformedHead { reason: "head ended early" }.into())
@@ -162,41 +176,44 @@ impl ResponseHead {
             return Err(ProtocolError::InvalidStatus { code: status }.into());
         }
         // RFC 9112 §4: status-line = HTTP-version SP status-code SP [ reason-phrase ]
-        if raw.get(12) != Some(&b' ') && !leniency.allow_missing_reason {
+        if source.get(12) != Some(&b' ') && !leniency.allow_missing_reason {
             return Err(ProtocolError::MissingReason.into());
         }
         self.version = if response.version == Some(0) { Version::Http10 } else { Version::Http11 };
         self.status = status;
         // httparse hides a reason holding obs-text, so take its bytes from the status line:
         // everything after "HTTP/1.x DDD " up to the line's end.
-        let line_end = memchr::memchr(b'\n', raw).unwrap_or(raw.len());
-        let line_end = if line_end > 0 && raw[line_end - 1] == b'\r' { line_end - 1 } else { line_end };
+        let line_end = memchr::memchr(b'\n', &source[..length]).unwrap_or(length);
+        let line_end = if line_end > 0 && source[line_end - 1] == b'\r' { line_end - 1 } else { line_end };
         let reason_start = 13.min(line_end);
         self.reason = reason_start as u32..line_end as u32;
         // One pass over the parsed fields while they are hot: where each lies, what framing
         // needs, and whether each line ended in CR LF (httparse trims blanks off the value).
+        // Index into a local vector (taken and put back, no allocation) so the compiler can
+        // keep its length in a register, then gather what framing needs.
+        let mut fields = std::mem::take(&mut self.headers.fields);
         fields.clear();
+        fields.extend(response.headers.iter().map(|header| {
+            let name_start = (header.name.as_ptr() as usize - base) as u32;
+            let value_start = (header.value.as_ptr() as usize - base) as u32;
+            (name_start..name_start + header.name.len() as u32, value_start..value_start + header.value.len() as u32)
+        }));
+        self.headers.fields = fields;
         let mut framing = FramingFields::default();
         let mut crlf = true;
         for header in response.headers.iter() {
-            let name_start = (header.name.as_ptr() as usize - base) as u32;
-            let value_start = header.value.as_ptr() as usize - base;
-            let value_end = value_start + header.value.len();
-            fields.push((name_start..name_start + header.name.len() as u32, value_start as u32..value_end as u32));
             framing.observe(header.name.as_bytes(), header.value);
-            crlf &= match raw.get(value_end) {
+            let value_end = header.value.as_ptr() as usize - base + header.value.len();
+            crlf &= match source.get(value_end) {
                 Some(b'\r') => true,
                 Some(b' ' | b'\t') => {
-                    raw[value_end..].iter().find(|&&byte| byte != b' ' && byte != b'\t') == Some(&b'\r')
+                    source[value_end..].iter().find(|&&byte| byte != b' ' && byte != b'\t') == Some(&b'\r')
                 }
                 _ => false,
             };
         }
         self.framing_fields = framing;
         self.fields_end_in_crlf = crlf;
-        if leniency.allow_obs_fold {
-            unfold(&mut self.headers);
-        }
         Ok(length)
     }
 }

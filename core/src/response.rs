@@ -136,6 +136,7 @@ impl ResponseDecoder {
 
     /// Like [`decode`](Self::decode), but the event is a plain value so the caller may
     /// change other state before borrowing it with [`event`](Self::event).
+    #[inline]
     pub(crate) fn advance(&mut self, input: &[u8]) -> Result<(usize, Option<Step>), Error> {
         let (used, step) = self.step(input)?;
         self.bytes_received += used as u64;
@@ -153,6 +154,7 @@ impl ResponseDecoder {
         }
     }
 
+    #[inline]
     fn step(&mut self, input: &[u8]) -> Result<(usize, Option<Step>), Error> {
         match self.state {
             State::AfterInformational => {
@@ -171,6 +173,7 @@ impl ResponseDecoder {
         }
     }
 
+    #[inline]
     fn decode_head(&mut self, input: &[u8]) -> Result<(usize, Option<Step>), Error> {
         let whole = self.scanner.total() == 0 && self.leniency == Leniency::default();
         if let Some(used) = whole.then(|| self.head.parse_whole(input, &self.limits)).flatten() {
@@ -194,6 +197,7 @@ impl ResponseDecoder {
     }
 
     /// A complete head was parsed from `used` bytes: hand it out as interim or final.
+    #[inline]
     fn after_head(&mut self, used: usize) -> Result<(usize, Option<Step>), Error> {
         let status = self.head.status();
         if status == 101 && !self.context.upgrade {
