@@ -194,6 +194,33 @@ impl ContentDecoder {
         Ok((consumed, written))
     }
 
+    /// Decodes all of `input`, appending to `body`. The decoded-size cap bounds how far
+    /// `body` grows.
+    pub fn decode_into(&mut self, mut input: &[u8], body: &mut Vec<u8>) -> Result<(), Error> {
+        let mut chunk = [0u8; 16 * 1024];
+        loop {
+            let (used, written) = self.decode(input, &mut chunk)?;
+            body.extend_from_slice(&chunk[..written]);
+            input = &input[used..];
+            if input.is_empty() && written < chunk.len() {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Ends the body as [`finish`](Self::finish) does, appending what the codings still
+    /// hold to `body`.
+    pub fn finish_into(&mut self, body: &mut Vec<u8>) -> Result<(), Error> {
+        let mut chunk = [0u8; 16 * 1024];
+        loop {
+            let written = self.finish(&mut chunk)?;
+            if written == 0 {
+                return Ok(());
+            }
+            body.extend_from_slice(&chunk[..written]);
+        }
+    }
+
     fn run(&mut self, input: &[u8], output: &mut [u8]) -> Result<(usize, usize), Error> {
         match self.stages.len() {
             0 => {

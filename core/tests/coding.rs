@@ -1,6 +1,10 @@
 //! Content decoding cases: every coding, the fallbacks real servers need, and every bound.
 
+mod common;
+
 use std::io::Write;
+
+use common::decode_in_pieces;
 
 use tidings_core::{Coding, ContentDecoder, Error, ErrorKind, HeaderBlock, Headers};
 
@@ -32,26 +36,7 @@ fn brotli(data: &[u8]) -> Vec<u8> {
 
 /// Decodes with a small output buffer, one byte of input at a time when `bytewise`.
 fn decode_with(decoder: &mut ContentDecoder, encoded: &[u8], bytewise: bool) -> Result<Vec<u8>, Error> {
-    let mut out = [0u8; 100];
-    let mut body = Vec::new();
-    let piece = if bytewise { 1 } else { encoded.len().max(1) };
-    for mut piece in encoded.chunks(piece) {
-        loop {
-            let (used, written) = decoder.decode(piece, &mut out)?;
-            body.extend_from_slice(&out[..written]);
-            piece = &piece[used..];
-            if piece.is_empty() && written < out.len() {
-                break;
-            }
-        }
-    }
-    loop {
-        let written = decoder.finish(&mut out)?;
-        if written == 0 {
-            return Ok(body);
-        }
-        body.extend_from_slice(&out[..written]);
-    }
+    decode_in_pieces(decoder, encoded, if bytewise { 1 } else { encoded.len() }, 100)
 }
 
 fn decode(chain: &[Coding], encoded: &[u8], limit: u64) -> Result<Vec<u8>, Error> {

@@ -179,24 +179,5 @@ fn encode(body: &[u8], chain: &[Coding]) -> Vec<u8> {
 
 /// Decodes `encoded` fed in pieces, with an output buffer of `output` bytes.
 fn decode(chain: &[Coding], encoded: &[u8], piece: usize, output: usize) -> Result<Vec<u8>, tidings_core::Error> {
-    let mut decoder = ContentDecoder::new(chain, 1 << 30)?;
-    let mut out = vec![0u8; output];
-    let mut body = Vec::new();
-    for mut piece in encoded.chunks(piece) {
-        loop {
-            let (used, written) = decoder.decode(piece, &mut out)?;
-            body.extend_from_slice(&out[..written]);
-            piece = &piece[used..];
-            if piece.is_empty() && written < out.len() {
-                break;
-            }
-        }
-    }
-    loop {
-        let written = decoder.finish(&mut out)?;
-        if written == 0 {
-            return Ok(body);
-        }
-        body.extend_from_slice(&out[..written]);
-    }
+    common::decode_in_pieces(&mut ContentDecoder::new(chain, 1 << 30)?, encoded, piece, output)
 }

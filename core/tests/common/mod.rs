@@ -30,6 +30,7 @@ impl Transcript {
 
 /// Sends `method /` on a fresh connection and feeds `response` in pieces at `cuts`
 /// (sorted offsets), then EOF if `eof`.
+#[allow(clippy::disallowed_methods)] // a test picks any base instant; the core never reads the clock
 pub fn run(config: &Config, method: &str, response: &[u8], cuts: &[usize], eof: bool) -> Transcript {
     let now = Instant::now();
     let mut connection = Connection::new(config.clone());
@@ -133,4 +134,33 @@ fn fields(block: &tidings_core::HeaderBlock) -> String {
 /// Cuts for "every byte on its own".
 pub fn every_byte(length: usize) -> Vec<usize> {
     (1..length).collect()
+}
+
+/// Decodes `encoded` fed in pieces of `piece` bytes into an output buffer of `output` bytes,
+/// then finishes: the way a driver with small buffers would.
+pub fn decode_in_pieces(
+    decoder: &mut tidings_core::ContentDecoder,
+    encoded: &[u8],
+    piece: usize,
+    output: usize,
+) -> Result<Vec<u8>, tidings_core::Error> {
+    let mut out = vec![0u8; output];
+    let mut body = Vec::new();
+    for mut piece in encoded.chunks(piece.max(1)) {
+        loop {
+            let (used, written) = decoder.decode(piece, &mut out)?;
+            body.extend_from_slice(&out[..written]);
+            piece = &piece[used..];
+            if piece.is_empty() && written < out.len() {
+                break;
+            }
+        }
+    }
+    loop {
+        let written = decoder.finish(&mut out)?;
+        if written == 0 {
+            return Ok(body);
+        }
+        body.extend_from_slice(&out[..written]);
+    }
 }

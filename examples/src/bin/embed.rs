@@ -64,7 +64,11 @@ fn main() -> Result<(), Failure> {
                     }
                     decoder = Some(ContentDecoder::for_response(head.headers(), 64 << 20)?);
                 }
-                Some(Event::Data(data)) => decode(decoder.as_mut(), data, &mut body)?,
+                Some(Event::Data(data)) => {
+                    if let Some(decoder) = decoder.as_mut() {
+                        decoder.decode_into(data, &mut body)?;
+                    }
+                }
                 Some(Event::Trailers(trailers)) => println!("< trailers: {} field(s)", trailers.len()),
                 Some(Event::End) => break 'exchange,
             }
@@ -95,30 +99,12 @@ fn main() -> Result<(), Failure> {
         }
     }
     if let Some(decoder) = decoder.as_mut() {
-        let mut tail = [0u8; 4096];
-        loop {
-            let written = decoder.finish(&mut tail)?;
-            if written == 0 {
-                break;
-            }
-            body.extend_from_slice(&tail[..written]);
-        }
+        decoder.finish_into(&mut body)?;
     }
     println!("{}", String::from_utf8_lossy(&body));
     match connection.close_reason() {
         None => println!("* connection kept alive for the next request"),
         Some(reason) => println!("* connection not reusable: {reason}"),
-    }
-    Ok(())
-}
-
-fn decode(decoder: Option<&mut ContentDecoder>, mut data: &[u8], body: &mut Vec<u8>) -> Result<(), Failure> {
-    let Some(decoder) = decoder else { return Ok(()) };
-    let mut out = [0u8; 16 * 1024];
-    while !data.is_empty() {
-        let (used, written) = decoder.decode(data, &mut out)?;
-        body.extend_from_slice(&out[..written]);
-        data = &data[used..];
     }
     Ok(())
 }

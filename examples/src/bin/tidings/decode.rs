@@ -108,29 +108,18 @@ fn pump(connection: &mut Connection, input: &[u8], run: &mut Run, report: &mut R
     }
 }
 
-fn decode_into(run: &mut Run, mut data: &[u8]) -> Result<(), Error> {
-    let Some(decoder) = run.decoder.as_mut() else { return Ok(()) };
-    let mut out = [0u8; 16 * 1024];
-    loop {
-        let (used, written) = decoder.decode(data, &mut out)?;
-        run.body.extend_from_slice(&out[..written]);
-        data = &data[used..];
-        if data.is_empty() && written < out.len() {
-            return Ok(());
-        }
+fn decode_into(run: &mut Run, data: &[u8]) -> Result<(), Error> {
+    match run.decoder.as_mut() {
+        Some(decoder) => decoder.decode_into(data, &mut run.body),
+        None => Ok(()),
     }
 }
 
 fn finish(run: &mut Run) -> Result<(), Error> {
     run.ended = true;
-    let Some(decoder) = run.decoder.as_mut() else { return Ok(()) };
-    let mut out = [0u8; 16 * 1024];
-    loop {
-        let written = decoder.finish(&mut out)?;
-        if written == 0 {
-            return Ok(());
-        }
-        run.body.extend_from_slice(&out[..written]);
+    match run.decoder.as_mut() {
+        Some(decoder) => decoder.finish_into(&mut run.body),
+        None => Ok(()),
     }
 }
 
