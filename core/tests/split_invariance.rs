@@ -9,7 +9,7 @@ use std::io::Write;
 
 use common::run;
 use proptest::prelude::*;
-use tidings_core::{Coding, Config, ContentDecoder, Leniency};
+use tidings_core::{Chunk, ChunkedDecoder, Coding, Config, ContentDecoder, HeaderBlock, Leniency};
 
 /// A response built from a grammar: interim responses, a head, and a body framed one of
 /// several ways.
@@ -145,6 +145,86 @@ proptest! {
         let encoded = encode(&body, &chain);
         prop_assert_eq!(decode(&chain, &encoded, encoded.len().max(1), 64 * 1024).expect("valid"), body.clone());
         prop_assert_eq!(decode(&chain, &encoded, piece, output).expect("valid"), body);
+    }
+}
+
+/// Data, trailers and the count of bytes left after the body.
+type Dechunked = (Vec<u8>, Vec<(String, Vec<u8>)>, usize);
+
+/// The chunked decoder alone: what it yields under a split of the input.
+fn dechunk(bytes: &[u8], cuts: &[usize]) -> Result<Dechunked, tidings_core::Error> {
+    let (limits, leniency) = (tidings_core::Limits::default(), Leniency::default());
+    let mut decoder = ChunkedDecoder::new();
+    let mut trailers = HeaderBlock::default();
+    let mut data = Vec::new();
+    let mut pending = Vec::new();
+    let mut bounds: Vec<usize> = cuts.iter().copied().filter(|&cut| cut < bytes.len()).collect();
+    bounds.sort_unstable();
+    bounds.push(bytes.len());
+    let mut start = 0;
+    for end in bounds {
+        pending.extend_from_slice(&bytes[start..end.max(start)]);
+        start = end.max(start);
+        loop {
+            let (used, item) = decoder.decode(&pending, &mut trailers, &limits, &leniency)?;
+            let item = item.map(|item| match item {
+                Chunk::Data(chunk) => {
+                    data.extend_from_slice(chunk);
+                    false
+                }
+                Chunk::End => true,
+            });
+            pending.drain(..used);
+            match item {
+                Some(true) => {
+                    let fields = trailers.iter().map(|(name, value)| (name.to_owned(), value.to_vec())).collect();
+                    return Ok((data, fields, pending.len() + bytes.len() - start));
+                }
+                Some(false) => {}
+                None => break,
+            }
+        }
+    }
+    Err(tidings_core::IncompleteMessage::Chunked { received: decoder.data_received() }.into())
+}
+
+proptest! {
+    #[test]
+    fn chunked_bodies_decode_the_same_under_any_split(
+        body in proptest::collection::vec(any::<u8>(), 0..400),
+        sizes in proptest::collection::vec(1usize..64, 1..8),
+        extension in proptest::option::of("[a-z]{1,8}(=[a-z0-9]{1,8})?"),
+        trailers in proptest::collection::vec(("X-[A-Za-z]{1,8}", "[!-~]{0,12}"), 0..3),
+        tail in proptest::collection::vec(any::<u8>(), 0..8),
+        cuts in proptest::collection::vec(0usize..600, 0..16),
+    ) {
+        let mut bytes = Vec::new();
+        let mut rest = &body[..];
+        for size in sizes.iter().cycle() {
+            if rest.is_empty() {
+                break;
+            }
+            let take = (*size).min(rest.len());
+            bytes.extend_from_slice(format!("{take:x}").as_bytes());
+            if let Some(extension) = &extension {
+                bytes.extend_from_slice(format!(";{extension}").as_bytes());
+            }
+            bytes.extend_from_slice(b"\r\n");
+            bytes.extend_from_slice(&rest[..take]);
+            bytes.extend_from_slice(b"\r\n");
+            rest = &rest[take..];
+        }
+        bytes.extend_from_slice(b"0\r\n");
+        for (name, value) in &trailers {
+            bytes.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
+        }
+        bytes.extend_from_slice(b"\r\n");
+        bytes.extend_from_slice(&tail);
+        let whole = dechunk(&bytes, &[]).expect("valid chunked body");
+        prop_assert_eq!(&whole.0, &body);
+        prop_assert_eq!(whole.1.len(), trailers.len());
+        prop_assert_eq!(whole.2, tail.len());
+        prop_assert_eq!(dechunk(&bytes, &cuts).expect("valid under a split"), whole);
     }
 }
 
