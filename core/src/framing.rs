@@ -133,6 +133,7 @@ pub fn response_framing(
 }
 
 /// [`response_framing`] with the fields already gathered while the head was indexed.
+#[inline]
 pub(crate) fn decide(
     context: ResponseContext,
     version: Version,
@@ -145,6 +146,7 @@ pub(crate) fn decide(
     Ok(Framing { length, close })
 }
 
+#[inline]
 fn body_length(
     context: ResponseContext,
     version: Version,
@@ -251,6 +253,7 @@ impl FramingFields {
 
 /// RFC 9112 §9.3: HTTP/1.1 persists unless `close`; HTTP/1.0 only with `keep-alive`, and
 /// only when the body's end is known without the close.
+#[inline]
 fn keep_alive(version: Version, fields: &FramingFields, length: BodyLength) -> Option<CloseReason> {
     if fields.close {
         return Some(CloseReason::ServerClose);

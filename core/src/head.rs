@@ -189,21 +189,20 @@ impl ResponseHead {
         self.reason = reason_start as u32..line_end as u32;
         // One pass over the parsed fields while they are hot: where each lies, what framing
         // needs, and whether each line ended in CR LF (httparse trims blanks off the value).
-        // Index into a local vector (taken and put back, no allocation) so the compiler can
-        // keep its length in a register, then gather what framing needs.
+        // One pass over the parsed fields while they are hot, into a local vector (taken and
+        // put back, no allocation) so its length stays in a register: where each field lies,
+        // what framing needs, and whether each line ended in CR LF (httparse trims blanks).
         let mut fields = std::mem::take(&mut self.headers.fields);
         fields.clear();
-        fields.extend(response.headers.iter().map(|header| {
-            let name_start = (header.name.as_ptr() as usize - base) as u32;
-            let value_start = (header.value.as_ptr() as usize - base) as u32;
-            (name_start..name_start + header.name.len() as u32, value_start..value_start + header.value.len() as u32)
-        }));
-        self.headers.fields = fields;
+        fields.reserve(response.headers.len());
         let mut framing = FramingFields::default();
         let mut crlf = true;
         for header in response.headers.iter() {
+            let name_start = (header.name.as_ptr() as usize - base) as u32;
+            let value_start = header.value.as_ptr() as usize - base;
+            let value_end = value_start + header.value.len();
+            fields.push((name_start..name_start + header.name.len() as u32, value_start as u32..value_end as u32));
             framing.observe(header.name.as_bytes(), header.value);
-            let value_end = header.value.as_ptr() as usize - base + header.value.len();
             crlf &= match source.get(value_end) {
                 Some(b'\r') => true,
                 Some(b' ' | b'\t') => {
@@ -212,6 +211,8 @@ impl ResponseHead {
                 _ => false,
             };
         }
+        self.headers.fields = fields;
+        self.fields_end_in_crlf = crlf;
         self.framing_fields = framing;
         self.fields_end_in_crlf = crlf;
         Ok(length)

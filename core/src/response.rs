@@ -50,10 +50,13 @@ pub enum Event<'a> {
 /// assert_eq!(body, b"hi");
 /// # Ok::<(), tidings_core::Error>(())
 /// ```
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ResponseDecoder {
     limits: Limits,
     leniency: Leniency,
+    /// No leniency is on, so the whole-head fast path applies (kept as one flag so the hot
+    /// path reads a byte, not the options).
+    strict: bool,
     context: ResponseContext,
     state: State,
     scanner: LineScanner,
@@ -80,10 +83,30 @@ enum State {
     Done,
 }
 
+impl Default for ResponseDecoder {
+    /// Default limits, strict parsing.
+    fn default() -> Self {
+        ResponseDecoder::new(Limits::default(), Leniency::default())
+    }
+}
+
 impl ResponseDecoder {
     /// A decoder with these limits and leniencies.
     pub fn new(limits: Limits, leniency: Leniency) -> Self {
-        ResponseDecoder { limits, leniency, ..Self::default() }
+        ResponseDecoder {
+            strict: leniency == Leniency::default(),
+            limits,
+            leniency,
+            context: ResponseContext::default(),
+            state: State::Head,
+            scanner: LineScanner::default(),
+            head: ResponseHead::default(),
+            trailers: HeaderBlock::default(),
+            chunked: ChunkedDecoder::new(),
+            framing: None,
+            body_received: 0,
+            bytes_received: 0,
+        }
     }
 
     /// Prepares for the next response, keeping buffers. `context` says what was asked
@@ -175,7 +198,7 @@ impl ResponseDecoder {
 
     #[inline]
     fn decode_head(&mut self, input: &[u8]) -> Result<(usize, Option<Step>), Error> {
-        let whole = self.scanner.total() == 0 && self.leniency == Leniency::default();
+        let whole = self.strict && self.scanner.total() == 0;
         if let Some(used) = whole.then(|| self.head.parse_whole(input, &self.limits)).flatten() {
             return self.after_head(used);
         }
