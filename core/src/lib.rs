@@ -18,7 +18,8 @@
 //! * Decides keep-alive, and says why not ([`CloseReason`]).
 //! * Turns time budgets into deadlines: you pass `now`, it answers with
 //!   [`Connection::poll_timeout`] ([`Timeouts`]).
-//! * Decodes gzip, deflate, br and zstd, streaming and bounded ([`ContentDecoder`]).
+//! * Decodes gzip, deflate, br and zstd, streaming and bounded ([`ContentDecoder`]), and
+//!   body text in the charset the response names ([`text::decode_text`]).
 //!
 //! ## What it does not do
 //!
@@ -93,6 +94,7 @@ mod head;
 mod headers;
 mod request;
 mod response;
+pub mod text;
 
 pub use chunked::{Chunk, ChunkedDecoder};
 pub use coding::{accept_encoding, Coding, ContentDecoder};

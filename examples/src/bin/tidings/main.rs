@@ -5,6 +5,7 @@
 //! Requests over the network arrive with the transport crates.
 
 mod decode;
+mod fetch;
 mod report;
 
 use std::io::{Read, Write};
@@ -14,11 +15,17 @@ use decode::{DecodeOptions, Split};
 use lexopt::prelude::*;
 
 const USAGE: &str = "\
-usage: tidings decode [OPTIONS] [FILE|-]
+usage: tidings [OPTIONS] [METHOD] URL...   send a request to each URL over one session
+       tidings decode [OPTIONS] [FILE|-]    parse a raw response capture with the core alone
 
-Parse raw HTTP/1.1 response bytes (a capture) with tidings-core alone, no network.
+request options (see CONTRACT.md):
+  -H, --header 'Name: value'   -q, --query k=v     -d, --data TEXT   --data-binary @FILE
+  --form k=v   --json TEXT     -u, --user U:P      --bearer TOKEN
+  --timeout S  --connect-timeout S  --read-timeout S  --max-body BYTES  --fail
+  --cacert FILE  --insecure  --cert FILE --key FILE  --transport std
+  -o, --output FILE  -i, --include  -v, --verbose  --report json
 
-options:
+decode options:
   --method M          the request method the bytes answer (default GET; HEAD changes framing)
   --split N           feed the bytes in pieces of N bytes
   --split-seed S      feed the bytes in random pieces chosen by seed S
@@ -48,19 +55,17 @@ fn main() -> ExitCode {
 }
 
 fn run() -> Result<ExitCode, Usage> {
-    let mut parser = lexopt::Parser::from_env();
-    match parser.next()? {
-        Some(Value(command)) if command == "decode" => decode_command(parser),
-        Some(Short('h') | Long("help")) => {
+    let arguments: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    match arguments.first().and_then(|first| first.to_str()) {
+        Some("decode") => decode_command(lexopt::Parser::from_args(arguments.into_iter().skip(1))),
+        Some("-h" | "--help") | None => {
             print!("{USAGE}");
-            Ok(ExitCode::SUCCESS)
+            Ok(if arguments.is_empty() { ExitCode::from(2) } else { ExitCode::SUCCESS })
         }
-        Some(Value(url)) => Err(Usage(format!(
-            "{}: sending requests needs a transport crate (tidings-std), which this build does not have yet",
-            url.to_string_lossy()
-        ))),
-        Some(other) => Err(other.unexpected().into()),
-        None => Err(Usage("missing command".into())),
+        Some(_) => {
+            let options = fetch::parse(lexopt::Parser::from_args(arguments))?;
+            Ok(if fetch::run(&options)? { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
     }
 }
 
@@ -95,7 +100,7 @@ fn decode_command(mut parser: lexopt::Parser) -> Result<ExitCode, Usage> {
     let report = decode::decode(&capture, &options);
     let failed = report.error.is_some();
     let mut stdout = std::io::stdout().lock();
-    let written = if json { writeln!(stdout, "{}", report.to_json()) } else { print_human(&mut stdout, &report) };
+    let written = if json { writeln!(stdout, "{}", report.to_json()) } else { print_human(&mut stdout, &report, true) };
     if let Err(error) = written {
         eprintln!("tidings: cannot write output: {error}");
         return Ok(ExitCode::FAILURE);
@@ -118,15 +123,15 @@ fn read_input(path: Option<&str>) -> std::io::Result<Vec<u8>> {
 }
 
 /// curl `-i` style: informational heads, the final head, then the decoded body.
-fn print_human(out: &mut impl Write, report: &report::Report) -> std::io::Result<()> {
-    for interim in &report.informational {
+fn print_human(out: &mut impl Write, report: &report::Report, include_head: bool) -> std::io::Result<()> {
+    for interim in report.informational.iter().filter(|_| include_head) {
         writeln!(out, "{} {}", report.version.as_deref().unwrap_or("HTTP/1.1"), interim.status)?;
         for [name, value] in &interim.headers {
             writeln!(out, "{name}: {value}")?;
         }
         writeln!(out)?;
     }
-    if let Some(status) = report.status {
+    if let (true, Some(status)) = (include_head, report.status) {
         let version = report.version.as_deref().unwrap_or("HTTP/1.1");
         writeln!(out, "{version} {status} {}", report.reason.as_deref().unwrap_or(""))?;
         for [name, value] in &report.headers {

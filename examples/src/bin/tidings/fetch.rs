@@ -1,0 +1,259 @@
+//! `tidings [METHOD] URL...`: requests over one session and pool, one report per URL.
+
+use std::io::{Read, Write};
+use std::time::{Duration, Instant};
+
+use lexopt::prelude::*;
+use tidings_std::{Error, Method, Response, Session, TlsSettings};
+
+use crate::report::{octets, ErrorReport, Informational, Report};
+use crate::Usage;
+
+/// Everything the request options say.
+#[derive(Default)]
+pub struct FetchOptions {
+    method: Option<String>,
+    urls: Vec<String>,
+    headers: Vec<(String, String)>,
+    query: Vec<(String, String)>,
+    body: Option<Vec<u8>>,
+    form: Vec<(String, String)>,
+    json: Option<String>,
+    user: Option<String>,
+    bearer: Option<String>,
+    timeout: Option<Duration>,
+    connect_timeout: Option<Duration>,
+    read_timeout: Option<Duration>,
+    max_body: Option<u64>,
+    fail: bool,
+    cacert: Option<String>,
+    insecure: bool,
+    cert: Option<String>,
+    key: Option<String>,
+    output: Option<String>,
+    include: bool,
+    verbose: bool,
+    json_report: bool,
+}
+
+/// Parses the request options and positionals (`[METHOD] URL...`), in any order.
+pub fn parse(mut parser: lexopt::Parser) -> Result<FetchOptions, Usage> {
+    let mut options = FetchOptions::default();
+    let mut positionals = Vec::new();
+    while let Some(argument) = parser.next()? {
+        match argument {
+            Short('H') | Long("header") => {
+                let line = parser.value()?.string()?;
+                let (name, value) =
+                    line.split_once(':').ok_or_else(|| Usage(format!("header {line:?} is not 'Name: value'")))?;
+                options.headers.push((name.trim().to_owned(), value.trim_start().to_owned()));
+            }
+            Short('q') | Long("query") => options.query.push(pair(&parser.value()?.string()?)?),
+            Short('d') | Long("data") => options.body = Some(parser.value()?.string()?.into_bytes()),
+            Long("data-binary") => {
+                let value = parser.value()?.string()?;
+                options.body = Some(match value.strip_prefix('@') {
+                    Some(path) => std::fs::read(path).map_err(|error| Usage(format!("cannot read {path}: {error}")))?,
+                    None => value.into_bytes(),
+                });
+            }
+            Long("form") => options.form.push(pair(&parser.value()?.string()?)?),
+            Long("json") => options.json = Some(parser.value()?.string()?),
+            Short('u') | Long("user") => options.user = Some(parser.value()?.string()?),
+            Long("bearer") => options.bearer = Some(parser.value()?.string()?),
+            Long("timeout") => options.timeout = Some(seconds(&parser.value()?.string()?)?),
+            Long("connect-timeout") => options.connect_timeout = Some(seconds(&parser.value()?.string()?)?),
+            Long("read-timeout") => options.read_timeout = Some(seconds(&parser.value()?.string()?)?),
+            Long("max-body") => options.max_body = Some(parser.value()?.parse()?),
+            Long("fail") => options.fail = true,
+            Long("cacert") => options.cacert = Some(parser.value()?.string()?),
+            Long("insecure") => options.insecure = true,
+            Long("cert") => options.cert = Some(parser.value()?.string()?),
+            Long("key") => options.key = Some(parser.value()?.string()?),
+            Short('o') | Long("output") => options.output = Some(parser.value()?.string()?),
+            Short('i') | Long("include") => options.include = true,
+            Short('v') | Long("verbose") => options.verbose = true,
+            Long("report") => {
+                let format = parser.value()?.string()?;
+                if format != "json" {
+                    return Err(Usage(format!("unknown report format {format:?} (only json)")));
+                }
+                options.json_report = true;
+            }
+            Long("transport") => {
+                let transport = parser.value()?.string()?;
+                if transport != "std" {
+                    return Err(Usage(format!("transport {transport:?} is not in this build (std only)")));
+                }
+            }
+            // What tidings does today without them: no redirects followed, no proxy used.
+            Long("no-redirects") | Long("no-proxy") => {}
+            Long(policy @ ("retries" | "retry-status" | "backoff" | "max-redirects" | "digest" | "proxy")) => {
+                return Err(Usage(format!(
+                    "--{policy} arrives with the client policies; this build does not have it yet"
+                )));
+            }
+            Value(value) => positionals.push(value.string()?),
+            other => return Err(other.unexpected().into()),
+        }
+    }
+    // `METHOD URL...`: a first word without ':' or '/' is a method.
+    if positionals.len() > 1 && !positionals[0].contains([':', '/']) {
+        options.method = Some(positionals.remove(0));
+    }
+    if positionals.is_empty() {
+        return Err(Usage("no URL given".into()));
+    }
+    options.urls = positionals;
+    Ok(options)
+}
+
+fn pair(text: &str) -> Result<(String, String), Usage> {
+    let (key, value) = text.split_once('=').ok_or_else(|| Usage(format!("{text:?} is not key=value")))?;
+    Ok((key.to_owned(), value.to_owned()))
+}
+
+fn seconds(text: &str) -> Result<Duration, Usage> {
+    let value: f64 = text.parse().map_err(|_| Usage(format!("{text:?} is not a number of seconds")))?;
+    Duration::try_from_secs_f64(value).map_err(|_| Usage(format!("{text:?} is not a duration")))
+}
+
+/// Sends a request to each URL in order over one session; returns whether all succeeded.
+pub fn run(options: &FetchOptions) -> Result<bool, Usage> {
+    let session = session(options)?;
+    let mut all_ok = true;
+    let mut stdout = std::io::stdout().lock();
+    for url in &options.urls {
+        let started = Instant::now();
+        let mut report = Report { url: Some(url.clone()), ..Report::default() };
+        let result = fetch(&session, options, url, &mut report);
+        if let Err(error) = &result {
+            report.error = Some(ErrorReport { kind: error.kind().as_str(), message: error.to_string() });
+            all_ok = false;
+        }
+        report.elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let written = if options.json_report {
+            writeln!(stdout, "{}", report.to_json())
+        } else {
+            crate::print_human(&mut stdout, &report, options.include || options.verbose)
+        };
+        written.map_err(|error| Usage(format!("cannot write output: {error}")))?;
+        if let (false, Some(error)) = (options.json_report, &report.error) {
+            eprintln!("tidings: {} error: {}", error.kind, error.message);
+        }
+    }
+    Ok(all_ok)
+}
+
+fn session(options: &FetchOptions) -> Result<Session, Usage> {
+    let mut tls = TlsSettings::default();
+    if let Some(path) = &options.cacert {
+        tls = tls.ca_bundle(path);
+    }
+    if options.insecure {
+        tls = tls.danger_accept_invalid_certs();
+    }
+    match (&options.cert, &options.key) {
+        (Some(cert), Some(key)) => tls = tls.client_identity(cert, key),
+        (None, None) => {}
+        _ => return Err(Usage("--cert and --key go together".into())),
+    }
+    let mut builder = Session::builder().tls(tls);
+    if let Some(timeout) = options.timeout {
+        builder = builder.timeout(timeout);
+    }
+    if let Some(timeout) = options.connect_timeout {
+        builder = builder.connect_timeout(timeout);
+    }
+    if let Some(timeout) = options.read_timeout {
+        builder = builder.read_timeout(timeout);
+    }
+    if let Some(max_body) = options.max_body {
+        builder = builder.max_body(max_body);
+    }
+    builder.build().map_err(|error| Usage(format!("TLS settings: {error}")))
+}
+
+/// One request: fills `report` with what arrived, even when it fails part way.
+fn fetch(session: &Session, options: &FetchOptions, url: &str, report: &mut Report) -> Result<(), Error> {
+    let has_body = options.body.is_some() || !options.form.is_empty() || options.json.is_some();
+    let method = match &options.method {
+        Some(method) => Method::from_bytes(method.as_bytes())
+            .map_err(|_| Error::from(tidings_core::InvalidRequest::Method { method: method.to_owned() }))?,
+        None if has_body => Method::POST,
+        None => Method::GET,
+    };
+    let mut request = session.request(method, url).query(options.query.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    for (name, value) in &options.headers {
+        request = request.header(name.clone(), value);
+    }
+    if let Some(body) = &options.body {
+        request = request.body(body.clone());
+    }
+    if !options.form.is_empty() {
+        request = request.form(options.form.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    }
+    if let Some(json) = &options.json {
+        request = request.header("Content-Type", "application/json").body(json.clone().into_bytes());
+    }
+    if let Some(user) = &options.user {
+        let (name, password) = match user.split_once(':') {
+            Some((name, password)) => (name.to_owned(), Some(password.to_owned())),
+            None => (user.clone(), None),
+        };
+        request = request.basic_auth(name, password);
+    }
+    if let Some(token) = &options.bearer {
+        request = request.bearer_auth(token.clone());
+    }
+    let mut response = request.send()?;
+    describe(&response, report);
+    let body = read_body(&mut response, options.output.as_deref())?;
+    report.trailers = response
+        .trailers()
+        .map(|trailers| trailers.iter().map(|(n, v)| [n.to_owned(), octets(v)]).collect())
+        .unwrap_or_default();
+    report.set_close(response.close_reason());
+    if tidings_core::text::charset(response.headers().get("content-type").unwrap_or_default()).is_some() {
+        report.text = Some(tidings_core::text::decode_text(response.headers().get("content-type"), &body).into_owned());
+    }
+    report.set_body(&body);
+    if options.fail {
+        response.error_for_status()?;
+    }
+    Ok(())
+}
+
+fn describe(response: &Response, report: &mut Report) {
+    report.set_head(response.head());
+    report.url = Some(response.url().to_string());
+    report.reused_connection = response.reused_connection();
+    report.informational = response
+        .informational()
+        .iter()
+        .map(|(status, headers)| Informational {
+            status: *status,
+            headers: headers.iter().map(|(n, v)| [n.to_owned(), octets(v)]).collect(),
+        })
+        .collect();
+    report.undecoded_coding = response.undecoded_coding().map(str::to_owned);
+}
+
+/// The decoded body, or written to `output` (then the report's body is empty).
+fn read_body(response: &mut Response, output: Option<&str>) -> Result<Vec<u8>, Error> {
+    let Some(path) = output else { return response.read_body() };
+    let mut file = std::fs::File::create(path).map_err(|error| io_error(path, error))?;
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        let count = match response.read(&mut chunk) {
+            Ok(0) => return Ok(Vec::new()),
+            Ok(count) => count,
+            Err(error) => return Err(io_error("the body", error)),
+        };
+        file.write_all(&chunk[..count]).map_err(|error| io_error(path, error))?;
+    }
+}
+
+fn io_error(what: &str, error: std::io::Error) -> Error {
+    Error::from(error).context(what)
+}

@@ -1,0 +1,412 @@
+//! One connection: a socket (plain or TLS) and the core state machine that drives it.
+//!
+//! Everything here is I/O: every protocol decision, deadline included, comes from
+//! `tidings_core::Connection`. Socket timeouts are set from the core's next deadline before
+//! each blocking call, and a timed-out call hands the time to the core.
+
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rustls::{ClientConfig, ClientConnection, StreamOwned};
+use tidings_core::{Config, Connection, Event, Headers, ResponseHead};
+
+use crate::error::{Error, ErrorKind};
+use crate::pool::PoolKey;
+
+/// A byte stream to the server.
+pub(crate) enum Stream {
+    Plain(TcpStream),
+    Tls(Box<StreamOwned<ClientConnection, TcpStream>>),
+}
+
+impl Stream {
+    fn socket(&self) -> &TcpStream {
+        match self {
+            Stream::Plain(socket) => socket,
+            Stream::Tls(tls) => &tls.sock,
+        }
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(socket) => socket.read(buf),
+            Stream::Tls(tls) => match tls.read(buf) {
+                // A peer that closes without close_notify ends the stream; the core decides
+                // whether that completes the message (RFC 9112 §9.8 allows it for
+                // self-delimiting messages).
+                Err(error) if error.kind() == io::ErrorKind::UnexpectedEof => Ok(0),
+                other => other,
+            },
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(socket) => socket.write(buf),
+            Stream::Tls(tls) => tls.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Stream::Plain(socket) => socket.flush(),
+            Stream::Tls(tls) => tls.flush(),
+        }
+    }
+}
+
+/// A connection with its read buffer. Unconsumed received bytes stay in `buffer[start..end]`.
+pub(crate) struct Conn {
+    pub(crate) key: PoolKey,
+    pub(crate) core: Connection,
+    stream: Stream,
+    buffer: Vec<u8>,
+    start: usize,
+    end: usize,
+    /// When it went back to the pool (for the liveness check on reuse).
+    pub(crate) idle_since: Option<Instant>,
+}
+
+/// The final head and what came before it.
+pub(crate) struct Head {
+    pub(crate) head: ResponseHead,
+    pub(crate) informational: Vec<(u16, Headers)>,
+}
+
+const INITIAL_BUFFER: usize = 8 * 1024;
+const LARGEST_BUFFER: usize = 256 * 1024;
+
+impl Conn {
+    /// Resolves, connects within the core's connect deadline, and completes TLS.
+    pub(crate) fn open(
+        key: PoolKey,
+        config: Config,
+        tls: Option<Arc<ClientConfig>>,
+        now: Instant,
+    ) -> Result<Conn, Error> {
+        let mut core = Connection::connecting(config, now);
+        let addresses: Vec<SocketAddr> = (key.host.as_str(), key.port)
+            .to_socket_addrs()
+            .map_err(|error| Error::io(ErrorKind::Connect, &format!("cannot resolve {}", key.host), error))?
+            .collect();
+        let mut last = None;
+        let mut socket = None;
+        for address in &addresses {
+            let budget = remaining(core.poll_timeout()).unwrap_or(Duration::from_secs(3600));
+            if budget.is_zero() {
+                break;
+            }
+            match TcpStream::connect_timeout(address, budget) {
+                Ok(connected) => {
+                    socket = Some(connected);
+                    break;
+                }
+                Err(error) => last = Some(error),
+            }
+        }
+        let socket = match (socket, last) {
+            (Some(socket), _) => socket,
+            (None, Some(error)) => {
+                return Err(Error::io(
+                    ErrorKind::Connect,
+                    &format!("cannot connect to {}:{}", key.host, key.port),
+                    error,
+                ))
+            }
+            (None, None) => return Err(Error::new(ErrorKind::Connect, format!("no address for {}", key.host))),
+        };
+        socket.set_nodelay(true).map_err(|error| Error::io(ErrorKind::Connect, "TCP_NODELAY", error))?;
+        let stream = match tls {
+            None => Stream::Plain(socket),
+            Some(config) => Stream::Tls(Box::new(handshake(&key, config, socket, &core)?)),
+        };
+        core.handle_connected(Instant::now())?;
+        log::debug!("connected to {}:{} ({})", key.host, key.port, if key.tls.is_some() { "tls" } else { "plain" });
+        Ok(Conn { key, core, stream, buffer: vec![0; INITIAL_BUFFER], start: 0, end: 0, idle_since: None })
+    }
+
+    /// Whether a pooled connection still looks usable: not closed by the server and with no
+    /// stray bytes. One non-blocking peek, done only after the connection sat idle a while.
+    pub(crate) fn looks_alive(&mut self) -> bool {
+        if self.start != self.end {
+            return false;
+        }
+        let socket = self.stream.socket();
+        if socket.set_nonblocking(true).is_err() {
+            return false;
+        }
+        let mut probe = [0u8; 1];
+        let alive = matches!(socket.peek(&mut probe), Err(error) if error.kind() == io::ErrorKind::WouldBlock);
+        alive && socket.set_nonblocking(false).is_ok()
+    }
+
+    /// Writes `bytes` fully, under the core's deadline.
+    pub(crate) fn write_all(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        let mut written = 0;
+        while written < bytes.len() {
+            self.arm(Direction::Write)?;
+            match self.stream.write(&bytes[written..]) {
+                Ok(0) => return Err(Error::new(ErrorKind::Io, "the connection accepted no more bytes")),
+                Ok(count) => written += count,
+                Err(error) if is_timeout(&error) => self.core.handle_timeout(Instant::now())?,
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                Err(error) => {
+                    self.core.abort();
+                    return Err(Error::io(ErrorKind::Io, "sending the request", error));
+                }
+            }
+        }
+        self.stream.flush().map_err(|error| Error::io(ErrorKind::Io, "sending the request", error))
+    }
+
+    /// Sends `request` with its body and reads until the final head, collecting interim
+    /// responses. The body waits while the core says so (`Expect: 100-continue`).
+    pub(crate) fn exchange(
+        &mut self,
+        request: &tidings_core::Request,
+        body: &mut BodySource<'_>,
+        deadline: Option<Instant>,
+    ) -> Result<Head, Error> {
+        self.core.send_request(Instant::now(), request)?;
+        if let Some(deadline) = deadline {
+            self.core.set_call_deadline(deadline);
+        }
+        let mut out = vec![0u8; 16 * 1024];
+        let mut informational = Vec::new();
+        loop {
+            let filled = self.frame_request(body, &mut out)?;
+            if filled > 0 {
+                self.write_all(&out[..filled])?;
+                continue;
+            }
+            let (used, event) = self.core.handle_input(Instant::now(), &self.buffer[self.start..self.end])?;
+            self.start += used;
+            match event {
+                Some(Event::Informational(head)) => informational.push((head.status(), head.headers().to_headers())),
+                Some(Event::Head(head)) => return Ok(Head { head: head.clone(), informational }),
+                Some(_) => return Err(Error::new(ErrorKind::Protocol, "body before the response head")),
+                None => {
+                    if let Filled::Eof = self.fill()? {
+                        self.core.handle_eof(Instant::now())?;
+                        return Err(Error::new(ErrorKind::Eof, "connection closed before the response head"));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Fills `out` with request bytes: pending head or framing, then body data while the
+    /// core wants it. Returns how many bytes are ready to write.
+    fn frame_request(&mut self, body: &mut BodySource<'_>, out: &mut [u8]) -> Result<usize, Error> {
+        let now = Instant::now();
+        let mut filled = self.core.poll_transmit(now, out);
+        while self.core.wants_body() && out.len() - filled > 64 {
+            match body {
+                BodySource::Empty => break,
+                BodySource::Bytes(bytes, position) => {
+                    let (used, written) = self.core.send_body(now, &bytes[*position..], &mut out[filled..])?;
+                    *position += used;
+                    filled += written;
+                    if used == 0 {
+                        break;
+                    }
+                }
+                BodySource::Reader(reader, scratch) => {
+                    // Leave room for the chunk framing around the data.
+                    let room = (out.len() - filled - 32).min(scratch.len());
+                    let count = match reader.read(&mut scratch[..room]) {
+                        Ok(count) => count,
+                        Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+                        Err(error) => {
+                            self.core.abort();
+                            return Err(Error::io(ErrorKind::InvalidRequest, "reading the request body", error));
+                        }
+                    };
+                    if count == 0 {
+                        self.core.finish_body(now, None)?;
+                        filled += self.core.poll_transmit(now, &mut out[filled..]);
+                        break;
+                    }
+                    let (used, written) = self.core.send_body(now, &scratch[..count], &mut out[filled..])?;
+                    debug_assert_eq!(used, count, "room was left for the whole read");
+                    filled += written;
+                }
+            }
+        }
+        Ok(filled)
+    }
+
+    /// The next body event's data range in the buffer, or `None` at the end of the body.
+    /// Trailers, if any, are put in `trailers`.
+    pub(crate) fn next_data(
+        &mut self,
+        trailers: &mut Option<Headers>,
+    ) -> Result<Option<std::ops::Range<usize>>, Error> {
+        loop {
+            let now = Instant::now();
+            let base = self.start;
+            let (used, event) = self.core.handle_input(now, &self.buffer[self.start..self.end])?;
+            let found = match event {
+                Some(Event::Data(data)) => {
+                    let offset = data.as_ptr() as usize - self.buffer[base..].as_ptr() as usize;
+                    Some(Some(base + offset..base + offset + data.len()))
+                }
+                Some(Event::Trailers(fields)) => {
+                    *trailers = Some(fields.to_headers());
+                    None
+                }
+                Some(Event::End) => Some(None),
+                Some(_) => None,
+                None => {
+                    if let Filled::Eof = self.fill()? {
+                        if let Some(Event::End) = self.core.handle_eof(Instant::now())? {
+                            return Ok(None);
+                        }
+                        return Err(Error::new(ErrorKind::Eof, "connection closed before the body ended"));
+                    }
+                    None
+                }
+            };
+            self.start += used;
+            if let Some(found) = found {
+                return Ok(found);
+            }
+        }
+    }
+
+    /// The received bytes in `range` (from [`next_data`](Self::next_data)).
+    pub(crate) fn bytes(&self, range: std::ops::Range<usize>) -> &[u8] {
+        &self.buffer[range]
+    }
+
+    /// Reads more bytes under the core's deadline. Returns early (`Wake`) when a deadline
+    /// that passed lets the request body go (the `100-continue` wait).
+    fn fill(&mut self) -> Result<Filled, Error> {
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        } else if self.end == self.buffer.len() {
+            if self.start > 0 {
+                self.buffer.copy_within(self.start..self.end, 0);
+                self.end -= self.start;
+                self.start = 0;
+            } else if self.buffer.len() < LARGEST_BUFFER {
+                self.buffer.resize(self.buffer.len() * 2, 0);
+            }
+        }
+        loop {
+            self.arm(Direction::Read)?;
+            if self.core.wants_body() {
+                return Ok(Filled::Wake);
+            }
+            let space = self.buffer.len() - self.end;
+            match self.stream.read(&mut self.buffer[self.end..]) {
+                Ok(0) => return Ok(Filled::Eof),
+                Ok(count) => {
+                    self.end += count;
+                    // Big bodies deserve big reads: grow while reads fill the buffer.
+                    if count == space && self.buffer.len() < LARGEST_BUFFER {
+                        self.buffer.resize(self.buffer.len() * 2, 0);
+                    }
+                    return Ok(Filled::Bytes);
+                }
+                Err(error) if is_timeout(&error) => self.core.handle_timeout(Instant::now())?,
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                Err(error) => return Err(Error::io(ErrorKind::Io, "reading the response", error)),
+            }
+        }
+    }
+
+    /// Sets the socket's timeout to the core's next deadline, firing it if it has passed.
+    fn arm(&mut self, direction: Direction) -> Result<(), Error> {
+        loop {
+            let now = Instant::now();
+            let wait = match self.core.poll_timeout() {
+                None => None,
+                Some(deadline) if deadline <= now => {
+                    self.core.handle_timeout(now)?;
+                    continue;
+                }
+                Some(deadline) => Some(deadline - now),
+            };
+            let socket = self.stream.socket();
+            let result = match direction {
+                Direction::Read => socket.set_read_timeout(wait),
+                Direction::Write => socket.set_write_timeout(wait),
+            };
+            return result.map_err(|error| Error::io(ErrorKind::Io, "setting a socket timeout", error));
+        }
+    }
+}
+
+enum Direction {
+    Read,
+    Write,
+}
+
+/// What a read produced.
+enum Filled {
+    Bytes,
+    Eof,
+    /// Nothing read: a passed deadline changed what the connection wants (the body may go).
+    Wake,
+}
+
+/// Where the request body comes from while it is being sent.
+pub(crate) enum BodySource<'a> {
+    Empty,
+    /// Bytes in memory and how many were sent.
+    Bytes(&'a [u8], usize),
+    /// A reader streamed through a scratch buffer.
+    Reader(&'a mut (dyn Read + Send), Vec<u8>),
+}
+
+fn remaining(deadline: Option<Instant>) -> Option<Duration> {
+    deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()))
+}
+
+fn is_timeout(error: &io::Error) -> bool {
+    matches!(error.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
+}
+
+/// Completes the TLS handshake within the connect deadline.
+fn handshake(
+    key: &PoolKey,
+    config: Arc<ClientConfig>,
+    mut socket: TcpStream,
+    core: &Connection,
+) -> Result<StreamOwned<ClientConnection, TcpStream>, Error> {
+    let name = crate::tls::server_name(&key.host)?;
+    let mut tls = ClientConnection::new(config, name)
+        .map_err(|error| Error::new(ErrorKind::Tls, "starting TLS").with_source(error))?;
+    while tls.is_handshaking() {
+        let wait = remaining(core.poll_timeout());
+        if wait.is_some_and(|wait| wait.is_zero()) {
+            return Err(Error::new(ErrorKind::Timeout, format!("TLS handshake with {} timed out", key.host)));
+        }
+        socket
+            .set_read_timeout(wait)
+            .and_then(|()| socket.set_write_timeout(wait))
+            .map_err(|error| Error::io(ErrorKind::Tls, "TLS", error))?;
+        match tls.complete_io(&mut socket) {
+            Ok(_) => {}
+            Err(error) if is_timeout(&error) => {
+                return Err(Error::new(ErrorKind::Timeout, format!("TLS handshake with {} timed out", key.host)))
+            }
+            Err(error) => {
+                let message = format!("TLS handshake with {} failed", key.host);
+                return Err(match error.into_inner() {
+                    Some(inner) => Error::new(ErrorKind::Tls, format!("{message}: {inner}")),
+                    None => Error::new(ErrorKind::Tls, message),
+                });
+            }
+        }
+    }
+    Ok(StreamOwned::new(tls, socket))
+}

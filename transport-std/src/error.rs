@@ -1,0 +1,164 @@
+//! One error type for the blocking client, with the stable kinds of the JSON report.
+
+use std::fmt;
+
+pub use tidings_core::ErrorKind;
+use url::Url;
+
+/// What went wrong, for which URL, and why (the cause is kept as the source). One pointer
+/// wide, so results stay small.
+pub struct Error {
+    inner: Box<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    kind: ErrorKind,
+    message: String,
+    url: Option<Url>,
+    status: Option<u16>,
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl Error {
+    pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
+        Error { inner: Box::new(Inner { kind, message: message.into(), url: None, status: None, source: None }) }
+    }
+
+    /// An error from the protocol core; its kind is the core's.
+    pub(crate) fn core(error: tidings_core::Error) -> Error {
+        let kind = error.kind();
+        Error {
+            inner: Box::new(Inner {
+                kind,
+                message: error.to_string(),
+                url: None,
+                status: None,
+                source: Some(Box::new(error)),
+            }),
+        }
+    }
+
+    /// An I/O failure during `doing` (connect, TLS, read, write).
+    pub(crate) fn io(kind: ErrorKind, doing: &str, error: std::io::Error) -> Error {
+        // An error we wrapped to pass through `Read` comes back out whole.
+        if error.get_ref().is_some_and(|inner| inner.is::<Error>()) {
+            if let Some(inner) = error.into_inner() {
+                if let Ok(ours) = inner.downcast::<Error>() {
+                    return *ours;
+                }
+            }
+            return Error::new(kind, doing.to_owned());
+        }
+        let kind = match error.kind() {
+            std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => ErrorKind::Timeout,
+            _ => kind,
+        };
+        Error {
+            inner: Box::new(Inner {
+                kind,
+                message: format!("{doing}: {error}"),
+                url: None,
+                status: None,
+                source: Some(Box::new(error)),
+            }),
+        }
+    }
+
+    pub(crate) fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Error {
+        self.inner.source = Some(Box::new(source));
+        self
+    }
+
+    pub(crate) fn status(status: u16, reason: &str, url: &Url) -> Error {
+        let class = if status >= 500 { "server error" } else { "client error" };
+        Error {
+            inner: Box::new(Inner {
+                kind: ErrorKind::HttpStatus,
+                message: format!("{status} {reason} ({class})"),
+                url: Some(url.clone()),
+                status: Some(status),
+                source: None,
+            }),
+        }
+    }
+
+    /// Attaches the URL, unless one is already there.
+    pub(crate) fn at(mut self, url: &Url) -> Error {
+        self.inner.url.get_or_insert_with(|| url.clone());
+        self
+    }
+
+    /// Prefixes the message with what was being done, keeping kind, URL and source.
+    pub fn context(mut self, doing: &str) -> Error {
+        self.inner.message = format!("{doing}: {}", self.inner.message);
+        self
+    }
+
+    /// The stable category (`connect`, `tls`, `timeout`, `protocol`, …).
+    pub fn kind(&self) -> ErrorKind {
+        self.inner.kind
+    }
+
+    /// The URL being requested when it happened, if known.
+    pub fn url(&self) -> Option<&Url> {
+        self.inner.url.as_ref()
+    }
+
+    /// For `http_status` errors, the status.
+    pub fn status_code(&self) -> Option<u16> {
+        self.inner.status
+    }
+
+    /// Wraps this error in an `io::Error` (for `Read` impls) that [`Error::io`] unwraps.
+    pub(crate) fn into_io(self) -> std::io::Error {
+        let kind = match self.inner.kind {
+            ErrorKind::Timeout => std::io::ErrorKind::TimedOut,
+            ErrorKind::Eof => std::io::ErrorKind::UnexpectedEof,
+            _ => std::io::ErrorKind::Other,
+        };
+        std::io::Error::new(kind, self)
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.inner.fmt(f)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.inner.message)?;
+        if let Some(url) = &self.inner.url {
+            write!(f, " for url {url}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.inner.source.as_deref().map(|source| source as &(dyn std::error::Error + 'static))
+    }
+}
+
+impl From<std::io::Error> for Error {
+    /// An I/O error; one that carries a tidings error (from a [`Response`](crate::Response)'s
+    /// `Read`) comes back out whole.
+    fn from(error: std::io::Error) -> Error {
+        Error::io(ErrorKind::Io, "I/O", error)
+    }
+}
+
+impl From<tidings_core::Error> for Error {
+    fn from(error: tidings_core::Error) -> Error {
+        Error::core(error)
+    }
+}
+
+impl From<tidings_core::InvalidRequest> for Error {
+    fn from(error: tidings_core::InvalidRequest) -> Error {
+        Error::core(error.into())
+    }
+}

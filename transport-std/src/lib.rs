@@ -1,0 +1,80 @@
+//! # tidings-std: a blocking HTTP/1.1 client with a Requests-style API
+//!
+//! ```no_run
+//! let response = tidings_std::get("http://127.0.0.1:8080/get")?;
+//! assert!(response.ok());
+//! let text = response.text()?;
+//! # Ok::<(), tidings_std::Error>(())
+//! ```
+//!
+//! A [`Session`] keeps defaults (headers, auth, query parameters, timeouts, TLS settings) and
+//! a pool of kept-alive connections. Every protocol decision comes from `tidings-core`; this
+//! crate does the I/O on the caller's thread: DNS through the standard resolver, TCP with
+//! `TCP_NODELAY`, TLS with rustls (`ring`, webpki roots, verification on), and socket
+//! timeouts set from the core's deadlines. Timeouts are finite by default.
+//!
+//! Not yet here (arriving with the policies issue): redirects, retries, cookies, proxies,
+//! Digest auth, `.netrc`.
+
+#![forbid(unsafe_code)]
+
+mod conn;
+mod error;
+mod pool;
+mod request;
+mod response;
+mod session;
+mod tls;
+
+use std::sync::LazyLock;
+
+pub use error::{Error, ErrorKind};
+pub use pool::PoolLimits;
+pub use request::{Auth, BasicAuth, BearerAuth, PreparedRequest, RequestBuilder};
+pub use response::Response;
+pub use session::{Session, SessionBuilder, Timeouts, DEFAULT_MAX_BODY};
+pub use tidings_core::{CloseReason, HeaderBlock, Headers, Method, StatusCode};
+pub use tls::TlsSettings;
+
+/// The session behind the module-level functions.
+static DEFAULT: LazyLock<Session> = LazyLock::new(Session::new);
+
+/// A request with any method on the default session.
+pub fn request(method: Method, url: &str) -> RequestBuilder {
+    DEFAULT.request(method, url)
+}
+
+/// `GET url` on the default session.
+pub fn get(url: &str) -> Result<Response, Error> {
+    DEFAULT.get(url).send()
+}
+
+/// `POST url` with a body on the default session.
+pub fn post(url: &str, body: impl Into<Vec<u8>>) -> Result<Response, Error> {
+    DEFAULT.post(url).body(body).send()
+}
+
+/// `PUT url` with a body on the default session.
+pub fn put(url: &str, body: impl Into<Vec<u8>>) -> Result<Response, Error> {
+    DEFAULT.put(url).body(body).send()
+}
+
+/// `PATCH url` with a body on the default session.
+pub fn patch(url: &str, body: impl Into<Vec<u8>>) -> Result<Response, Error> {
+    DEFAULT.patch(url).body(body).send()
+}
+
+/// `DELETE url` on the default session.
+pub fn delete(url: &str) -> Result<Response, Error> {
+    DEFAULT.delete(url).send()
+}
+
+/// `HEAD url` on the default session.
+pub fn head(url: &str) -> Result<Response, Error> {
+    DEFAULT.head(url).send()
+}
+
+/// `OPTIONS url` on the default session.
+pub fn options(url: &str) -> Result<Response, Error> {
+    DEFAULT.options(url).send()
+}

@@ -1,0 +1,288 @@
+//! Building a request the way Requests does, and the prepared request one can inspect.
+
+use std::fmt;
+use std::io::Read;
+use std::time::Duration;
+
+use base64::Engine as _;
+use tidings_core::{Body, Headers, Method};
+use url::Url;
+
+use crate::error::{Error, ErrorKind};
+use crate::response::Response;
+use crate::session::Session;
+
+/// Something that adds credentials to a request (Requests' `AuthBase`).
+pub trait Auth: Send + Sync {
+    /// Adds whatever the scheme needs (usually an `Authorization` header).
+    fn apply(&self, request: &mut PreparedRequest) -> Result<(), Error>;
+}
+
+/// `Authorization: Basic`.
+#[derive(Debug, Clone)]
+pub struct BasicAuth {
+    user: String,
+    password: Option<String>,
+}
+
+impl BasicAuth {
+    /// Credentials for Basic auth (RFC 7617).
+    pub fn new(user: impl Into<String>, password: Option<impl Into<String>>) -> Self {
+        BasicAuth { user: user.into(), password: password.map(Into::into) }
+    }
+}
+
+impl Auth for BasicAuth {
+    fn apply(&self, request: &mut PreparedRequest) -> Result<(), Error> {
+        let credentials = format!("{}:{}", self.user, self.password.as_deref().unwrap_or(""));
+        let value = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(credentials));
+        request.headers.insert("Authorization", value);
+        Ok(())
+    }
+}
+
+/// `Authorization: Bearer`.
+#[derive(Debug, Clone)]
+pub struct BearerAuth(pub String);
+
+impl Auth for BearerAuth {
+    fn apply(&self, request: &mut PreparedRequest) -> Result<(), Error> {
+        request.headers.insert("Authorization", format!("Bearer {}", self.0));
+        Ok(())
+    }
+}
+
+/// The body of a prepared request.
+pub(crate) enum PreparedBody {
+    Empty,
+    /// In memory, so it can be replayed.
+    Bytes(Vec<u8>),
+    /// Streamed from a reader (not replayable).
+    Reader {
+        reader: Box<dyn Read + Send>,
+        length: Option<u64>,
+    },
+}
+
+/// A request ready to send, to inspect first if wanted (Requests' `PreparedRequest`).
+pub struct PreparedRequest {
+    pub(crate) method: Method,
+    pub(crate) url: Url,
+    pub(crate) headers: Headers,
+    pub(crate) body: PreparedBody,
+    pub(crate) timeout: Option<Duration>,
+}
+
+impl fmt::Debug for PreparedRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PreparedRequest")
+            .field("method", &self.method)
+            .field("url", &self.url.as_str())
+            .field("headers", &self.headers)
+            .field("body", &self.body().map(<[u8]>::len))
+            .finish()
+    }
+}
+
+impl PreparedRequest {
+    /// The method.
+    pub fn method(&self) -> &Method {
+        &self.method
+    }
+
+    /// The URL, query parameters included.
+    pub fn url(&self) -> &Url {
+        &self.url
+    }
+
+    /// The headers the caller and session set (the core adds `Host`, defaults and framing
+    /// when it writes the head).
+    pub fn headers(&self) -> &Headers {
+        &self.headers
+    }
+
+    /// The headers, to change before sending.
+    pub fn headers_mut(&mut self) -> &mut Headers {
+        &mut self.headers
+    }
+
+    /// The body when it is in memory.
+    pub fn body(&self) -> Option<&[u8]> {
+        match &self.body {
+            PreparedBody::Bytes(bytes) => Some(bytes),
+            _ => None,
+        }
+    }
+
+    /// The core's request for this one.
+    pub(crate) fn to_core(&self) -> Result<tidings_core::Request, Error> {
+        let body = match &self.body {
+            PreparedBody::Empty => Body::Empty,
+            PreparedBody::Bytes(bytes) => Body::Stream { length: Some(bytes.len() as u64) },
+            PreparedBody::Reader { length, .. } => Body::Stream { length: *length },
+        };
+        let mut request = tidings_core::Request::from_url(self.method.clone(), self.url.clone())?.body(body);
+        *request.headers_mut() = self.headers.clone();
+        Ok(request)
+    }
+
+    /// A copy for the response to keep; a streamed body is not kept.
+    pub(crate) fn summary(&self) -> PreparedRequest {
+        PreparedRequest {
+            method: self.method.clone(),
+            url: self.url.clone(),
+            headers: self.headers.clone(),
+            body: match &self.body {
+                PreparedBody::Bytes(bytes) => PreparedBody::Bytes(bytes.clone()),
+                _ => PreparedBody::Empty,
+            },
+            timeout: self.timeout,
+        }
+    }
+}
+
+/// Builds one request on a session: `session.get(url).query(&[("q", "rust")]).send()`.
+#[must_use = "a request does nothing until it is sent"]
+pub struct RequestBuilder {
+    session: Session,
+    method: Method,
+    url: Result<Url, Error>,
+    headers: Headers,
+    query: Vec<(String, String)>,
+    body: Result<PreparedBody, Error>,
+    auth: Option<Box<dyn Auth>>,
+    timeout: Option<Duration>,
+}
+
+impl RequestBuilder {
+    pub(crate) fn new(session: Session, method: Method, url: &str) -> RequestBuilder {
+        let url = Url::parse(url).map_err(|error| {
+            Error::from(tidings_core::InvalidRequest::Url { url: url.to_owned(), reason: error.to_string() })
+        });
+        RequestBuilder {
+            session,
+            method,
+            url,
+            headers: Headers::new(),
+            query: Vec::new(),
+            body: Ok(PreparedBody::Empty),
+            auth: None,
+            timeout: None,
+        }
+    }
+
+    /// Adds query parameters, in order; repeated keys stay repeated. Encoded as
+    /// `application/x-www-form-urlencoded`, as Requests does.
+    pub fn query<K: AsRef<str>, V: AsRef<str>>(mut self, pairs: impl IntoIterator<Item = (K, V)>) -> Self {
+        self.query.extend(pairs.into_iter().map(|(key, value)| (key.as_ref().to_owned(), value.as_ref().to_owned())));
+        self
+    }
+
+    /// Adds a header (repeatable; case and order kept).
+    pub fn header(mut self, name: impl Into<String>, value: impl AsRef<[u8]>) -> Self {
+        self.headers.append(name, value);
+        self
+    }
+
+    /// Adds several headers.
+    pub fn headers<N: Into<String>, V: AsRef<[u8]>>(mut self, headers: impl IntoIterator<Item = (N, V)>) -> Self {
+        for (name, value) in headers {
+            self.headers.append(name, value);
+        }
+        self
+    }
+
+    /// A raw body held in memory.
+    pub fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
+        self.body = Ok(PreparedBody::Bytes(body.into()));
+        self
+    }
+
+    /// A body streamed from `reader`: chunked when `length` is unknown.
+    pub fn body_reader(mut self, reader: impl Read + Send + 'static, length: Option<u64>) -> Self {
+        self.body = Ok(PreparedBody::Reader { reader: Box::new(reader), length });
+        self
+    }
+
+    /// An `application/x-www-form-urlencoded` body.
+    pub fn form<K: AsRef<str>, V: AsRef<str>>(mut self, fields: impl IntoIterator<Item = (K, V)>) -> Self {
+        let encoded = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
+        self.set_default_header("Content-Type", "application/x-www-form-urlencoded");
+        self.body = Ok(PreparedBody::Bytes(encoded.into_bytes()));
+        self
+    }
+
+    /// A JSON body (`Content-Type: application/json`).
+    #[cfg(feature = "json")]
+    pub fn json<T: serde::Serialize + ?Sized>(mut self, value: &T) -> Self {
+        self.body = serde_json::to_vec(value).map(PreparedBody::Bytes).map_err(|error| {
+            Error::new(ErrorKind::InvalidRequest, "cannot serialize the JSON body").with_source(error)
+        });
+        self.set_default_header("Content-Type", "application/json");
+        self
+    }
+
+    /// Basic auth for this request.
+    pub fn basic_auth(self, user: impl Into<String>, password: Option<impl Into<String>>) -> Self {
+        self.auth(BasicAuth::new(user, password))
+    }
+
+    /// Bearer-token auth for this request.
+    pub fn bearer_auth(self, token: impl Into<String>) -> Self {
+        self.auth(BearerAuth(token.into()))
+    }
+
+    /// Any [`Auth`] for this request (replaces the session's).
+    pub fn auth(mut self, auth: impl Auth + 'static) -> Self {
+        self.auth = Some(Box::new(auth));
+        self
+    }
+
+    /// A whole-call time limit for this request (connect, send, wait, read).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Prepares the request without sending it: URL with query, session defaults, auth.
+    pub fn build(self) -> Result<PreparedRequest, Error> {
+        let mut url = self.url?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(tidings_core::InvalidRequest::UnsupportedScheme { scheme: url.scheme().to_owned() }.into());
+        }
+        let settings = self.session.settings();
+        let query: Vec<&(String, String)> = settings.query.iter().chain(self.query.iter()).collect();
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query.iter().map(|(key, value)| (key, value)));
+        }
+        let mut headers = Headers::new();
+        for (name, value) in settings.headers.iter() {
+            if !self.headers.contains(name) {
+                headers.append(name, value);
+            }
+        }
+        for (name, value) in self.headers.iter() {
+            headers.append(name, value);
+        }
+        let mut prepared =
+            PreparedRequest { method: self.method, url, headers, body: self.body?, timeout: self.timeout };
+        if let Some(auth) = self.auth.as_deref().or(settings.auth.as_deref()) {
+            auth.apply(&mut prepared)?;
+        }
+        Ok(prepared)
+    }
+
+    /// Sends the request and returns the response once its head has arrived; the body is
+    /// read from the response.
+    pub fn send(self) -> Result<Response, Error> {
+        let session = self.session.clone();
+        let prepared = self.build()?;
+        session.send(prepared)
+    }
+
+    fn set_default_header(&mut self, name: &str, value: &str) {
+        if !self.headers.contains(name) {
+            self.headers.append(name, value);
+        }
+    }
+}

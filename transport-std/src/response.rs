@@ -1,0 +1,267 @@
+//! A response: its head at once, its body read on demand (streamed or whole).
+
+use std::io::{self, Read};
+use std::ops::Range;
+use std::time::{Duration, Instant};
+
+use tidings_core::{CloseReason, ContentDecoder, HeaderBlock, Headers, ResponseHead, StatusCode};
+use url::Url;
+
+use crate::conn::{Conn, Head};
+use crate::error::{Error, ErrorKind};
+use crate::request::PreparedRequest;
+use crate::session::Session;
+
+/// An HTTP response. Its body has not been read yet: read it with [`Read`], or whole with
+/// [`bytes`](Self::bytes), [`text`](Self::text) or [`json`](Self::json). The connection goes
+/// back to the pool once the body has been read to its end; dropping a response before that
+/// closes the connection.
+pub struct Response {
+    head: ResponseHead,
+    informational: Vec<(u16, Headers)>,
+    request: PreparedRequest,
+    url: Url,
+    reused: bool,
+    elapsed: Duration,
+    body: BodyReader,
+}
+
+impl std::fmt::Debug for Response {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Response")
+            .field("status", &self.status())
+            .field("url", &self.url.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+struct BodyReader {
+    session: Session,
+    conn: Option<Conn>,
+    decoder: Option<ContentDecoder>,
+    /// Received body bytes not yet decoded, as a range of the connection's buffer.
+    pending: Range<usize>,
+    ended: bool,
+    trailers: Option<Headers>,
+    close_reason: Option<Option<CloseReason>>,
+    error: Option<ErrorKind>,
+}
+
+impl Response {
+    pub(crate) fn new(
+        session: Session,
+        conn: Conn,
+        head: Head,
+        request: PreparedRequest,
+        reused: bool,
+        started: Instant,
+    ) -> Response {
+        let max_body = session.settings().max_body;
+        let decoder = ContentDecoder::for_response(head.head.headers(), max_body);
+        let (decoder, error) = match decoder {
+            Ok(decoder) => (Some(decoder), None),
+            Err(error) => (None, Some(error.kind())),
+        };
+        let url = request.url.clone();
+        let no_body =
+            conn.core.decoder().framing().is_some_and(|framing| framing.length == tidings_core::BodyLength::Empty);
+        let mut response = Response {
+            head: head.head,
+            informational: head.informational,
+            request,
+            url,
+            reused,
+            elapsed: started.elapsed(),
+            body: BodyReader {
+                session,
+                conn: Some(conn),
+                decoder,
+                pending: 0..0,
+                ended: false,
+                trailers: None,
+                close_reason: None,
+                error,
+            },
+        };
+        if no_body {
+            // Nothing to read (HEAD, 204, 304, Content-Length: 0): finish now, without I/O,
+            // so the connection goes straight back to the pool.
+            let _ = response.body.read(&mut [0u8; 1]);
+        }
+        response
+    }
+
+    /// The status code.
+    pub fn status(&self) -> StatusCode {
+        self.head.status_code()
+    }
+
+    /// The reason phrase as sent (octets that are not UTF-8 are replaced).
+    pub fn reason(&self) -> String {
+        String::from_utf8_lossy(self.head.reason()).into_owned()
+    }
+
+    /// The HTTP version the server answered with.
+    pub fn version(&self) -> tidings_core::Version {
+        self.head.version()
+    }
+
+    /// Whether the status is below 400 (Requests' `ok`).
+    pub fn ok(&self) -> bool {
+        self.head.status() < 400
+    }
+
+    /// The response, or an `http_status` error naming status, reason and URL for a 4xx or
+    /// 5xx status (Requests' `raise_for_status`).
+    pub fn error_for_status(self) -> Result<Response, Error> {
+        if self.ok() {
+            Ok(self)
+        } else {
+            Err(Error::status(self.head.status(), &self.reason(), &self.url))
+        }
+    }
+
+    /// The headers: wire order, case and repeats kept; lookups ignore case.
+    pub fn headers(&self) -> &HeaderBlock {
+        self.head.headers()
+    }
+
+    /// The whole head (status line and fields) as received.
+    pub fn head(&self) -> &ResponseHead {
+        &self.head
+    }
+
+    /// The URL that answered.
+    pub fn url(&self) -> &Url {
+        &self.url
+    }
+
+    /// The request that produced this response (a streamed body is not kept).
+    pub fn request(&self) -> &PreparedRequest {
+        &self.request
+    }
+
+    /// Time from sending until the head was parsed.
+    pub fn elapsed(&self) -> Duration {
+        self.elapsed
+    }
+
+    /// Whether this response came over a connection taken from the pool.
+    pub fn reused_connection(&self) -> bool {
+        self.reused
+    }
+
+    /// Interim responses (100, 103, …) received before this one, with their headers.
+    pub fn informational(&self) -> &[(u16, Headers)] {
+        &self.informational
+    }
+
+    /// Trailer fields, once the body has been read to its end.
+    pub fn trailers(&self) -> Option<&Headers> {
+        self.body.trailers.as_ref()
+    }
+
+    /// Once the body has been read to its end: `None` if the connection went back to the
+    /// pool, or why it could not.
+    pub fn close_reason(&self) -> Option<CloseReason> {
+        self.body.close_reason.flatten()
+    }
+
+    /// The coding that left the body undecoded (an unknown `Content-Encoding`), if any.
+    pub fn undecoded_coding(&self) -> Option<&str> {
+        self.body.decoder.as_ref().and_then(ContentDecoder::undecoded)
+    }
+
+    /// The whole body, decoded, up to the session's cap (`too_large` beyond it).
+    pub fn bytes(mut self) -> Result<Vec<u8>, Error> {
+        self.read_body()
+    }
+
+    /// The body as text: the charset `Content-Type` names, else a BOM, else UTF-8, with
+    /// undecodable bytes replaced.
+    pub fn text(mut self) -> Result<String, Error> {
+        let body = self.read_body()?;
+        Ok(tidings_core::text::decode_text(self.headers().get("content-type"), &body).into_owned())
+    }
+
+    /// The body parsed as JSON.
+    #[cfg(feature = "json")]
+    pub fn json<T: serde::de::DeserializeOwned>(mut self) -> Result<T, Error> {
+        let body = self.read_body()?;
+        serde_json::from_slice(&body).map_err(|error| {
+            Error::new(ErrorKind::Decode, "the body is not the JSON expected").with_source(error).at(&self.url)
+        })
+    }
+
+    /// An iterator over the body's lines (text decoded as [`text`](Self::text) does).
+    pub fn lines(self) -> Result<std::vec::IntoIter<String>, Error> {
+        let text = self.text()?;
+        Ok(text.lines().map(str::to_owned).collect::<Vec<_>>().into_iter())
+    }
+
+    /// Reads the rest of the body into memory (the decoder's cap bounds it).
+    pub fn read_body(&mut self) -> Result<Vec<u8>, Error> {
+        let mut body = Vec::new();
+        let url = self.url.clone();
+        self.read_to_end(&mut body).map_err(|error| Error::io(ErrorKind::Io, "reading the body", error).at(&url))?;
+        Ok(body)
+    }
+}
+
+impl Read for Response {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        self.body.read(out).map_err(|error| error.at(&self.url).into_io())
+    }
+}
+
+impl BodyReader {
+    fn read(&mut self, out: &mut [u8]) -> Result<usize, Error> {
+        if out.is_empty() {
+            return Ok(0);
+        }
+        if let Some(kind) = self.error {
+            self.conn = None;
+            return Err(Error::new(kind, "the response's content codings cannot be decoded"));
+        }
+        loop {
+            let Some(conn) = self.conn.as_mut() else { return Ok(0) };
+            let Some(decoder) = self.decoder.as_mut() else { return Ok(0) };
+            if self.pending.is_empty() && !self.ended {
+                match conn.next_data(&mut self.trailers) {
+                    Ok(Some(range)) => self.pending = range,
+                    Ok(None) => self.ended = true,
+                    Err(error) => {
+                        self.conn = None;
+                        return Err(error);
+                    }
+                }
+            }
+            let result = if !self.pending.is_empty() {
+                decoder.decode(conn.bytes(self.pending.clone()), out).map(|(used, written)| {
+                    self.pending.start += used;
+                    written
+                })
+            } else if self.ended {
+                decoder.finish(out)
+            } else {
+                continue;
+            };
+            match result {
+                Ok(0) if self.ended && self.pending.is_empty() => {
+                    // The body is over: the connection goes back if the core allows.
+                    if let Some(conn) = self.conn.take() {
+                        self.close_reason = Some(conn.core.close_reason());
+                        self.session.release(conn);
+                    }
+                    return Ok(0);
+                }
+                Ok(0) => continue,
+                Ok(written) => return Ok(written),
+                Err(error) => {
+                    self.conn = None;
+                    return Err(error.into());
+                }
+            }
+        }
+    }
+}

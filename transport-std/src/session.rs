@@ -1,0 +1,319 @@
+//! The session: persisted defaults, the TLS configuration and the connection pool.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rustls::ClientConfig;
+use tidings_core::{Config, Headers, Method};
+
+use crate::conn::{BodySource, Conn};
+use crate::error::Error;
+use crate::pool::{Pool, PoolKey, PoolLimits};
+use crate::request::{Auth, BasicAuth, BearerAuth, PreparedBody, PreparedRequest, RequestBuilder};
+use crate::response::Response;
+use crate::tls::TlsSettings;
+
+/// Default cap on a body read whole (`bytes`, `text`, `json`): 256 MiB.
+pub const DEFAULT_MAX_BODY: u64 = 256 << 20;
+
+/// Time limits. Finite by default, unlike Requests and ureq: connect 10 s, and 30 s without
+/// a byte while sending or reading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// DNS, TCP and TLS.
+    pub connect: Option<Duration>,
+    /// Longest silence while sending or reading.
+    pub read: Option<Duration>,
+    /// The whole call, when set.
+    pub total: Option<Duration>,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts { connect: Some(Duration::from_secs(10)), read: Some(Duration::from_secs(30)), total: None }
+    }
+}
+
+/// What a session applies to every request.
+pub(crate) struct Settings {
+    pub(crate) headers: Headers,
+    pub(crate) query: Vec<(String, String)>,
+    pub(crate) auth: Option<Box<dyn Auth>>,
+    pub(crate) timeouts: Timeouts,
+    pub(crate) pool_limits: PoolLimits,
+    pub(crate) max_body: u64,
+    tls: Arc<ClientConfig>,
+}
+
+struct Inner {
+    settings: Settings,
+    pool: Pool,
+}
+
+/// A client with persisted defaults and a connection pool; cheap to clone, `Send + Sync`.
+///
+/// ```no_run
+/// let session = tidings_std::Session::new();
+/// let response = session.get("http://127.0.0.1:8080/get").query([("q", "rust")]).send()?;
+/// println!("{} {}", response.status(), response.text()?);
+/// # Ok::<(), tidings_std::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Session {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session").field("idle_connections", &self.inner.pool.idle_count()).finish_non_exhaustive()
+    }
+}
+
+impl Default for Session {
+    fn default() -> Self {
+        Session::new()
+    }
+}
+
+impl Session {
+    /// A session with the defaults: verified TLS against the webpki roots, finite timeouts.
+    pub fn new() -> Session {
+        // The default TLS settings only read compiled-in roots, which cannot fail.
+        SessionBuilder::default().build().expect("the default TLS configuration reads only compiled-in roots")
+    }
+
+    /// Configures a session.
+    pub fn builder() -> SessionBuilder {
+        SessionBuilder::default()
+    }
+
+    /// A request with any method.
+    pub fn request(&self, method: Method, url: &str) -> RequestBuilder {
+        RequestBuilder::new(self.clone(), method, url)
+    }
+
+    /// `GET`.
+    pub fn get(&self, url: &str) -> RequestBuilder {
+        self.request(Method::GET, url)
+    }
+
+    /// `POST`.
+    pub fn post(&self, url: &str) -> RequestBuilder {
+        self.request(Method::POST, url)
+    }
+
+    /// `PUT`.
+    pub fn put(&self, url: &str) -> RequestBuilder {
+        self.request(Method::PUT, url)
+    }
+
+    /// `PATCH`.
+    pub fn patch(&self, url: &str) -> RequestBuilder {
+        self.request(Method::PATCH, url)
+    }
+
+    /// `DELETE`.
+    pub fn delete(&self, url: &str) -> RequestBuilder {
+        self.request(Method::DELETE, url)
+    }
+
+    /// `HEAD`.
+    pub fn head(&self, url: &str) -> RequestBuilder {
+        self.request(Method::HEAD, url)
+    }
+
+    /// `OPTIONS`.
+    pub fn options(&self, url: &str) -> RequestBuilder {
+        self.request(Method::OPTIONS, url)
+    }
+
+    /// Idle connections in the pool now.
+    pub fn idle_connections(&self) -> usize {
+        self.inner.pool.idle_count()
+    }
+
+    pub(crate) fn settings(&self) -> &Settings {
+        &self.inner.settings
+    }
+
+    /// Sends a prepared request: a pooled connection when one fits, else a new one; a pooled
+    /// connection found closed before any response byte is replaced once, whatever the
+    /// method, because the server processed nothing.
+    pub fn send(&self, mut request: PreparedRequest) -> Result<Response, Error> {
+        let started = Instant::now();
+        let settings = &self.inner.settings;
+        let total = request.timeout.or(settings.timeouts.total);
+        let deadline = total.map(|total| started + total);
+        let core_request = request.to_core().map_err(|error| error.at(&request.url))?;
+        let url = request.url.clone();
+        let https = url.scheme() == "https";
+        let key = PoolKey {
+            https,
+            host: url.host_str().unwrap_or_default().to_owned(),
+            port: url.port_or_known_default().unwrap_or(if https { 443 } else { 80 }),
+            tls: https.then_some(Arc::as_ptr(&settings.tls) as usize),
+        };
+        let replayable = !matches!(request.body, PreparedBody::Reader { .. });
+        let mut fresh_only = false;
+        loop {
+            let pooled = if fresh_only { None } else { self.inner.pool.take(&key) };
+            let reused = pooled.is_some();
+            let mut conn = match pooled {
+                Some(conn) => conn,
+                None => Conn::open(
+                    key.clone(),
+                    self.core_config(deadline),
+                    https.then(|| settings.tls.clone()),
+                    Instant::now(),
+                )
+                .map_err(|error| error.at(&url))?,
+            };
+            let result = {
+                let mut body = match &mut request.body {
+                    PreparedBody::Empty => BodySource::Empty,
+                    PreparedBody::Bytes(bytes) => BodySource::Bytes(bytes, 0),
+                    PreparedBody::Reader { reader, .. } => BodySource::Reader(reader.as_mut(), vec![0; 16 * 1024]),
+                };
+                conn.exchange(&core_request, &mut body, deadline)
+            };
+            match result {
+                Ok(head) => {
+                    log::debug!(
+                        "{} {} -> {} ({})",
+                        request.method,
+                        url,
+                        head.head.status(),
+                        if reused { "reused" } else { "new" }
+                    );
+                    return Ok(Response::new(self.clone(), conn, head, request.summary(), reused, started));
+                }
+                Err(error) if reused && replayable && !conn.core.response_started() && !fresh_only => {
+                    log::debug!(
+                        "pooled connection to {}:{} was stale ({error}); retrying on a new one",
+                        key.host,
+                        key.port
+                    );
+                    fresh_only = true;
+                }
+                Err(error) => return Err(error.at(&url)),
+            }
+        }
+    }
+
+    /// Hands a connection back once its response is over.
+    pub(crate) fn release(&self, conn: Conn) {
+        self.inner.pool.put(conn, self.inner.settings.pool_limits);
+    }
+
+    fn core_config(&self, deadline: Option<Instant>) -> Config {
+        let timeouts = self.inner.settings.timeouts;
+        let mut config = Config::default();
+        config.timeouts.connect = timeouts.connect;
+        config.timeouts.send = timeouts.read;
+        config.timeouts.between_bytes = timeouts.read;
+        // The whole call's deadline also bounds connecting.
+        if let (Some(deadline), Some(connect)) = (deadline, config.timeouts.connect) {
+            config.timeouts.connect = Some(connect.min(deadline.saturating_duration_since(Instant::now())));
+        }
+        config
+    }
+}
+
+/// Builds a [`Session`] (`Session::builder().timeout(..).build()?`).
+#[derive(Default)]
+#[must_use]
+pub struct SessionBuilder {
+    headers: Headers,
+    query: Vec<(String, String)>,
+    auth: Option<Box<dyn Auth>>,
+    timeouts: Timeouts,
+    tls: TlsSettings,
+    pool_limits: PoolLimits,
+    max_body: Option<u64>,
+}
+
+impl SessionBuilder {
+    /// A header sent with every request unless the request sets it.
+    pub fn header(mut self, name: impl Into<String>, value: impl AsRef<[u8]>) -> Self {
+        self.headers.append(name, value);
+        self
+    }
+
+    /// Query parameters added to every request's URL.
+    pub fn query<K: AsRef<str>, V: AsRef<str>>(mut self, pairs: impl IntoIterator<Item = (K, V)>) -> Self {
+        self.query.extend(pairs.into_iter().map(|(key, value)| (key.as_ref().to_owned(), value.as_ref().to_owned())));
+        self
+    }
+
+    /// Basic auth for every request.
+    pub fn basic_auth(self, user: impl Into<String>, password: Option<impl Into<String>>) -> Self {
+        self.auth(BasicAuth::new(user, password))
+    }
+
+    /// Bearer auth for every request.
+    pub fn bearer_auth(self, token: impl Into<String>) -> Self {
+        self.auth(BearerAuth(token.into()))
+    }
+
+    /// Any [`Auth`] for every request.
+    pub fn auth(mut self, auth: impl Auth + 'static) -> Self {
+        self.auth = Some(Box::new(auth));
+        self
+    }
+
+    /// All time limits at once.
+    pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
+        self.timeouts = timeouts;
+        self
+    }
+
+    /// A whole-call limit for every request.
+    pub fn timeout(mut self, total: Duration) -> Self {
+        self.timeouts.total = Some(total);
+        self
+    }
+
+    /// The connect limit (DNS, TCP, TLS).
+    pub fn connect_timeout(mut self, connect: Duration) -> Self {
+        self.timeouts.connect = Some(connect);
+        self
+    }
+
+    /// The longest silence while sending or reading.
+    pub fn read_timeout(mut self, read: Duration) -> Self {
+        self.timeouts.read = Some(read);
+        self
+    }
+
+    /// TLS roots, client certificate, or (dangerously) no verification.
+    pub fn tls(mut self, tls: TlsSettings) -> Self {
+        self.tls = tls;
+        self
+    }
+
+    /// Idle-connection limits.
+    pub fn pool_limits(mut self, limits: PoolLimits) -> Self {
+        self.pool_limits = limits;
+        self
+    }
+
+    /// The cap on bodies read whole and on decoded size (default 256 MiB).
+    pub fn max_body(mut self, bytes: u64) -> Self {
+        self.max_body = Some(bytes);
+        self
+    }
+
+    /// Builds the session; fails if the TLS settings cannot be loaded.
+    pub fn build(self) -> Result<Session, Error> {
+        let settings = Settings {
+            headers: self.headers,
+            query: self.query,
+            auth: self.auth,
+            timeouts: self.timeouts,
+            pool_limits: self.pool_limits,
+            max_body: self.max_body.unwrap_or(DEFAULT_MAX_BODY),
+            tls: self.tls.build()?,
+        };
+        Ok(Session { inner: Arc::new(Inner { settings, pool: Pool::default() }) })
+    }
+}
