@@ -1,0 +1,205 @@
+//! A scripted raw-TCP server on loopback: it reads each request (head and body) and answers
+//! with exact bytes chosen by a script, so tests can play well-behaved and hostile servers.
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+/// One request as the server read it.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub head: String,
+    pub body: Vec<u8>,
+    /// Which connection (0-based, in accept order) carried it.
+    pub connection: usize,
+}
+
+impl Recorded {
+    pub fn request_line(&self) -> &str {
+        self.head.lines().next().unwrap_or_default()
+    }
+
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.head.lines().skip(1).find_map(|line| {
+            let (field, value) = line.split_once(':')?;
+            field.eq_ignore_ascii_case(name).then(|| value.trim().to_owned())
+        })
+    }
+}
+
+/// What the server does with a request.
+pub enum Action {
+    /// Write these bytes and keep reading requests on the connection.
+    Respond(Vec<u8>),
+    /// Write these bytes, then close the connection.
+    RespondAndClose(Vec<u8>),
+    /// Write these bytes, wait, then close (a stall).
+    Stall(Vec<u8>, Duration),
+    /// Close at once without a byte.
+    Close,
+}
+
+type Script = dyn Fn(&Recorded, usize) -> Action + Send + Sync;
+
+pub struct Server {
+    pub port: u16,
+    pub connections: Arc<AtomicUsize>,
+    pub requests: Arc<Mutex<Vec<Recorded>>>,
+}
+
+impl Server {
+    /// Starts a server; `script(request, index)` decides each answer (`index` counts requests
+    /// across all connections).
+    pub fn start(script: impl Fn(&Recorded, usize) -> Action + Send + Sync + 'static) -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        let port = listener.local_addr().expect("address").port();
+        let connections = Arc::new(AtomicUsize::new(0));
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let script: Arc<Script> = Arc::new(script);
+        let (count, log) = (connections.clone(), requests.clone());
+        thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { return };
+                let connection = count.fetch_add(1, Ordering::SeqCst);
+                let (script, log) = (script.clone(), log.clone());
+                thread::spawn(move || serve(stream, connection, &*script, &log));
+            }
+        });
+        Server { port, connections, requests }
+    }
+
+    /// A server answering every request with the same bytes, kept alive.
+    pub fn always(response: &'static [u8]) -> Server {
+        Server::start(move |_, _| Action::Respond(response.to_vec()))
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    pub fn connection_count(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
+    }
+
+    pub fn recorded(&self) -> Vec<Recorded> {
+        self.requests.lock().expect("log").clone()
+    }
+}
+
+fn serve(mut stream: TcpStream, connection: usize, script: &Script, log: &Mutex<Vec<Recorded>>) {
+    stream.set_read_timeout(Some(Duration::from_secs(10))).ok();
+    let mut buffer = Vec::new();
+    loop {
+        let Some(request) = read_request(&mut stream, &mut buffer, connection) else { return };
+        let index = {
+            let mut log = log.lock().expect("log");
+            log.push(request.clone());
+            log.len() - 1
+        };
+        match script(&request, index) {
+            Action::Respond(bytes) => {
+                if stream.write_all(&bytes).is_err() {
+                    return;
+                }
+            }
+            Action::RespondAndClose(bytes) => {
+                let _ = stream.write_all(&bytes);
+                return;
+            }
+            Action::Stall(bytes, wait) => {
+                let _ = stream.write_all(&bytes);
+                thread::sleep(wait);
+                return;
+            }
+            Action::Close => return,
+        }
+    }
+}
+
+/// Reads one request (head, then a Content-Length or chunked body); `None` at EOF.
+fn read_request(stream: &mut TcpStream, buffer: &mut Vec<u8>, connection: usize) -> Option<Recorded> {
+    let head_end = loop {
+        if let Some(position) = buffer.windows(4).position(|window| window == b"\r\n\r\n") {
+            break position + 4;
+        }
+        if !fill(stream, buffer) {
+            return None;
+        }
+    };
+    let head = String::from_utf8_lossy(&buffer[..head_end]).into_owned();
+    buffer.drain(..head_end);
+    let mut recorded = Recorded { head, body: Vec::new(), connection };
+    let expects_continue = recorded.header("expect").is_some_and(|value| value.eq_ignore_ascii_case("100-continue"));
+    if expects_continue {
+        let _ = stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n");
+    }
+    if let Some(length) = recorded.header("content-length").and_then(|value| value.parse::<usize>().ok()) {
+        while buffer.len() < length {
+            if !fill(stream, buffer) {
+                return None;
+            }
+        }
+        recorded.body = buffer.drain(..length).collect();
+    } else if recorded.header("transfer-encoding").is_some_and(|value| value.eq_ignore_ascii_case("chunked")) {
+        loop {
+            let line_end = loop {
+                if let Some(position) = buffer.windows(2).position(|window| window == b"\r\n") {
+                    break position;
+                }
+                if !fill(stream, buffer) {
+                    return None;
+                }
+            };
+            let size = usize::from_str_radix(std::str::from_utf8(&buffer[..line_end]).ok()?, 16).ok()?;
+            buffer.drain(..line_end + 2);
+            if size == 0 {
+                // Trailers, then the final CRLF.
+                loop {
+                    let end = buffer.windows(2).position(|window| window == b"\r\n");
+                    match end {
+                        Some(0) => {
+                            buffer.drain(..2);
+                            return Some(recorded);
+                        }
+                        Some(end) => {
+                            buffer.drain(..end + 2);
+                        }
+                        None => {
+                            if !fill(stream, buffer) {
+                                return None;
+                            }
+                        }
+                    }
+                }
+            }
+            while buffer.len() < size + 2 {
+                if !fill(stream, buffer) {
+                    return None;
+                }
+            }
+            recorded.body.extend(buffer.drain(..size));
+            buffer.drain(..2);
+        }
+    }
+    Some(recorded)
+}
+
+fn fill(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> bool {
+    let mut chunk = [0u8; 8192];
+    match stream.read(&mut chunk) {
+        Ok(0) | Err(_) => false,
+        Ok(count) => {
+            buffer.extend_from_slice(&chunk[..count]);
+            true
+        }
+    }
+}
+
+/// A response with a Content-Length body.
+pub fn ok(body: &str) -> Vec<u8> {
+    format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}", body.len()).into_bytes()
+}

@@ -1,0 +1,214 @@
+//! tidings-std against scripted servers on loopback: the API, pooling, timeouts and hostile
+//! responses.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::time::{Duration, Instant};
+
+use common::{ok, Action, Server};
+use tidings_std::{ErrorKind, Session, StatusCode};
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(data).expect("in memory");
+    encoder.finish().expect("in memory")
+}
+
+#[test]
+fn get_text_and_keep_alive_reuse() {
+    let server = Server::always(
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=iso-8859-1\r\nContent-Length: 4\r\n\r\ncaf\xe9",
+    );
+    let session = Session::new();
+    let first = session.get(&server.url("/a")).send().expect("first");
+    assert_eq!(first.status(), StatusCode::OK);
+    assert!(!first.reused_connection());
+    assert_eq!(first.text().expect("text"), "café");
+    let second = session.get(&server.url("/b")).send().expect("second");
+    assert!(second.reused_connection());
+    assert_eq!(second.bytes().expect("bytes"), b"caf\xe9");
+    assert_eq!(server.connection_count(), 1, "one kept-alive connection");
+    assert_eq!(session.idle_connections(), 1);
+}
+
+#[test]
+fn connection_close_is_not_reused() {
+    let server = Server::start(|_, _| {
+        Action::RespondAndClose(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok".to_vec())
+    });
+    let session = Session::new();
+    for _ in 0..3 {
+        let mut response = session.get(&server.url("/")).send().expect("response");
+        assert_eq!(response.read_body().expect("body"), b"ok");
+        assert_eq!(response.close_reason().map(|reason| reason.as_str()), Some("server_close"));
+    }
+    assert_eq!(server.connection_count(), 3);
+    assert_eq!(session.idle_connections(), 0);
+}
+
+#[test]
+fn a_stale_pooled_connection_is_replaced_transparently() {
+    // The server answers once per connection, then closes it while it sits in the pool.
+    let server = Server::start(|_, _| Action::RespondAndClose(ok("fresh")));
+    let session = Session::new();
+    assert_eq!(session.get(&server.url("/")).send().expect("first").text().expect("text"), "fresh");
+    assert_eq!(session.idle_connections(), 1, "kept alive: the server did not say close");
+    std::thread::sleep(Duration::from_millis(50));
+    // POST is not idempotent, yet nothing was processed: the retry is safe.
+    let response = session.post(&server.url("/")).body("x").send().expect("retried on a new connection");
+    assert!(!response.reused_connection());
+    assert_eq!(response.text().expect("text"), "fresh");
+    assert_eq!(server.connection_count(), 2);
+}
+
+#[test]
+fn query_form_json_and_auth_reach_the_server() {
+    let server = Server::always(b"HTTP/1.1 204 No Content\r\n\r\n");
+    let session = Session::builder().header("X-Session", "1").query([("api", "v1")]).build().expect("session");
+    session
+        .get(&server.url("/search"))
+        .query([("q", "a b&c"), ("q", "ü")])
+        .basic_auth("user", Some("pa:ss"))
+        .send()
+        .expect("get");
+    session.post(&server.url("/form")).form([("name", "J. Doe"), ("x", "1&2")]).send().expect("form");
+    session.put(&server.url("/json")).json(&serde_json::json!({"k": [1, 2]})).bearer_auth("tok").send().expect("json");
+    let recorded = server.recorded();
+    assert_eq!(recorded[0].request_line(), "GET /search?api=v1&q=a+b%26c&q=%C3%BC HTTP/1.1");
+    assert_eq!(recorded[0].header("authorization").as_deref(), Some("Basic dXNlcjpwYTpzcw=="));
+    assert_eq!(recorded[0].header("x-session").as_deref(), Some("1"));
+    assert_eq!(recorded[1].body, b"name=J.+Doe&x=1%262");
+    assert_eq!(recorded[1].header("content-type").as_deref(), Some("application/x-www-form-urlencoded"));
+    assert_eq!(recorded[2].body, br#"{"k":[1,2]}"#);
+    assert_eq!(recorded[2].header("content-type").as_deref(), Some("application/json"));
+    assert_eq!(recorded[2].header("authorization").as_deref(), Some("Bearer tok"));
+    assert_eq!(server.connection_count(), 1, "204 responses keep the connection");
+}
+
+#[test]
+fn streamed_uploads_are_chunked_and_100_continue_is_honoured() {
+    let server = Server::always(b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n");
+    let session = Session::new();
+    let data: Vec<u8> = (0..100_000u32).map(|index| (index % 251) as u8).collect();
+    let response = session
+        .post(&server.url("/upload"))
+        .body_reader(std::io::Cursor::new(data.clone()), None)
+        .send()
+        .expect("upload");
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let response = session
+        .put(&server.url("/expect"))
+        .header("Expect", "100-continue")
+        .body(b"after the interim response".to_vec())
+        .send()
+        .expect("upload with expect");
+    assert_eq!(response.informational().iter().map(|(status, _)| *status).collect::<Vec<_>>(), vec![100]);
+    let recorded = server.recorded();
+    assert_eq!(recorded[0].header("transfer-encoding").as_deref(), Some("chunked"));
+    assert_eq!(recorded[0].body, data);
+    assert_eq!(recorded[1].body, b"after the interim response");
+}
+
+#[test]
+fn gzip_bodies_are_decoded_and_bombs_capped() {
+    let body = gzip(b"{\"hello\":\"world\"}");
+    let mut response_bytes =
+        format!("HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
+    response_bytes.extend_from_slice(&body);
+    let server = Server::start(move |_, _| Action::Respond(response_bytes.clone()));
+    let value: serde_json::Value = tidings_std::get(&server.url("/gzip")).expect("get").json().expect("json");
+    assert_eq!(value["hello"], "world");
+
+    let bomb = gzip(&vec![0u8; 8 << 20]);
+    let mut bomb_bytes =
+        format!("HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: {}\r\n\r\n", bomb.len()).into_bytes();
+    bomb_bytes.extend_from_slice(&bomb);
+    let server = Server::start(move |_, _| Action::Respond(bomb_bytes.clone()));
+    let session = Session::builder().max_body(1 << 20).build().expect("session");
+    let error = session.get(&server.url("/bomb")).send().expect("head").bytes().expect_err("capped");
+    assert_eq!(error.kind(), ErrorKind::TooLarge, "{error}");
+}
+
+#[test]
+fn hostile_servers_give_typed_errors() {
+    let truncated =
+        Server::start(|_, _| Action::RespondAndClose(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhalf".to_vec()));
+    let error = tidings_std::get(&truncated.url("/")).expect("head").bytes().expect_err("truncated");
+    assert_eq!(error.kind(), ErrorKind::Eof, "{error}");
+    assert!(error.to_string().contains("4 of 10"), "{error}");
+
+    let garbage =
+        Server::start(|_, _| Action::RespondAndClose(b"HTTP/1.1 200 OK\r\nContent-Length: 1x\r\n\r\n".to_vec()));
+    let error = tidings_std::get(&garbage.url("/")).expect_err("bad framing");
+    assert_eq!(error.kind(), ErrorKind::Protocol);
+    assert_eq!(error.url().map(|url| url.path()), Some("/"), "errors name the URL");
+
+    let silent = Server::start(|_, _| Action::Close);
+    let error = tidings_std::get(&silent.url("/")).expect_err("closed");
+    assert_eq!(error.kind(), ErrorKind::Eof);
+
+    let injected = Server::always(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+    let error = tidings_std::Session::new()
+        .get(&injected.url("/"))
+        .header("X-Evil", "a\r\nInjected: 1")
+        .send()
+        .expect_err("refused");
+    assert_eq!(error.kind(), ErrorKind::InvalidRequest);
+    assert!(injected.recorded().is_empty(), "nothing reached the server");
+}
+
+#[test]
+fn stalls_and_refusals_time_out_or_fail_fast() {
+    let stall = Server::start(|_, _| {
+        Action::Stall(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nab".to_vec(), Duration::from_secs(5))
+    });
+    let session = Session::builder().read_timeout(Duration::from_millis(300)).build().expect("session");
+    let started = Instant::now();
+    let mut response = session.get(&stall.url("/")).send().expect("head arrives");
+    let mut body = Vec::new();
+    let error = response.read_to_end(&mut body).expect_err("stalled body");
+    assert_eq!(tidings_std::Error::from(error).kind(), ErrorKind::Timeout);
+    assert!(started.elapsed() < Duration::from_secs(3), "the read deadline was honoured");
+
+    let session = Session::builder().timeout(Duration::from_millis(300)).build().expect("session");
+    let error =
+        session.get(&stall.url("/")).send().and_then(|response| response.bytes()).expect_err("whole-call limit");
+    assert_eq!(error.kind(), ErrorKind::Timeout);
+
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = closed.local_addr().expect("address").port();
+    drop(closed);
+    let error = tidings_std::get(&format!("http://127.0.0.1:{port}/")).expect_err("refused");
+    assert_eq!(error.kind(), ErrorKind::Connect);
+}
+
+#[test]
+fn status_errors_prepared_requests_and_head() {
+    let server = Server::start(|request, _| {
+        if request.request_line().starts_with("HEAD") {
+            Action::Respond(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n".to_vec())
+        } else {
+            Action::Respond(b"HTTP/1.1 404 Not Found\r\nContent-Length: 4\r\n\r\ngone".to_vec())
+        }
+    });
+    let session = Session::new();
+    let response = session.get(&server.url("/missing")).send().expect("404 is a response");
+    assert!(!response.ok());
+    let error = response.error_for_status().expect_err("4xx");
+    assert_eq!(error.kind(), ErrorKind::HttpStatus);
+    assert_eq!(error.status_code(), Some(404));
+    assert!(error.to_string().contains("404 Not Found"), "{error}");
+
+    let head = session.head(&server.url("/")).send().expect("head");
+    assert_eq!(head.headers().get("content-length"), Some(&b"1000"[..]));
+    drop(head);
+    assert_eq!(session.idle_connections(), 1, "a HEAD response needs no reading to free its connection");
+
+    let prepared = session.post(&server.url("/p")).query([("a", "1")]).body("data").build().expect("prepared");
+    assert_eq!(prepared.url().as_str(), server.url("/p?a=1"));
+    assert_eq!(prepared.body(), Some(&b"data"[..]));
+    assert_eq!(prepared.method(), tidings_std::Method::POST);
+    let response = session.send(prepared).expect("sent");
+    assert_eq!(response.request().url().query(), Some("a=1"));
+}
