@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -66,7 +66,43 @@ impl Server {
                 let Ok(stream) = stream else { return };
                 let connection = count.fetch_add(1, Ordering::SeqCst);
                 let (script, log) = (script.clone(), log.clone());
+                stream.set_read_timeout(Some(Duration::from_secs(10))).ok();
                 thread::spawn(move || serve(stream, connection, &*script, &log));
+            }
+        });
+        Server { port, connections, requests }
+    }
+
+    /// The same over TLS with this certificate chain and key (DER).
+    pub fn start_tls(
+        chain: Vec<rustls::pki_types::CertificateDer<'static>>,
+        key: rustls::pki_types::PrivateKeyDer<'static>,
+        script: impl Fn(&Recorded, usize) -> Action + Send + Sync + 'static,
+    ) -> Server {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("protocol versions")
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .expect("server certificate");
+        let config = Arc::new(config);
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        let port = listener.local_addr().expect("address").port();
+        let connections = Arc::new(AtomicUsize::new(0));
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let script: Arc<Script> = Arc::new(script);
+        let (count, log) = (connections.clone(), requests.clone());
+        thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { return };
+                stream.set_read_timeout(Some(Duration::from_secs(10))).ok();
+                let connection = count.fetch_add(1, Ordering::SeqCst);
+                let (script, log, config) = (script.clone(), log.clone(), config.clone());
+                thread::spawn(move || {
+                    let Ok(tls) = rustls::ServerConnection::new(config) else { return };
+                    serve(rustls::StreamOwned::new(tls, stream), connection, &*script, &log);
+                });
             }
         });
         Server { port, connections, requests }
@@ -90,8 +126,7 @@ impl Server {
     }
 }
 
-fn serve(mut stream: TcpStream, connection: usize, script: &Script, log: &Mutex<Vec<Recorded>>) {
-    stream.set_read_timeout(Some(Duration::from_secs(10))).ok();
+fn serve(mut stream: impl Read + Write, connection: usize, script: &Script, log: &Mutex<Vec<Recorded>>) {
     let mut buffer = Vec::new();
     loop {
         let Some(request) = read_request(&mut stream, &mut buffer, connection) else { return };
@@ -102,12 +137,13 @@ fn serve(mut stream: TcpStream, connection: usize, script: &Script, log: &Mutex<
         };
         match script(&request, index) {
             Action::Respond(bytes) => {
-                if stream.write_all(&bytes).is_err() {
+                if stream.write_all(&bytes).and_then(|()| stream.flush()).is_err() {
                     return;
                 }
             }
             Action::RespondAndClose(bytes) => {
                 let _ = stream.write_all(&bytes);
+                let _ = stream.flush();
                 return;
             }
             Action::Stall(bytes, wait) => {
@@ -121,7 +157,7 @@ fn serve(mut stream: TcpStream, connection: usize, script: &Script, log: &Mutex<
 }
 
 /// Reads one request (head, then a Content-Length or chunked body); `None` at EOF.
-fn read_request(stream: &mut TcpStream, buffer: &mut Vec<u8>, connection: usize) -> Option<Recorded> {
+fn read_request(stream: &mut (impl Read + Write), buffer: &mut Vec<u8>, connection: usize) -> Option<Recorded> {
     let head_end = loop {
         if let Some(position) = buffer.windows(4).position(|window| window == b"\r\n\r\n") {
             break position + 4;
@@ -188,7 +224,7 @@ fn read_request(stream: &mut TcpStream, buffer: &mut Vec<u8>, connection: usize)
     Some(recorded)
 }
 
-fn fill(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> bool {
+fn fill(stream: &mut impl Read, buffer: &mut Vec<u8>) -> bool {
     let mut chunk = [0u8; 8192];
     match stream.read(&mut chunk) {
         Ok(0) | Err(_) => false,

@@ -1,0 +1,109 @@
+//! HTTPS against a loopback server with a locally generated CA: verification on by default,
+//! a custom CA that replaces the default roots, hostname checks, and the explicit
+//! dangerous mode.
+
+mod common;
+
+use common::{ok, Action, Server};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use tidings_std::{ErrorKind, Session, TlsSettings};
+
+struct Pki {
+    ca_file: tempfile_path::TempPath,
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+}
+
+/// A CA and a leaf for `names`, signed by it; the CA's PEM is written to a file.
+fn pki(names: &[&str]) -> Pki {
+    let ca_key = rcgen::KeyPair::generate().expect("CA key");
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("CA params");
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params.distinguished_name.push(rcgen::DnType::CommonName, "tidings test CA");
+    let ca = ca_params.self_signed(&ca_key).expect("CA");
+    let leaf_key = rcgen::KeyPair::generate().expect("leaf key");
+    let names: Vec<String> = names.iter().map(|name| (*name).to_owned()).collect();
+    let leaf =
+        rcgen::CertificateParams::new(names).expect("leaf params").signed_by(&leaf_key, &ca, &ca_key).expect("leaf");
+    let ca_file = tempfile_path::TempPath::with_contents(ca.pem().as_bytes());
+    Pki {
+        ca_file,
+        chain: vec![leaf.der().clone()],
+        key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der())),
+    }
+}
+
+#[test]
+fn https_with_a_custom_ca_verifies_and_reuses() {
+    let pki = pki(&["localhost", "127.0.0.1"]);
+    let server = Server::start_tls(pki.chain, pki.key, |_, _| Action::Respond(ok("secure")));
+    let session =
+        Session::builder().tls(TlsSettings::default().ca_bundle(pki.ca_file.path())).build().expect("session");
+    let url = format!("https://localhost:{}/", server.port);
+    assert_eq!(session.get(&url).send().expect("verified").text().expect("text"), "secure");
+    let again = session.get(&format!("https://127.0.0.1:{}/ip", server.port)).send().expect("IP SAN");
+    assert_eq!(again.text().expect("text"), "secure");
+    let third = session.get(&url).send().expect("pooled");
+    assert!(third.reused_connection());
+    assert_eq!(server.connection_count(), 2, "one connection per host name, each reused");
+}
+
+#[test]
+fn verification_is_on_by_default_and_checks_the_name() {
+    let pki = pki(&["other.example"]);
+    let ca = pki.ca_file.path().to_owned();
+    let server = Server::start_tls(pki.chain, pki.key, |_, _| Action::Respond(ok("never")));
+    let url = format!("https://127.0.0.1:{}/", server.port);
+    let error = tidings_std::get(&url).expect_err("unknown CA");
+    assert_eq!(error.kind(), ErrorKind::Tls, "{error}");
+    let session = Session::builder().tls(TlsSettings::default().ca_bundle(&ca)).build().expect("session");
+    let error = session.get(&url).send().expect_err("name mismatch");
+    assert_eq!(error.kind(), ErrorKind::Tls, "{error}");
+    assert!(server.recorded().is_empty(), "no request was sent over an unverified connection");
+    drop(pki.ca_file);
+}
+
+#[test]
+fn dangerous_mode_is_explicit() {
+    let pki = pki(&["other.example"]);
+    let server = Server::start_tls(pki.chain, pki.key, |_, _| Action::Respond(ok("unverified")));
+    let insecure =
+        Session::builder().tls(TlsSettings::default().danger_accept_invalid_certs()).build().expect("session");
+    let url = format!("https://127.0.0.1:{}/", server.port);
+    assert_eq!(insecure.get(&url).send().expect("accepted").text().expect("text"), "unverified");
+}
+
+#[test]
+fn a_missing_ca_file_is_a_tls_error_at_build_time() {
+    let error =
+        Session::builder().tls(TlsSettings::default().ca_bundle("/nonexistent/ca.pem")).build().expect_err("missing");
+    assert_eq!(error.kind(), ErrorKind::Tls);
+}
+
+/// A file removed when dropped (tests only; no extra crate needed).
+mod tempfile_path {
+    use std::path::{Path, PathBuf};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    pub struct TempPath(PathBuf);
+
+    impl TempPath {
+        pub fn with_contents(contents: &[u8]) -> TempPath {
+            static COUNTER: AtomicUsize = AtomicUsize::new(0);
+            let name = format!("tidings-test-{}-{}.pem", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst));
+            let path = std::env::temp_dir().join(name);
+            std::fs::write(&path, contents).expect("write temp file");
+            TempPath(path)
+        }
+
+        pub fn path(&self) -> &Path {
+            &self.0
+        }
+    }
+
+    impl Drop for TempPath {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+}
