@@ -1,0 +1,421 @@
+//! An httpbin-compatible server on hyper, for tests and the tour: started in-process on an
+//! ephemeral loopback port, stopped when dropped.
+//!
+//! ```no_run
+//! let server = tidings_httpbin::Server::start().expect("loopback");
+//! println!("{}", server.url("/get"));
+//! ```
+//!
+//! Endpoints follow httpbin's shapes: `/get`, `/post`, `/put`, `/patch`, `/delete`,
+//! `/anything`, `/status/{code}`, `/redirect/{n}`, `/relative-redirect/{n}`,
+//! `/absolute-redirect/{n}`, `/redirect-to`, `/basic-auth/{user}/{pass}`, `/bearer`,
+//! `/cookies`, `/cookies/set`, `/delay/{s}`, `/drip`, `/stream/{n}`, `/bytes/{n}`, `/gzip`,
+//! `/deflate`, `/brotli`, `/headers`, `/response-headers`, `/encoding/utf8`.
+
+#![forbid(unsafe_code)]
+
+use std::convert::Infallible;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use base64::Engine as _;
+use bytes::Bytes;
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full, StreamBody};
+use hyper::body::{Frame, Incoming};
+use hyper::header::{HeaderValue, CONTENT_TYPE, LOCATION};
+use hyper::{Method, Request, Response, StatusCode};
+use serde_json::{json, Map, Value};
+
+type Body = BoxBody<Bytes, Infallible>;
+
+/// A running server; dropping it stops it.
+pub struct Server {
+    address: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Server {
+    /// Starts on `127.0.0.1` with an ephemeral port.
+    pub fn start() -> std::io::Result<Server> {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        listener.set_nonblocking(true)?;
+        let address = listener.local_addr()?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let thread = std::thread::spawn(move || runtime.block_on(serve(listener, stopped)));
+        Ok(Server { address, stop: Some(stop), thread: Some(thread) })
+    }
+
+    /// `http://127.0.0.1:PORT` followed by `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    /// The address it listens on.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+async fn serve(listener: std::net::TcpListener, mut stopped: tokio::sync::oneshot::Receiver<()>) {
+    let Ok(listener) = tokio::net::TcpListener::from_std(listener) else { return };
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = &mut stopped => return,
+        };
+        let Ok((stream, peer)) = accepted else { continue };
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |request| handle(request, peer));
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+async fn handle(request: Request<Incoming>, peer: SocketAddr) -> Result<Response<Body>, Infallible> {
+    let (parts, body) = request.into_parts();
+    let body = body.collect().await.map(|collected| collected.to_bytes()).unwrap_or_default();
+    let path = parts.uri.path().to_owned();
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let echo = || Echo { parts: &parts, body: &body, peer };
+    let response = match (&parts.method, segments.as_slice()) {
+        (&Method::GET | &Method::HEAD, ["get"]) => json_response(StatusCode::OK, echo().value(false)),
+        (method, ["post" | "put" | "patch" | "delete"]) if method.as_str().eq_ignore_ascii_case(segments[0]) => {
+            json_response(StatusCode::OK, echo().value(true))
+        }
+        (_, ["anything", ..]) => {
+            let mut value = echo().value(true);
+            value["method"] = json!(parts.method.as_str());
+            json_response(StatusCode::OK, value)
+        }
+        (_, ["status", codes]) => {
+            let code = codes.split(',').next().and_then(|code| code.parse::<u16>().ok());
+            match code.and_then(|code| StatusCode::from_u16(code).ok()) {
+                Some(status) => empty(status),
+                None => text(StatusCode::BAD_REQUEST, "Invalid status code"),
+            }
+        }
+        (_, ["redirect" | "relative-redirect", count]) => redirect(count, |next| format!("/relative-redirect/{next}")),
+        (_, ["absolute-redirect", count]) => {
+            let host = header(&parts, "host").unwrap_or_default();
+            redirect(count, |next| format!("http://{host}/absolute-redirect/{next}"))
+        }
+        (_, ["redirect-to"]) => {
+            let query = query_map(&parts);
+            let status = query.get("status_code").and_then(|code| code.parse::<u16>().ok()).unwrap_or(302);
+            let mut response = empty(StatusCode::from_u16(status).unwrap_or(StatusCode::FOUND));
+            if let Some(Ok(location)) = query.get("url").map(|url| HeaderValue::from_str(url)) {
+                response.headers_mut().insert(LOCATION, location);
+            }
+            response
+        }
+        (_, ["basic-auth", user, password]) => {
+            let expected =
+                format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}")));
+            if header(&parts, "authorization").as_deref() == Some(expected.as_str()) {
+                json_response(StatusCode::OK, json!({"authenticated": true, "user": user}))
+            } else {
+                let mut response = empty(StatusCode::UNAUTHORIZED);
+                response
+                    .headers_mut()
+                    .insert("www-authenticate", HeaderValue::from_static("Basic realm=\"Fake Realm\""));
+                response
+            }
+        }
+        (_, ["bearer"]) => {
+            match header(&parts, "authorization").and_then(|value| value.strip_prefix("Bearer ").map(str::to_owned)) {
+                Some(token) => json_response(StatusCode::OK, json!({"authenticated": true, "token": token})),
+                None => {
+                    let mut response = empty(StatusCode::UNAUTHORIZED);
+                    response.headers_mut().insert("www-authenticate", HeaderValue::from_static("Bearer"));
+                    response
+                }
+            }
+        }
+        (_, ["cookies"]) => json_response(StatusCode::OK, json!({"cookies": cookies(&parts)})),
+        (_, ["cookies", "set"]) => {
+            let mut response = empty(StatusCode::FOUND);
+            response.headers_mut().insert(LOCATION, HeaderValue::from_static("/cookies"));
+            for (name, value) in query_pairs(&parts) {
+                if let Ok(cookie) = HeaderValue::from_str(&format!("{name}={value}; Path=/")) {
+                    response.headers_mut().append("set-cookie", cookie);
+                }
+            }
+            response
+        }
+        (_, ["delay", seconds]) => {
+            let seconds: f64 = seconds.parse().unwrap_or(0.0);
+            tokio::time::sleep(Duration::from_secs_f64(seconds.clamp(0.0, 10.0))).await;
+            json_response(StatusCode::OK, echo().value(true))
+        }
+        (_, ["drip"]) => drip(&query_map(&parts)),
+        (_, ["stream", count]) => stream_lines(count.parse().unwrap_or(1), echo().value(false)),
+        (_, ["bytes", count]) => {
+            let count: usize = count.parse::<usize>().unwrap_or(0).min(100 * 1024 * 1024);
+            let seed = query_map(&parts).get("seed").and_then(|seed| seed.parse::<u64>().ok()).unwrap_or(0);
+            let mut response = Response::new(full(pseudo_random(count, seed)));
+            response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+            response
+        }
+        (_, [coding @ ("gzip" | "deflate" | "brotli")]) => {
+            let mut value = echo().value(false);
+            value[if *coding == "brotli" { "brotli" } else { coding }] = json!(true);
+            encoded(coding, &value)
+        }
+        (_, ["headers"]) => json_response(StatusCode::OK, json!({"headers": echo().headers()})),
+        (_, ["response-headers"]) => {
+            let pairs = query_pairs(&parts);
+            let mut response = json_response(
+                StatusCode::OK,
+                Value::Object(pairs.iter().map(|(k, v)| (k.clone(), json!(v))).collect()),
+            );
+            for (name, value) in pairs {
+                if let (Ok(name), Ok(value)) =
+                    (hyper::header::HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(&value))
+                {
+                    response.headers_mut().append(name, value);
+                }
+            }
+            response
+        }
+        (_, ["encoding", "utf8"]) => {
+            let mut response = Response::new(full(
+                "<h1>Unicode Demo</h1>\n∮ E⋅da = Q,  n → ∞, ∑ f(i) = ∏ g(i)\nΣὲ γνωρίζω ἀπὸ τὴν κόψη\n"
+                    .as_bytes()
+                    .to_vec(),
+            ));
+            response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+            response
+        }
+        _ => text(StatusCode::NOT_FOUND, "Not Found"),
+    };
+    Ok(response)
+}
+
+/// What httpbin echoes back about a request.
+struct Echo<'a> {
+    parts: &'a hyper::http::request::Parts,
+    body: &'a Bytes,
+    peer: SocketAddr,
+}
+
+impl Echo<'_> {
+    fn headers(&self) -> Map<String, Value> {
+        let mut headers = Map::new();
+        for (name, value) in &self.parts.headers {
+            let name = title_case(name.as_str());
+            let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+            match headers.get_mut(&name) {
+                Some(Value::String(existing)) => *existing = format!("{existing},{value}"),
+                _ => {
+                    headers.insert(name, json!(value));
+                }
+            }
+        }
+        headers
+    }
+
+    fn value(&self, with_body: bool) -> Value {
+        let host = header(self.parts, "host").unwrap_or_default();
+        let mut args = Map::new();
+        for (key, value) in query_pairs(self.parts) {
+            match args.get_mut(&key) {
+                Some(Value::Array(values)) => values.push(json!(value)),
+                Some(existing) => *existing = json!([existing.clone(), value]),
+                None => {
+                    args.insert(key, json!(value));
+                }
+            }
+        }
+        let mut value = json!({
+            "args": args,
+            "headers": self.headers(),
+            "origin": self.peer.ip().to_string(),
+            "url": format!("http://{host}{}", self.parts.uri),
+        });
+        if with_body {
+            let content_type = header(self.parts, "content-type").unwrap_or_default();
+            let text = String::from_utf8_lossy(self.body).into_owned();
+            let form: Map<String, Value> = if content_type.starts_with("application/x-www-form-urlencoded") {
+                url::form_urlencoded::parse(self.body).map(|(k, v)| (k.into_owned(), json!(v))).collect()
+            } else {
+                Map::new()
+            };
+            value["data"] = json!(if form.is_empty() { text } else { String::new() });
+            value["form"] = Value::Object(form);
+            value["files"] = json!({});
+            value["json"] = serde_json::from_slice(self.body).unwrap_or(Value::Null);
+        }
+        value
+    }
+}
+
+fn title_case(name: &str) -> String {
+    name.split('-')
+        .map(|part| {
+            let mut chars = part.chars();
+            chars.next().map(|first| first.to_ascii_uppercase().to_string() + chars.as_str()).unwrap_or_default()
+        })
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+fn header(parts: &hyper::http::request::Parts, name: &str) -> Option<String> {
+    parts.headers.get(name).and_then(|value| value.to_str().ok()).map(str::to_owned)
+}
+
+fn query_pairs(parts: &hyper::http::request::Parts) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(parts.uri.query().unwrap_or_default().as_bytes())
+        .map(|(key, value)| (key.into_owned(), value.into_owned()))
+        .collect()
+}
+
+fn query_map(parts: &hyper::http::request::Parts) -> std::collections::HashMap<String, String> {
+    query_pairs(parts).into_iter().collect()
+}
+
+fn cookies(parts: &hyper::http::request::Parts) -> Map<String, Value> {
+    header(parts, "cookie")
+        .unwrap_or_default()
+        .split(';')
+        .filter_map(|pair| pair.trim().split_once('='))
+        .map(|(name, value)| (name.to_owned(), json!(value)))
+        .collect()
+}
+
+fn full(bytes: impl Into<Bytes>) -> Body {
+    Full::new(bytes.into()).boxed()
+}
+
+fn empty(status: StatusCode) -> Response<Body> {
+    let mut response = Response::new(full(Bytes::new()));
+    *response.status_mut() = status;
+    response
+}
+
+fn text(status: StatusCode, message: &'static str) -> Response<Body> {
+    let mut response = Response::new(full(message.as_bytes()));
+    *response.status_mut() = status;
+    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    response
+}
+
+fn json_response(status: StatusCode, value: Value) -> Response<Body> {
+    let mut body = serde_json::to_vec_pretty(&value).unwrap_or_default();
+    body.push(b'\n');
+    let mut response = Response::new(full(body));
+    *response.status_mut() = status;
+    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+fn redirect(count: &str, location: impl Fn(u32) -> String) -> Response<Body> {
+    let Ok(count) = count.parse::<u32>() else { return text(StatusCode::BAD_REQUEST, "Invalid count") };
+    let target = if count <= 1 { "/get".to_owned() } else { location(count - 1) };
+    let mut response = empty(StatusCode::FOUND);
+    if let Ok(value) = HeaderValue::from_str(&target) {
+        response.headers_mut().insert(LOCATION, value);
+    }
+    response
+}
+
+fn encoded(coding: &str, value: &Value) -> Response<Body> {
+    let plain = serde_json::to_vec_pretty(value).unwrap_or_default();
+    let (body, name) = match coding {
+        "gzip" => {
+            let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            let _ = encoder.write_all(&plain);
+            (encoder.finish().unwrap_or_default(), "gzip")
+        }
+        "deflate" => {
+            let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+            let _ = encoder.write_all(&plain);
+            (encoder.finish().unwrap_or_default(), "deflate")
+        }
+        _ => {
+            let mut out = Vec::new();
+            {
+                let mut encoder = brotli::CompressorWriter::new(&mut out, 4096, 9, 22);
+                let _ = encoder.write_all(&plain);
+            }
+            (out, "br")
+        }
+    };
+    let mut response = Response::new(full(body));
+    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response.headers_mut().insert("content-encoding", HeaderValue::from_static(name));
+    response
+}
+
+/// `/drip?duration=S&numbytes=N&code=C&delay=S`: N asterisks spread over S seconds.
+fn drip(query: &std::collections::HashMap<String, String>) -> Response<Body> {
+    let number =
+        |key: &str, default: f64| query.get(key).and_then(|value| value.parse::<f64>().ok()).unwrap_or(default);
+    let bytes = number("numbytes", 10.0).clamp(0.0, 10_000.0) as u32;
+    let duration = number("duration", 2.0).clamp(0.0, 10.0);
+    let delay = number("delay", 0.0).clamp(0.0, 10.0);
+    let status = StatusCode::from_u16(number("code", 200.0) as u16).unwrap_or(StatusCode::OK);
+    let pause = if bytes > 0 { Duration::from_secs_f64(duration / f64::from(bytes)) } else { Duration::ZERO };
+    let frames = futures_util::stream::unfold(0u32, move |sent| async move {
+        if sent == 0 && delay > 0.0 {
+            tokio::time::sleep(Duration::from_secs_f64(delay)).await;
+        }
+        if sent >= bytes {
+            return None;
+        }
+        tokio::time::sleep(pause).await;
+        Some((Ok::<_, Infallible>(Frame::data(Bytes::from_static(b"*"))), sent + 1))
+    });
+    let mut response = Response::new(StreamBody::new(frames).boxed());
+    *response.status_mut() = status;
+    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+    if let Ok(length) = HeaderValue::from_str(&bytes.to_string()) {
+        response.headers_mut().insert("content-length", length);
+    }
+    response
+}
+
+/// `/stream/N`: N JSON lines, chunked.
+fn stream_lines(count: usize, value: Value) -> Response<Body> {
+    let count = count.min(100);
+    let frames = futures_util::stream::iter((0..count).map(move |id| {
+        let mut line = value.clone();
+        line["id"] = json!(id);
+        let mut bytes = serde_json::to_vec(&line).unwrap_or_default();
+        bytes.push(b'\n');
+        Ok::<_, Infallible>(Frame::data(Bytes::from(bytes)))
+    }));
+    let mut response = Response::new(StreamBody::new(frames).boxed());
+    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+/// Deterministic bytes (splitmix64), so tests can compare.
+fn pseudo_random(count: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed;
+    (0..count)
+        .map(|_| {
+            state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            (z ^ (z >> 31)) as u8
+        })
+        .collect()
+}

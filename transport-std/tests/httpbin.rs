@@ -1,0 +1,154 @@
+//! tidings-std against the in-process httpbin (hyper): a real HTTP server library on
+//! loopback.
+
+use std::io::Read;
+use std::time::Duration;
+
+use serde_json::Value;
+use tidings_httpbin::Server;
+use tidings_std::{ErrorKind, Session, StatusCode};
+
+fn server() -> Server {
+    Server::start().expect("httpbin on loopback")
+}
+
+#[test]
+fn get_echoes_args_and_headers() {
+    let httpbin = server();
+    let session = Session::new();
+    let value: Value = session
+        .get(&httpbin.url("/get"))
+        .query([("key1", "value1"), ("key2", "value2"), ("key2", "value3")])
+        .header("X-Custom", "yes")
+        .send()
+        .expect("get")
+        .json()
+        .expect("json");
+    assert_eq!(value["args"]["key1"], "value1");
+    assert_eq!(value["args"]["key2"], serde_json::json!(["value2", "value3"]));
+    assert_eq!(value["headers"]["X-Custom"], "yes");
+    assert!(value["headers"]["User-Agent"].as_str().unwrap_or_default().starts_with("tidings/"));
+    assert_eq!(value["url"], httpbin.url("/get?key1=value1&key2=value2&key2=value3"));
+}
+
+#[test]
+fn every_method_and_body_kind() {
+    let httpbin = server();
+    let session = Session::new();
+    let value: Value =
+        session.post(&httpbin.url("/post")).form([("key", "value")]).send().expect("post").json().expect("json");
+    assert_eq!(value["form"]["key"], "value");
+    let value: Value = session
+        .put(&httpbin.url("/put"))
+        .json(&serde_json::json!({"some": "data"}))
+        .send()
+        .expect("put")
+        .json()
+        .expect("json");
+    assert_eq!(value["json"]["some"], "data");
+    let value: Value =
+        session.patch(&httpbin.url("/patch")).body("raw bytes").send().expect("patch").json().expect("json");
+    assert_eq!(value["data"], "raw bytes");
+    assert_eq!(session.delete(&httpbin.url("/delete")).send().expect("delete").status(), StatusCode::OK);
+    let head = session.head(&httpbin.url("/get")).send().expect("head");
+    assert_eq!(head.status(), StatusCode::OK);
+    let value: Value = session.options(&httpbin.url("/anything")).send().expect("options").json().expect("json");
+    assert_eq!(value["method"], "OPTIONS");
+    let streamed: Value = session
+        .post(&httpbin.url("/anything"))
+        .body_reader(std::io::Cursor::new(b"streamed body".to_vec()), None)
+        .send()
+        .expect("chunked upload")
+        .json()
+        .expect("json");
+    assert_eq!(streamed["data"], "streamed body");
+    assert_eq!(streamed["headers"]["Transfer-Encoding"], "chunked");
+}
+
+#[test]
+fn statuses_and_auth() {
+    let httpbin = server();
+    let session = Session::new();
+    for code in [200u16, 204, 304, 404, 418, 500] {
+        let response = session.get(&httpbin.url(&format!("/status/{code}"))).send().expect("status");
+        assert_eq!(response.status().as_u16(), code);
+        assert_eq!(response.ok(), code < 400);
+    }
+    let error = session.get(&httpbin.url("/status/503")).send().expect("503").error_for_status().expect_err("5xx");
+    assert_eq!(error.kind(), ErrorKind::HttpStatus);
+    let denied = session.get(&httpbin.url("/basic-auth/user/passwd")).send().expect("401");
+    assert_eq!(denied.status(), StatusCode::UNAUTHORIZED);
+    let value: Value = session
+        .get(&httpbin.url("/basic-auth/user/passwd"))
+        .basic_auth("user", Some("passwd"))
+        .send()
+        .expect("auth")
+        .json()
+        .expect("json");
+    assert_eq!(value["authenticated"], true);
+    let userinfo = httpbin.url("/basic-auth/user/passwd").replace("http://", "http://user:passwd@");
+    assert_eq!(
+        session.get(&userinfo).send().expect("userinfo").status(),
+        StatusCode::OK,
+        "URL userinfo becomes Basic auth"
+    );
+    let value: Value =
+        session.get(&httpbin.url("/bearer")).bearer_auth("t0k3n").send().expect("bearer").json().expect("json");
+    assert_eq!(value["token"], "t0k3n");
+}
+
+#[test]
+fn codings_streams_and_bytes() {
+    let httpbin = server();
+    let session = Session::new();
+    for coding in ["gzip", "deflate", "brotli"] {
+        let value: Value =
+            session.get(&httpbin.url(&format!("/{coding}"))).send().expect(coding).json().expect("decoded json");
+        assert_eq!(value[coding], true, "{coding}");
+    }
+    let lines = session.get(&httpbin.url("/stream/5")).send().expect("stream").lines().expect("lines");
+    let ids: Vec<i64> = lines
+        .map(|line| serde_json::from_str::<Value>(&line).expect("json line")["id"].as_i64().unwrap_or(-1))
+        .collect();
+    assert_eq!(ids, vec![0, 1, 2, 3, 4]);
+    let mut response = session.get(&httpbin.url("/bytes/100000?seed=7")).send().expect("bytes");
+    let mut first = [0u8; 10];
+    response.read_exact(&mut first).expect("streamed read");
+    let mut rest = Vec::new();
+    response.read_to_end(&mut rest).expect("rest");
+    assert_eq!(10 + rest.len(), 100_000);
+    let text = session.get(&httpbin.url("/encoding/utf8")).send().expect("utf8").text().expect("text");
+    assert!(text.contains("∮ E⋅da = Q"));
+    let response = session
+        .get(&httpbin.url("/response-headers"))
+        .query([("X-Test", "a"), ("X-Test", "b")])
+        .send()
+        .expect("headers");
+    assert_eq!(response.headers().get_all("x-test").collect::<Vec<_>>(), vec![&b"a"[..], b"b"]);
+}
+
+#[test]
+fn timeouts_against_slow_endpoints() {
+    let httpbin = server();
+    let session = Session::builder().timeout(Duration::from_millis(500)).build().expect("session");
+    let error = session.get(&httpbin.url("/delay/3")).send().expect_err("whole-call limit");
+    assert_eq!(error.kind(), ErrorKind::Timeout, "{error}");
+    let session = Session::builder().read_timeout(Duration::from_millis(300)).build().expect("session");
+    let response = session.get(&httpbin.url("/drip?numbytes=3&duration=3")).send().expect("head arrives at once");
+    let error = response.bytes().expect_err("bytes stall between drips");
+    assert_eq!(error.kind(), ErrorKind::Timeout, "{error}");
+    let value: Value = session.get(&httpbin.url("/delay/0.1")).send().expect("fast enough").json().expect("json");
+    assert!(value["url"].is_string());
+}
+
+#[test]
+fn one_session_reuses_its_connection() {
+    let httpbin = server();
+    let session = Session::new();
+    for round in 0..5 {
+        let response = session.get(&httpbin.url("/get")).send().expect("get");
+        assert_eq!(response.reused_connection(), round > 0, "round {round}");
+        response.bytes().expect("body");
+    }
+    assert_eq!(session.idle_connections(), 1);
+}
