@@ -104,6 +104,13 @@ async fn handle(request: Request<Incoming>, peer: SocketAddr) -> Result<Response
             value["method"] = json!(parts.method.as_str());
             json_response(StatusCode::OK, value)
         }
+        (&Method::OPTIONS, _) => {
+            let mut response = empty(StatusCode::OK);
+            response
+                .headers_mut()
+                .insert("allow", HeaderValue::from_static("GET, HEAD, OPTIONS, POST, PUT, PATCH, DELETE"));
+            response
+        }
         (_, ["status", codes]) => {
             let code = codes.split(',').next().and_then(|code| code.parse::<u16>().ok());
             match code.and_then(|code| StatusCode::from_u16(code).ok()) {

@@ -1,0 +1,199 @@
+//! The Requests quickstart, step by step, with tidings-std.
+//!
+//! `cargo run -p tidings-examples --bin tour` runs it against an in-process httpbin on
+//! loopback; `--base http://127.0.0.1:8080` runs it against another httpbin.
+
+use std::io::Read;
+use std::time::Duration;
+
+use serde_json::Value;
+use tidings_std::{Auth, Error, PreparedRequest, Session, StatusCode};
+
+type Result<T> = std::result::Result<T, Error>;
+
+fn main() -> std::process::ExitCode {
+    let mut arguments = std::env::args().skip(1);
+    let (base, _server) = match (arguments.next().as_deref(), arguments.next()) {
+        (Some("--base"), Some(base)) => (base.trim_end_matches('/').to_owned(), None),
+        (None, _) => match tidings_httpbin::Server::start() {
+            Ok(server) => (server.url(""), Some(server)),
+            Err(error) => {
+                eprintln!("tour: cannot start the local httpbin: {error}");
+                return std::process::ExitCode::FAILURE;
+            }
+        },
+        _ => {
+            eprintln!("usage: tour [--base URL]");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    println!("# The tour: the Requests quickstart with tidings, against {base}\n");
+    match tour(&base) {
+        Ok(()) => {
+            println!("\nTour complete.");
+            std::process::ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("tour failed: {} error: {error}", error.kind());
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn step(title: &str) {
+    println!("\n## {title}");
+}
+
+fn show(code: &str, result: impl std::fmt::Display) {
+    println!(">>> {code}\n{result}");
+}
+
+fn tour(base: &str) -> Result<()> {
+    let url = |path: &str| format!("{base}{path}");
+
+    step("Make a request");
+    let r = tidings_std::get(&url("/get"))?;
+    show("r = tidings_std::get(\"/get\")?; r.status()", r.status());
+    show("r.headers().get_str(\"content-type\")", r.headers().get_str("content-type").unwrap_or("-"));
+    r.bytes()?;
+    use tidings_std::Method;
+    for (method, path) in [
+        (Method::POST, "/post"),
+        (Method::PUT, "/put"),
+        (Method::DELETE, "/delete"),
+        (Method::HEAD, "/get"),
+        (Method::OPTIONS, "/get"),
+    ] {
+        let r = tidings_std::request(method.clone(), &url(path)).send()?;
+        show(&format!("tidings_std::request(Method::{method}, \"{path}\").send()?.status()"), r.status());
+    }
+
+    step("Passing parameters in URLs");
+    let r = tidings_std::request(tidings_std::Method::GET, &url("/get"))
+        .query([("key1", "value1"), ("key2", "value2"), ("key2", "value3")])
+        .send()?;
+    show(".query([(\"key1\", \"value1\"), (\"key2\", \"value2\"), (\"key2\", \"value3\")]); r.url()", r.url());
+    r.bytes()?;
+
+    step("Response content: text, bytes, JSON");
+    let r = tidings_std::get(&url("/encoding/utf8"))?;
+    show("r.headers().get_str(\"content-type\")", r.headers().get_str("content-type").unwrap_or("-"));
+    let text = r.text()?;
+    show(
+        "r.text()?  (charset from Content-Type, else BOM, else UTF-8)",
+        text.lines().take(2).collect::<Vec<_>>().join("\n"),
+    );
+    let bytes = tidings_std::get(&url("/bytes/16?seed=1"))?.bytes()?;
+    show("tidings_std::get(\"/bytes/16\")?.bytes()?", format!("{bytes:02x?}"));
+    let json: Value = tidings_std::get(&url("/get"))?.json()?;
+    show("r.json::<serde_json::Value>()?[\"url\"]", &json["url"]);
+
+    step("Raw response content: streaming with Read");
+    let mut r = tidings_std::get(&url("/stream/3"))?;
+    let mut first = [0u8; 24];
+    r.read_exact(&mut first).map_err(Error::from)?;
+    show("r.read_exact(&mut [0u8; 24])", String::from_utf8_lossy(&first));
+    let lines = tidings_std::get(&url("/stream/3"))?.lines()?;
+    show("r.lines()?.count()", lines.count());
+
+    step("Custom headers");
+    let json: Value = tidings_std::request(tidings_std::Method::GET, &url("/headers"))
+        .header("user-agent", "my-app/0.0.1")
+        .send()?
+        .json()?;
+    show(".header(\"user-agent\", \"my-app/0.0.1\") -> server saw", &json["headers"]["User-Agent"]);
+
+    step("More complicated POST requests");
+    let session = Session::new();
+    let json: Value = session.post(&url("/post")).form([("key1", "value1"), ("key2", "value2")]).send()?.json()?;
+    show("session.post(..).form([(\"key1\", \"value1\"), (\"key2\", \"value2\")])  -> form", &json["form"]);
+    let json: Value = session.post(&url("/post")).json(&serde_json::json!({"some": "data"})).send()?.json()?;
+    show("session.post(..).json(&json!({\"some\": \"data\"}))  -> json", &json["json"]);
+    let json: Value =
+        session.post(&url("/post")).body_reader(std::io::Cursor::new(b"streamed".to_vec()), None).send()?.json()?;
+    show("session.post(..).body_reader(reader, None)  -> sent chunked", &json["headers"]["Transfer-Encoding"]);
+
+    step("Response status codes");
+    let r = session.get(&url("/get")).send()?;
+    show("r.status() == StatusCode::OK", r.status() == StatusCode::OK);
+    r.bytes()?;
+    let bad = session.get(&url("/status/404")).send()?;
+    show("bad.status()", bad.status());
+    match bad.error_for_status() {
+        Err(error) => show("bad.error_for_status()", format!("Err({} error: {error})", error.kind())),
+        Ok(_) => show("bad.error_for_status()", "Ok"),
+    }
+
+    step("Response headers (case-insensitive, wire order kept)");
+    let r = session.get(&url("/response-headers")).query([("X-Custom", "1"), ("X-Custom", "2")]).send()?;
+    show("r.headers().get_str(\"x-custom\")", r.headers().get_str("X-CUSTOM").unwrap_or("-"));
+    show("r.headers().get_all(\"x-custom\").count()", r.headers().get_all("x-custom").count());
+    r.bytes()?;
+
+    step("Timeouts (finite by default: connect 10 s, read 30 s)");
+    let quick = Session::builder().timeout(Duration::from_millis(500)).build()?;
+    match quick.get(&url("/delay/3")).send() {
+        Err(error) => {
+            show("Session::builder().timeout(500 ms) .. get(\"/delay/3\")", format!("Err({} error)", error.kind()))
+        }
+        Ok(r) => show("get(\"/delay/3\")", r.status()),
+    }
+
+    step("Errors");
+    match tidings_std::get("http://127.0.0.1:9/") {
+        Err(error) => show("tidings_std::get(\"http://127.0.0.1:9/\")", format!("Err({} error)", error.kind())),
+        Ok(r) => show("tidings_std::get(\"http://127.0.0.1:9/\")", r.status()),
+    }
+    match session.get(&url("/get")).header("X-Evil", "a\r\nInjected: 1").send() {
+        Err(error) => show(
+            ".header(\"X-Evil\", \"a\\r\\nInjected: 1\")",
+            format!("Err({} error) - nothing was sent", error.kind()),
+        ),
+        Ok(r) => show(".header(\"X-Evil\", ..)", r.status()),
+    }
+
+    step("Authentication");
+    let r = session.get(&url("/basic-auth/user/pass")).basic_auth("user", Some("pass")).send()?;
+    show(".basic_auth(\"user\", Some(\"pass\"))", r.status());
+    r.bytes()?;
+    let r = session.get(&url("/bearer")).auth(TokenAuth("custom-token")).send()?;
+    let json: Value = r.json()?;
+    show(".auth(TokenAuth(..))  (a user-defined Auth, like Requests' AuthBase)", &json["token"]);
+
+    step("Prepared requests");
+    let prepared = session.post(&url("/post")).query([("q", "1")]).body("payload").build()?;
+    show("prepared.method(), prepared.url()", format!("{} {}", prepared.method(), prepared.url()));
+    let r = session.send(prepared)?;
+    show("session.send(prepared)?.status()", r.status());
+    r.bytes()?;
+
+    step("Session objects: defaults and connection reuse");
+    let session = Session::builder().header("X-Session", "tour").build()?;
+    for round in 1..=3 {
+        let r = session.get(&url("/headers")).send()?;
+        let reused = r.reused_connection();
+        let json: Value = r.json()?;
+        show(
+            &format!("round {round}: reused connection, X-Session seen"),
+            format!("{reused}, {}", json["headers"]["X-Session"]),
+        );
+    }
+    show("session.idle_connections()", session.idle_connections());
+
+    step("Compressed responses are decoded");
+    for coding in ["gzip", "deflate", "brotli"] {
+        let json: Value = session.get(&url(&format!("/{coding}"))).send()?.json()?;
+        show(&format!("get(\"/{coding}\")?.json()?[\"{coding}\"]"), &json[coding]);
+    }
+    Ok(())
+}
+
+/// A custom auth scheme: the `AuthBase` of Requests.
+struct TokenAuth(&'static str);
+
+impl Auth for TokenAuth {
+    fn apply(&self, request: &mut PreparedRequest) -> Result<()> {
+        request.headers_mut().insert("Authorization", format!("Bearer {}", self.0));
+        Ok(())
+    }
+}
