@@ -182,7 +182,13 @@ async fn handle(request: Request<Incoming>, peer: SocketAddr) -> Result<Response
         }
         (_, [coding @ ("gzip" | "deflate" | "brotli")]) => {
             let mut value = echo().value(false);
-            value[if *coding == "brotli" { "brotli" } else { coding }] = json!(true);
+            // httpbin's own keys: gzipped, deflated, brotli.
+            let key = match *coding {
+                "gzip" => "gzipped",
+                "deflate" => "deflated",
+                _ => "brotli",
+            };
+            value[key] = json!(true);
             encoded(coding, &value)
         }
         (_, ["headers"]) => json_response(StatusCode::OK, json!({"headers": echo().headers()})),

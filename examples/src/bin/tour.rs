@@ -181,9 +181,9 @@ fn tour(base: &str) -> Result<()> {
     show("session.idle_connections()", session.idle_connections());
 
     step("Compressed responses are decoded");
-    for coding in ["gzip", "deflate", "brotli"] {
+    for (coding, key) in [("gzip", "gzipped"), ("deflate", "deflated"), ("brotli", "brotli")] {
         let json: Value = session.get(&url(&format!("/{coding}"))).send()?.json()?;
-        show(&format!("get(\"/{coding}\")?.json()?[\"{coding}\"]"), &json[coding]);
+        show(&format!("get(\"/{coding}\")?.json()?[\"{key}\"]"), &json[key]);
     }
     Ok(())
 }

@@ -1,0 +1,98 @@
+//! Interop against real servers that `.ci/interop.sh` installs and starts on loopback:
+//! Python httpbin under gunicorn, and nginx (keep-alive, a large file, HTTPS with a local CA).
+//! Ignored by plain `cargo test`; `.ci/run` runs them with `--ignored`.
+
+use std::io::Read;
+use std::time::Duration;
+
+use serde_json::Value;
+use tidings_std::{ErrorKind, Session, StatusCode, TlsSettings};
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is set by .ci/interop.sh"))
+}
+
+#[test]
+#[ignore = "needs gunicorn httpbin; run by .ci/interop.sh"]
+fn gunicorn_httpbin() {
+    let base = env("TIDINGS_INTEROP_HTTPBIN");
+    let session = Session::new();
+    let value: Value =
+        session.get(&format!("{base}/get")).query([("a", "1"), ("a", "2")]).send().expect("get").json().expect("json");
+    assert_eq!(value["args"]["a"], serde_json::json!(["1", "2"]));
+    let value: Value = session
+        .post(&format!("{base}/post"))
+        .json(&serde_json::json!({"k": "v"}))
+        .send()
+        .expect("post")
+        .json()
+        .expect("json");
+    assert_eq!(value["json"]["k"], "v");
+    let value: Value =
+        session.post(&format!("{base}/post")).form([("f", "x y")]).send().expect("form").json().expect("json");
+    assert_eq!(value["form"]["f"], "x y");
+    for (coding, key) in [("gzip", "gzipped"), ("deflate", "deflated"), ("brotli", "brotli")] {
+        let value: Value = session.get(&format!("{base}/{coding}")).send().expect(coding).json().expect("decoded");
+        assert_eq!(value[key], true, "{coding}");
+    }
+    let lines = session.get(&format!("{base}/stream/20")).send().expect("stream").lines().expect("lines");
+    assert_eq!(lines.count(), 20);
+    assert_eq!(session.get(&format!("{base}/status/418")).send().expect("teapot").status().as_u16(), 418);
+    let value: Value = session
+        .get(&format!("{base}/basic-auth/u/p"))
+        .basic_auth("u", Some("p"))
+        .send()
+        .expect("auth")
+        .json()
+        .expect("json");
+    assert_eq!(value["authenticated"], true);
+    let bytes = session.get(&format!("{base}/bytes/102400")).send().expect("bytes").bytes().expect("body");
+    assert_eq!(bytes.len(), 102_400);
+    let value: Value = session
+        .get(&format!("{base}/encoding/utf8"))
+        .send()
+        .map(|r| Value::String(r.text().unwrap_or_default()))
+        .expect("utf8");
+    assert!(value.as_str().unwrap_or_default().contains("∮"));
+    let quick = Session::builder().timeout(Duration::from_millis(800)).build().expect("session");
+    let error = quick.get(&format!("{base}/delay/3")).send().expect_err("too slow");
+    assert_eq!(error.kind(), ErrorKind::Timeout);
+}
+
+#[test]
+#[ignore = "needs nginx; run by .ci/interop.sh"]
+fn nginx_keep_alive_and_a_large_file() {
+    let base = env("TIDINGS_INTEROP_NGINX");
+    let session = Session::new();
+    for round in 0..20 {
+        let response = session.get(&format!("{base}/small.txt")).send().expect("small");
+        assert_eq!(response.reused_connection(), round > 0, "round {round}");
+        assert_eq!(response.text().expect("text"), "hello from nginx\n");
+    }
+    let head = session.head(&format!("{base}/large.bin")).send().expect("head");
+    let length: u64 = head.headers().get_str("content-length").and_then(|value| value.parse().ok()).expect("length");
+    let expected = std::fs::read(env("TIDINGS_INTEROP_LARGE")).expect("the file nginx serves");
+    assert_eq!(length, expected.len() as u64);
+    let mut response = session.get(&format!("{base}/large.bin")).send().expect("large");
+    let mut received = Vec::with_capacity(expected.len());
+    response.read_to_end(&mut received).expect("download");
+    assert!(received == expected, "the 32 MiB body arrived intact");
+    assert_eq!(session.get(&format!("{base}/missing")).send().expect("404").status(), StatusCode::NOT_FOUND);
+}
+
+#[test]
+#[ignore = "needs nginx with TLS; run by .ci/interop.sh"]
+fn nginx_https_with_a_local_ca() {
+    let base = env("TIDINGS_INTEROP_NGINX_TLS");
+    let error = tidings_std::get(&format!("{base}/small.txt")).expect_err("unknown CA");
+    assert_eq!(error.kind(), ErrorKind::Tls);
+    let session =
+        Session::builder().tls(TlsSettings::default().ca_bundle(env("TIDINGS_INTEROP_CA"))).build().expect("session");
+    for round in 0..3 {
+        let response = session.get(&format!("{base}/small.txt")).send().expect("verified");
+        assert_eq!(response.reused_connection(), round > 0);
+        assert_eq!(response.text().expect("text"), "hello from nginx\n");
+    }
+    let by_ip = base.replace("localhost", "127.0.0.1");
+    assert_eq!(session.get(&format!("{by_ip}/small.txt")).send().expect("IP SAN").status(), StatusCode::OK);
+}
