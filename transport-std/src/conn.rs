@@ -81,6 +81,8 @@ pub(crate) struct Head {
 
 const INITIAL_BUFFER: usize = 8 * 1024;
 const LARGEST_BUFFER: usize = 256 * 1024;
+/// Upload bytes between two looks for an early response.
+const PROBE_EVERY: usize = 256 * 1024;
 
 impl Conn {
     /// Resolves, connects within the core's connect deadline, and completes TLS.
@@ -156,10 +158,7 @@ impl Conn {
                 Ok(count) => written += count,
                 Err(error) if is_timeout(&error) => self.core.handle_timeout(Instant::now())?,
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-                Err(error) => {
-                    self.core.abort();
-                    return Err(Error::io(ErrorKind::Io, "sending the request", error));
-                }
+                Err(error) => return Err(Error::io(ErrorKind::Io, "sending the request", error)),
             }
         }
         self.stream.flush().map_err(|error| Error::io(ErrorKind::Io, "sending the request", error))
@@ -179,24 +178,91 @@ impl Conn {
         }
         let mut out = vec![0u8; 16 * 1024];
         let mut informational = Vec::new();
+        let mut since_probe = 0;
         loop {
             let filled = self.frame_request(body, &mut out)?;
             if filled > 0 {
-                self.write_all(&out[..filled])?;
+                if let Err(error) = self.write_all(&out[..filled]) {
+                    // A server that answered early (413, 401, a redirect) may have stopped
+                    // reading; its response, when already here, is the better outcome.
+                    if let Ok(Some(head)) = self.response_after_write_error(&mut informational) {
+                        return Ok(head);
+                    }
+                    self.core.abort();
+                    return Err(error);
+                }
+                since_probe += filled;
+                if since_probe >= PROBE_EVERY && self.core.wants_body() {
+                    // DESIGN point 9: look for an early final response while uploading.
+                    since_probe = 0;
+                    self.probe()?;
+                    if let Some(head) = self.take_head(&mut informational)? {
+                        return Ok(head);
+                    }
+                }
                 continue;
             }
+            if let Some(head) = self.take_head(&mut informational)? {
+                return Ok(head);
+            }
+            if let Filled::Eof = self.fill()? {
+                self.core.handle_eof(Instant::now())?;
+                return Err(Error::new(ErrorKind::Eof, "connection closed before the response head"));
+            }
+        }
+    }
+
+    /// Feeds buffered bytes to the core: interim responses are collected; the final head is
+    /// returned once it is complete.
+    fn take_head(&mut self, informational: &mut Vec<(u16, Headers)>) -> Result<Option<Head>, Error> {
+        loop {
             let (used, event) = self.core.handle_input(Instant::now(), &self.buffer[self.start..self.end])?;
             self.start += used;
             match event {
                 Some(Event::Informational(head)) => informational.push((head.status(), head.headers().to_headers())),
-                Some(Event::Head(head)) => return Ok(Head { head: head.clone(), informational }),
-                Some(_) => return Err(Error::new(ErrorKind::Protocol, "body before the response head")),
-                None => {
-                    if let Filled::Eof = self.fill()? {
-                        self.core.handle_eof(Instant::now())?;
-                        return Err(Error::new(ErrorKind::Eof, "connection closed before the response head"));
-                    }
+                Some(Event::Head(head)) => {
+                    return Ok(Some(Head { head: head.clone(), informational: std::mem::take(informational) }))
                 }
+                Some(_) => return Err(Error::new(ErrorKind::Protocol, "body before the response head")),
+                None => return Ok(None),
+            }
+        }
+    }
+
+    /// One non-blocking read, so an early response is noticed while the body is still
+    /// going out. Costs three system calls, done once per `PROBE_EVERY` bytes of upload.
+    fn probe(&mut self) -> Result<(), Error> {
+        self.make_room();
+        let socket = self.stream.socket();
+        socket.set_nonblocking(true).map_err(|error| Error::io(ErrorKind::Io, "probing for a response", error))?;
+        let result = self.stream.read(&mut self.buffer[self.end..]);
+        self.stream
+            .socket()
+            .set_nonblocking(false)
+            .map_err(|error| Error::io(ErrorKind::Io, "probing for a response", error))?;
+        match result {
+            Ok(count) => self.end += count,
+            Err(error) if is_timeout(&error) || error.kind() == io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(Error::io(ErrorKind::Io, "reading the response", error)),
+        }
+        Ok(())
+    }
+
+    /// After a failed write: reads whatever response already arrived (briefly), and returns
+    /// its head if it is complete.
+    fn response_after_write_error(&mut self, informational: &mut Vec<(u16, Headers)>) -> Result<Option<Head>, Error> {
+        let socket = self.stream.socket();
+        socket
+            .set_read_timeout(Some(Duration::from_millis(500)))
+            .map_err(|error| Error::io(ErrorKind::Io, "socket", error))?;
+        loop {
+            if let Some(head) = self.take_head(informational)? {
+                return Ok(Some(head));
+            }
+            self.make_room();
+            match self.stream.read(&mut self.buffer[self.end..]) {
+                Ok(0) | Err(_) => return Ok(None),
+                Ok(count) => self.end += count,
             }
         }
     }
@@ -288,18 +354,7 @@ impl Conn {
     /// Reads more bytes under the core's deadline. Returns early (`Wake`) when a deadline
     /// that passed lets the request body go (the `100-continue` wait).
     fn fill(&mut self) -> Result<Filled, Error> {
-        if self.start == self.end {
-            self.start = 0;
-            self.end = 0;
-        } else if self.end == self.buffer.len() {
-            if self.start > 0 {
-                self.buffer.copy_within(self.start..self.end, 0);
-                self.end -= self.start;
-                self.start = 0;
-            } else if self.buffer.len() < LARGEST_BUFFER {
-                self.buffer.resize(self.buffer.len() * 2, 0);
-            }
-        }
+        self.make_room();
         loop {
             self.arm(Direction::Read)?;
             if self.core.wants_body() {
@@ -319,6 +374,22 @@ impl Conn {
                 Err(error) if is_timeout(&error) => self.core.handle_timeout(Instant::now())?,
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
                 Err(error) => return Err(Error::io(ErrorKind::Io, "reading the response", error)),
+            }
+        }
+    }
+
+    /// Makes space after the unconsumed bytes: rewind, compact, or grow.
+    fn make_room(&mut self) {
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        } else if self.end == self.buffer.len() {
+            if self.start > 0 {
+                self.buffer.copy_within(self.start..self.end, 0);
+                self.end -= self.start;
+                self.start = 0;
+            } else if self.buffer.len() < LARGEST_BUFFER {
+                self.buffer.resize(self.buffer.len() * 2, 0);
             }
         }
     }

@@ -212,3 +212,32 @@ fn status_errors_prepared_requests_and_head() {
     let response = session.send(prepared).expect("sent");
     assert_eq!(response.request().url().query(), Some("a=1"));
 }
+
+#[test]
+fn an_early_response_stops_a_large_upload() {
+    // The server reads only the head, answers 413 at once, and never reads the body.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("address").port();
+    std::thread::spawn(move || {
+        let (mut socket, _) = listener.accept().expect("accept");
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") && socket.read(&mut byte).map(|count| count == 1).unwrap_or(false) {
+            head.push(byte[0]);
+        }
+        let _ = socket.write_all(b"HTTP/1.1 413 Content Too Large\r\nContent-Length: 9\r\n\r\ntoo large");
+        std::thread::sleep(Duration::from_secs(5));
+    });
+    let started = Instant::now();
+    let upload = std::io::repeat(b'x').take(256 << 20);
+    let response = Session::new()
+        .put(&format!("http://127.0.0.1:{port}/upload"))
+        .body_reader(upload, Some(256 << 20))
+        .send()
+        .expect("the early response, not a write error");
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(started.elapsed() < Duration::from_secs(4), "noticed while uploading, not after the server gave up");
+    let mut response = response;
+    assert_eq!(response.read_body().expect("body"), b"too large");
+    assert_eq!(response.close_reason().map(|reason| reason.as_str()), Some("aborted"), "the upload was cut short");
+}
