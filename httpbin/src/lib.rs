@@ -265,18 +265,59 @@ impl Echo<'_> {
         if with_body {
             let content_type = header(self.parts, "content-type").unwrap_or_default();
             let text = String::from_utf8_lossy(self.body).into_owned();
-            let form: Map<String, Value> = if content_type.starts_with("application/x-www-form-urlencoded") {
-                url::form_urlencoded::parse(self.body).map(|(k, v)| (k.into_owned(), json!(v))).collect()
+            let (form, files): (Map<String, Value>, Map<String, Value>) = if content_type
+                .starts_with("application/x-www-form-urlencoded")
+            {
+                (url::form_urlencoded::parse(self.body).map(|(k, v)| (k.into_owned(), json!(v))).collect(), Map::new())
+            } else if content_type.starts_with("multipart/form-data") {
+                multipart(&content_type, self.body)
             } else {
-                Map::new()
+                (Map::new(), Map::new())
             };
-            value["data"] = json!(if form.is_empty() { text } else { String::new() });
+            let structured = !form.is_empty() || !files.is_empty();
+            value["data"] = json!(if structured { String::new() } else { text });
             value["form"] = Value::Object(form);
-            value["files"] = json!({});
+            value["files"] = Value::Object(files);
             value["json"] = serde_json::from_slice(self.body).unwrap_or(Value::Null);
         }
         value
     }
+}
+
+/// Splits a `multipart/form-data` body into text fields and files (as httpbin reports them).
+fn multipart(content_type: &str, body: &[u8]) -> (Map<String, Value>, Map<String, Value>) {
+    let (mut form, mut files) = (Map::new(), Map::new());
+    let Some(boundary) = content_type.split(';').find_map(|parameter| parameter.trim().strip_prefix("boundary="))
+    else {
+        return (form, files);
+    };
+    let delimiter = format!("--{}", boundary.trim_matches('"'));
+    let text = String::from_utf8_lossy(body);
+    for part in text.split(delimiter.as_str()).skip(1) {
+        if part.starts_with("--") {
+            break;
+        }
+        let part = part.strip_prefix("\r\n").unwrap_or(part);
+        let Some((head, content)) = part.split_once("\r\n\r\n") else { continue };
+        let content = content.strip_suffix("\r\n").unwrap_or(content);
+        let disposition =
+            head.lines().find(|line| line.to_ascii_lowercase().starts_with("content-disposition:")).unwrap_or_default();
+        let attribute = |key: &str| {
+            disposition.split(';').find_map(|item| {
+                item.trim()
+                    .strip_prefix(&format!("{key}=\""))
+                    .and_then(|rest| rest.strip_suffix('"'))
+                    .map(str::to_owned)
+            })
+        };
+        let Some(name) = attribute("name") else { continue };
+        if attribute("filename").is_some() {
+            files.insert(name, json!(content));
+        } else {
+            form.insert(name, json!(content));
+        }
+    }
+    (form, files)
 }
 
 fn title_case(name: &str) -> String {

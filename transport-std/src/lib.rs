@@ -20,6 +20,7 @@
 
 mod conn;
 mod error;
+mod multipart;
 mod pool;
 mod request;
 mod response;
@@ -29,6 +30,7 @@ mod tls;
 use std::sync::LazyLock;
 
 pub use error::{Error, ErrorKind};
+pub use multipart::{Multipart, Part};
 pub use pool::PoolLimits;
 pub use request::{Auth, BasicAuth, BearerAuth, PreparedRequest, RequestBuilder};
 pub use response::Response;

@@ -204,6 +204,15 @@ impl RequestBuilder {
         self
     }
 
+    /// A `multipart/form-data` body, streamed (files are read while sending): with
+    /// `Content-Length` when every part's size is known, chunked otherwise.
+    pub fn multipart(mut self, form: crate::Multipart) -> Self {
+        self.set_default_header("Content-Type", &form.content_type());
+        let (reader, length) = form.into_reader();
+        self.body = Ok(PreparedBody::Reader { reader: Box::new(reader), length });
+        self
+    }
+
     /// An `application/x-www-form-urlencoded` body.
     pub fn form<K: AsRef<str>, V: AsRef<str>>(mut self, fields: impl IntoIterator<Item = (K, V)>) -> Self {
         let encoded = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();

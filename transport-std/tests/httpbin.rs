@@ -152,3 +152,30 @@ fn one_session_reuses_its_connection() {
     }
     assert_eq!(session.idle_connections(), 1);
 }
+
+#[test]
+fn multipart_forms_stream_files() {
+    let httpbin = server();
+    let path = std::env::temp_dir().join(format!("tidings-multipart-{}.txt", std::process::id()));
+    std::fs::write(&path, "file contents\nline two").expect("temp file");
+    let form = tidings_std::Multipart::new()
+        .text("title", "holiday \"photos\"")
+        .text("we\"ird\r\nname", "x")
+        .file("upload", &path)
+        .expect("file")
+        .part("notes", tidings_std::Part::bytes(b"sunny".to_vec()).file_name("notes.txt").mime("text/plain"))
+        .part("streamed", tidings_std::Part::reader(std::io::Cursor::new(b"from a reader".to_vec()), None));
+    let value: Value =
+        Session::new().post(&httpbin.url("/post")).multipart(form).send().expect("multipart").json().expect("json");
+    std::fs::remove_file(&path).ok();
+    assert_eq!(value["form"]["title"], "holiday \"photos\"");
+    assert_eq!(value["form"]["we%22ird%0D%0Aname"], "x", "quotes and CR/LF in names are escaped");
+    assert_eq!(value["form"]["streamed"], "from a reader");
+    assert_eq!(value["files"]["upload"], "file contents\nline two");
+    assert_eq!(value["files"]["notes"], "sunny");
+    assert!(value["headers"]["Content-Type"]
+        .as_str()
+        .unwrap_or_default()
+        .starts_with("multipart/form-data; boundary=tidings-"));
+    assert_eq!(value["headers"]["Transfer-Encoding"], "chunked", "a reader of unknown length makes the form chunked");
+}

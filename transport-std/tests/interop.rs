@@ -54,6 +54,14 @@ fn gunicorn_httpbin() {
         .map(|r| Value::String(r.text().unwrap_or_default()))
         .expect("utf8");
     assert!(value.as_str().unwrap_or_default().contains("∮"));
+    let form = tidings_std::Multipart::new().text("field", "value").part(
+        "upload",
+        tidings_std::Part::reader(std::io::Cursor::new(b"streamed file".to_vec()), Some(13)).file_name("a.txt"),
+    );
+    let value: Value =
+        session.post(&format!("{base}/post")).multipart(form).send().expect("multipart").json().expect("json");
+    assert_eq!(value["form"]["field"], "value", "Werkzeug parsed the form");
+    assert_eq!(value["files"]["upload"], "streamed file");
     let quick = Session::builder().timeout(Duration::from_millis(800)).build().expect("session");
     let error = quick.get(&format!("{base}/delay/3")).send().expect_err("too slow");
     assert_eq!(error.kind(), ErrorKind::Timeout);
