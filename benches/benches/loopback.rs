@@ -1,0 +1,200 @@
+//! tidings-std against peer clients over loopback, in the same run: ureq 3, reqwest's
+//! blocking client, and hyper's client on a current-thread tokio runtime.
+//!
+//! `bash benches/loopback.sh` starts nginx on loopback and runs this with
+//! `TIDINGS_BENCH_URL` set. Scenarios: (a) sequential small GETs over one kept-alive
+//! connection, (b) one large download, (c) a new connection per request. Each reports
+//! requests per second and client CPU time per request (this process's user + system time,
+//! from /proc/self/stat), and the ratio to tidings.
+#![allow(missing_docs)]
+
+use std::io::Read;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty};
+
+type Failure = Box<dyn std::error::Error + Send + Sync>;
+
+/// One client's way of doing a GET and reading the whole body.
+trait Client {
+    fn name(&self) -> &'static str;
+    fn get(&mut self, url: &str) -> Result<usize, Failure>;
+}
+
+struct Tidings(tidings_std::Session);
+
+impl Client for Tidings {
+    fn name(&self) -> &'static str {
+        "tidings-std"
+    }
+    fn get(&mut self, url: &str) -> Result<usize, Failure> {
+        let mut response = self.0.get(url).send()?;
+        Ok(drain(&mut response)?)
+    }
+}
+
+struct Ureq(ureq::Agent);
+
+impl Client for Ureq {
+    fn name(&self) -> &'static str {
+        "ureq 3"
+    }
+    fn get(&mut self, url: &str) -> Result<usize, Failure> {
+        let mut response = self.0.get(url).call()?;
+        Ok(drain(&mut response.body_mut().as_reader())?)
+    }
+}
+
+struct ReqwestBlocking(reqwest::blocking::Client);
+
+impl Client for ReqwestBlocking {
+    fn name(&self) -> &'static str {
+        "reqwest blocking"
+    }
+    fn get(&mut self, url: &str) -> Result<usize, Failure> {
+        let mut response = self.0.get(url).send()?;
+        Ok(drain(&mut response)?)
+    }
+}
+
+struct Hyper {
+    runtime: tokio::runtime::Runtime,
+    client: hyper_util_client::client::legacy::Client<hyper_util_client::client::legacy::connect::HttpConnector, Empty<Bytes>>,
+}
+
+impl Client for Hyper {
+    fn name(&self) -> &'static str {
+        "hyper client (current-thread tokio)"
+    }
+    fn get(&mut self, url: &str) -> Result<usize, Failure> {
+        let uri: hyper::Uri = url.parse()?;
+        let client = self.client.clone();
+        self.runtime.block_on(async move {
+            let mut body = client.get(uri).await?.into_body();
+            let mut total = 0;
+            while let Some(frame) = body.frame().await {
+                if let Ok(data) = frame?.into_data() {
+                    total += data.len();
+                }
+            }
+            Ok(total)
+        })
+    }
+}
+
+fn drain(reader: &mut impl Read) -> std::io::Result<usize> {
+    let mut buffer = vec![0u8; 256 * 1024];
+    let mut total = 0;
+    loop {
+        match reader.read(&mut buffer)? {
+            0 => return Ok(total),
+            count => total += count,
+        }
+    }
+}
+
+/// Fresh clients; with `pooled == false` each keeps no connection between requests.
+fn clients(pooled: bool) -> Result<Vec<Box<dyn Client>>, Failure> {
+    let pool_limits = if pooled { tidings_std::PoolLimits::default() } else { tidings_std::PoolLimits { max_idle_per_host: 0, max_idle: 0 } };
+    let tidings = tidings_std::Session::builder().pool_limits(pool_limits).max_body(1 << 30).build()?;
+    let ureq_config = ureq::Agent::config_builder().max_idle_connections_per_host(usize::from(pooled)).max_idle_connections(usize::from(pooled)).build();
+    let reqwest = reqwest::blocking::Client::builder().pool_max_idle_per_host(usize::from(pooled)).build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let hyper = hyper_util_client::client::legacy::Client::builder(hyper_util_client::rt::TokioExecutor::new())
+        .pool_max_idle_per_host(usize::from(pooled))
+        .build_http();
+    Ok(vec![
+        Box::new(Tidings(tidings)),
+        Box::new(Ureq(ureq_config.into())),
+        Box::new(ReqwestBlocking(reqwest)),
+        Box::new(Hyper { runtime, client: hyper }),
+    ])
+}
+
+/// Process CPU time (user + system) so far.
+fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    let fields: Vec<&str> = stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
+    let ticks = |index: usize| fields.get(index).and_then(|field| field.parse::<u64>().ok()).unwrap_or(0);
+    // utime and stime are fields 14 and 15 (1-based), 12 and 13 after the ')'; 100 ticks/s.
+    Duration::from_millis((ticks(11) + ticks(12)) * 10)
+}
+
+struct Measured {
+    name: &'static str,
+    per_second: f64,
+    cpu_per_request: Duration,
+    bytes_per_second: f64,
+}
+
+fn measure(client: &mut dyn Client, url: &str, requests: usize) -> Result<Measured, Failure> {
+    client.get(url)?; // warm up (and connect, for the pooled case)
+    let (wall, cpu) = (Instant::now(), cpu_time());
+    let mut bytes = 0;
+    for _ in 0..requests {
+        bytes += client.get(url)?;
+    }
+    let (wall, cpu) = (wall.elapsed(), cpu_time() - cpu);
+    Ok(Measured {
+        name: client.name(),
+        per_second: requests as f64 / wall.as_secs_f64(),
+        cpu_per_request: cpu / requests as u32,
+        bytes_per_second: bytes as f64 / wall.as_secs_f64(),
+    })
+}
+
+fn report(title: &str, results: &[Measured], throughput: bool) {
+    println!("\n### {title}\n");
+    let base = &results[0];
+    if throughput {
+        println!("| client | MiB/s | vs tidings |\n|---|---|---|");
+        for result in results {
+            let rate = result.bytes_per_second / (1 << 20) as f64;
+            println!("| {} | {rate:.0} | {:.2}× |", result.name, result.bytes_per_second / base.bytes_per_second);
+        }
+    } else {
+        println!("| client | requests/s | client CPU per request | vs tidings (requests/s) | vs tidings (CPU) |\n|---|---|---|---|---|");
+        for result in results {
+            println!(
+                "| {} | {:.0} | {:.1} µs | {:.2}× | {:.2}× |",
+                result.name,
+                result.per_second,
+                result.cpu_per_request.as_secs_f64() * 1e6,
+                result.per_second / base.per_second,
+                result.cpu_per_request.as_secs_f64() / base.cpu_per_request.as_secs_f64().max(1e-9),
+            );
+        }
+    }
+}
+
+fn main() -> Result<(), Failure> {
+    let Ok(base) = std::env::var("TIDINGS_BENCH_URL") else {
+        println!("TIDINGS_BENCH_URL is not set: run `bash benches/loopback.sh`, which starts nginx");
+        return Ok(());
+    };
+    let requests: usize = std::env::var("TIDINGS_BENCH_REQUESTS").ok().and_then(|n| n.parse().ok()).unwrap_or(20_000);
+    let small = format!("{base}/small.txt");
+    let large = format!("{base}/large.bin");
+
+    let mut results = Vec::new();
+    for mut client in clients(true)? {
+        results.push(measure(client.as_mut(), &small, requests)?);
+    }
+    report(&format!("(a) {requests} sequential small GETs over one kept-alive connection"), &results, false);
+
+    let mut results = Vec::new();
+    for mut client in clients(true)? {
+        results.push(measure(client.as_mut(), &large, 5)?);
+    }
+    report("(b) large download (5 × the file, kept alive)", &results, true);
+
+    let fresh = requests / 4;
+    let mut results = Vec::new();
+    for mut client in clients(false)? {
+        results.push(measure(client.as_mut(), &small, fresh)?);
+    }
+    report(&format!("(c) {fresh} small GETs, a new connection each"), &results, false);
+    Ok(())
+}
