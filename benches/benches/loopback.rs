@@ -60,7 +60,10 @@ impl Client for ReqwestBlocking {
 
 struct Hyper {
     runtime: tokio::runtime::Runtime,
-    client: hyper_util_client::client::legacy::Client<hyper_util_client::client::legacy::connect::HttpConnector, Empty<Bytes>>,
+    client: hyper_util_client::client::legacy::Client<
+        hyper_util_client::client::legacy::connect::HttpConnector,
+        Empty<Bytes>,
+    >,
 }
 
 impl Client for Hyper {
@@ -96,9 +99,16 @@ fn drain(reader: &mut impl Read) -> std::io::Result<usize> {
 
 /// Fresh clients; with `pooled == false` each keeps no connection between requests.
 fn clients(pooled: bool) -> Result<Vec<Box<dyn Client>>, Failure> {
-    let pool_limits = if pooled { tidings_std::PoolLimits::default() } else { tidings_std::PoolLimits { max_idle_per_host: 0, max_idle: 0 } };
+    let pool_limits = if pooled {
+        tidings_std::PoolLimits::default()
+    } else {
+        tidings_std::PoolLimits { max_idle_per_host: 0, max_idle: 0 }
+    };
     let tidings = tidings_std::Session::builder().pool_limits(pool_limits).max_body(1 << 30).build()?;
-    let ureq_config = ureq::Agent::config_builder().max_idle_connections_per_host(usize::from(pooled)).max_idle_connections(usize::from(pooled)).build();
+    let ureq_config = ureq::Agent::config_builder()
+        .max_idle_connections_per_host(usize::from(pooled))
+        .max_idle_connections(usize::from(pooled))
+        .build();
     let reqwest = reqwest::blocking::Client::builder().pool_max_idle_per_host(usize::from(pooled)).build()?;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let hyper = hyper_util_client::client::legacy::Client::builder(hyper_util_client::rt::TokioExecutor::new())
@@ -116,7 +126,8 @@ fn clients(pooled: bool) -> Result<Vec<Box<dyn Client>>, Failure> {
 fn cpu_time() -> Duration {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     // Fields after the command name (which may hold spaces) start after the last ')'.
-    let fields: Vec<&str> = stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
+    let fields: Vec<&str> =
+        stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
     let ticks = |index: usize| fields.get(index).and_then(|field| field.parse::<u64>().ok()).unwrap_or(0);
     // utime and stime are fields 14 and 15 (1-based), 12 and 13 after the ')'; 100 ticks/s.
     Duration::from_millis((ticks(11) + ticks(12)) * 10)

@@ -172,6 +172,29 @@ impl ContentDecoder {
         self.decoded
     }
 
+    /// How many more bytes may be delivered before the cap.
+    pub fn room(&self) -> u64 {
+        self.limit - self.decoded
+    }
+
+    /// For an identity decoder whose caller moved body bytes itself (say, read them straight
+    /// into its own buffer): counts them against the cap. More than [`room`](Self::room) is
+    /// a `too_large` error.
+    pub fn pass_through(&mut self, count: usize) -> Result<(), Error> {
+        if !self.stages.is_empty() {
+            return Err(DecodeError {
+                coding: self.stages[0].name(),
+                reason: "coded bytes cannot pass through".into(),
+            }
+            .into());
+        }
+        if count as u64 > self.room() {
+            return Err(LimitExceeded::DecodedBodyTooLarge { limit: self.limit }.into());
+        }
+        self.decoded += count as u64;
+        Ok(())
+    }
+
     /// Decodes from `input` into `output`: returns (bytes consumed, bytes written). Call
     /// again while input remains or the output was filled.
     ///

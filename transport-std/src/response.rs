@@ -35,6 +35,9 @@ impl std::fmt::Debug for Response {
     }
 }
 
+/// Reads at least this large go straight from the socket into the caller's buffer.
+const DIRECT_READ: usize = 16 * 1024;
+
 struct BodyReader {
     session: Session,
     conn: Option<Conn>,
@@ -226,6 +229,26 @@ impl BodyReader {
         loop {
             let Some(conn) = self.conn.as_mut() else { return Ok(0) };
             let Some(decoder) = self.decoder.as_mut() else { return Ok(0) };
+            let room = usize::try_from(decoder.room()).unwrap_or(usize::MAX);
+            let direct = self.pending.is_empty() && !self.ended && decoder.is_identity() && room > 0;
+            if direct && out.len() >= DIRECT_READ && conn.can_read_direct() {
+                let limit = out.len().min(room);
+                match conn.read_direct(&mut out[..limit]) {
+                    Ok(Some(0)) => continue,
+                    Ok(Some(count)) => {
+                        decoder.pass_through(count)?;
+                        return Ok(count);
+                    }
+                    Ok(None) => {
+                        self.ended = true;
+                        continue;
+                    }
+                    Err(error) => {
+                        self.conn = None;
+                        return Err(error);
+                    }
+                }
+            }
             if self.pending.is_empty() && !self.ended {
                 match conn.next_data(&mut self.trailers) {
                     Ok(Some(range)) => self.pending = range,
