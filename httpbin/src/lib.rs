@@ -33,6 +33,8 @@ type Body = BoxBody<Bytes, Infallible>;
 /// A running server; dropping it stops it.
 pub struct Server {
     address: SocketAddr,
+    scheme: &'static str,
+    ca_pem: Option<String>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -40,18 +42,56 @@ pub struct Server {
 impl Server {
     /// Starts on `127.0.0.1` with an ephemeral port.
     pub fn start() -> std::io::Result<Server> {
+        Server::launch(None, None)
+    }
+
+    /// Starts an HTTPS server with a certificate for `localhost` and `127.0.0.1`, issued by a
+    /// CA made for it; [`ca_pem`](Self::ca_pem) is that CA, for the client to trust.
+    pub fn start_tls() -> std::io::Result<Server> {
+        let failure = |error: rcgen::Error| std::io::Error::other(error.to_string());
+        let ca_key = rcgen::KeyPair::generate().map_err(failure)?;
+        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).map_err(failure)?;
+        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ca_params.distinguished_name.push(rcgen::DnType::CommonName, "tidings-httpbin CA");
+        let ca = ca_params.self_signed(&ca_key).map_err(failure)?;
+        let key = rcgen::KeyPair::generate().map_err(failure)?;
+        let names = vec!["localhost".to_owned(), "127.0.0.1".to_owned()];
+        let leaf =
+            rcgen::CertificateParams::new(names).map_err(failure)?.signed_by(&key, &ca, &ca_key).map_err(failure)?;
+        let private = tokio_rustls::rustls::pki_types::PrivatePkcs8KeyDer::from(key.serialize_der());
+        let provider = std::sync::Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+        let config = tokio_rustls::rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .and_then(|builder| {
+                builder.with_no_client_auth().with_single_cert(vec![leaf.der().clone()], private.into())
+            })
+            .map_err(std::io::Error::other)?;
+        let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+        Server::launch(Some(acceptor), Some(ca.pem()))
+    }
+
+    fn launch(acceptor: Option<tokio_rustls::TlsAcceptor>, ca_pem: Option<String>) -> std::io::Result<Server> {
         let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
         listener.set_nonblocking(true)?;
         let address = listener.local_addr()?;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-        let thread = std::thread::spawn(move || runtime.block_on(serve(listener, stopped)));
-        Ok(Server { address, stop: Some(stop), thread: Some(thread) })
+        let scheme = if acceptor.is_some() { "https" } else { "http" };
+        let thread = std::thread::spawn(move || runtime.block_on(serve(listener, acceptor, stopped)));
+        Ok(Server { address, scheme, ca_pem, stop: Some(stop), thread: Some(thread) })
     }
 
-    /// `http://127.0.0.1:PORT` followed by `path`.
+    /// `http://127.0.0.1:PORT` (or `https://localhost:PORT`) followed by `path`.
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.address)
+        match self.scheme {
+            "https" => format!("https://localhost:{}{path}", self.address.port()),
+            _ => format!("http://{}{path}", self.address),
+        }
+    }
+
+    /// For a TLS server, the PEM of the CA that issued its certificate.
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.ca_pem.as_deref()
     }
 
     /// The address it listens on.
@@ -71,7 +111,11 @@ impl Drop for Server {
     }
 }
 
-async fn serve(listener: std::net::TcpListener, mut stopped: tokio::sync::oneshot::Receiver<()>) {
+async fn serve(
+    listener: std::net::TcpListener,
+    acceptor: Option<tokio_rustls::TlsAcceptor>,
+    mut stopped: tokio::sync::oneshot::Receiver<()>,
+) {
     let Ok(listener) = tokio::net::TcpListener::from_std(listener) else { return };
     loop {
         let accepted = tokio::select! {
@@ -79,11 +123,17 @@ async fn serve(listener: std::net::TcpListener, mut stopped: tokio::sync::onesho
             _ = &mut stopped => return,
         };
         let Ok((stream, peer)) = accepted else { continue };
+        let acceptor = acceptor.clone();
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |request| handle(request, peer));
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                .await;
+            let http = hyper::server::conn::http1::Builder::new();
+            let _ = match acceptor {
+                None => http.serve_connection(hyper_util::rt::TokioIo::new(stream), service).await,
+                Some(acceptor) => match acceptor.accept(stream).await {
+                    Ok(tls) => http.serve_connection(hyper_util::rt::TokioIo::new(tls), service).await,
+                    Err(_) => return,
+                },
+            };
         });
     }
 }

@@ -180,6 +180,23 @@ fn tour(base: &str) -> Result<()> {
     }
     show("session.idle_connections()", session.idle_connections());
 
+    step("TLS: verification on by default, a custom CA bundle");
+    let secure = tidings_httpbin::Server::start_tls().map_err(Error::from)?;
+    let ca_path = std::env::temp_dir().join(format!("tidings-tour-ca-{}.pem", std::process::id()));
+    std::fs::write(&ca_path, secure.ca_pem().unwrap_or_default()).map_err(Error::from)?;
+    match tidings_std::get(&secure.url("/get")) {
+        Err(error) => show(
+            &format!("tidings_std::get(\"{}\")  (webpki roots)", secure.url("/get")),
+            format!("Err({} error)", error.kind()),
+        ),
+        Ok(r) => show("tidings_std::get(https)", r.status()),
+    }
+    let trusting = Session::builder().tls(tidings_std::TlsSettings::default().ca_bundle(&ca_path)).build()?;
+    let r = trusting.get(&secure.url("/get")).send()?;
+    show("Session::builder().tls(TlsSettings::default().ca_bundle(\"ca.pem\")) .. get(https)", r.status());
+    r.bytes()?;
+    let _ = std::fs::remove_file(&ca_path);
+
     step("Compressed responses are decoded");
     for (coding, key) in [("gzip", "gzipped"), ("deflate", "deflated"), ("brotli", "brotli")] {
         let json: Value = session.get(&url(&format!("/{coding}"))).send()?.json()?;
