@@ -1,6 +1,6 @@
 //! `tidings [METHOD] URL...`: requests over one session and pool, one report per URL.
 
-use std::io::{Read, Write};
+use std::io::{IsTerminal, Read, Write};
 use std::time::{Duration, Instant};
 
 use lexopt::prelude::*;
@@ -135,7 +135,7 @@ pub fn run(options: &FetchOptions) -> Result<bool, Usage> {
         let written = if options.json_report {
             writeln!(stdout, "{}", report.to_json())
         } else {
-            crate::print_human(&mut stdout, &report, options.include || options.verbose)
+            crate::print_human(&mut stdout, &report, options.include)
         };
         written.map_err(|error| Usage(format!("cannot write output: {error}")))?;
         if let (false, Some(error)) = (options.json_report, &report.error) {
@@ -206,7 +206,22 @@ fn fetch(session: &Session, options: &FetchOptions, url: &str, report: &mut Repo
     if let Some(token) = &options.bearer {
         request = request.bearer_auth(token.clone());
     }
-    let mut response = request.send()?;
+    let prepared = request.build()?;
+    if options.verbose {
+        eprintln!("> {} {}", prepared.method(), prepared.url());
+        for (name, value) in prepared.headers().iter() {
+            eprintln!("> {name}: {}", octets(value));
+        }
+        eprintln!(">");
+    }
+    let mut response = session.send(prepared)?;
+    if options.verbose {
+        eprintln!("< {} {} {}", response.version().as_str(), response.status().as_u16(), response.reason());
+        for (name, value) in response.headers().iter() {
+            eprintln!("< {name}: {}", octets(value));
+        }
+        eprintln!("<");
+    }
     describe(&response, report);
     let body = read_body(&mut response, options.output.as_deref())?;
     report.trailers = response
@@ -239,18 +254,37 @@ fn describe(response: &Response, report: &mut Report) {
     report.undecoded_coding = response.undecoded_coding().map(str::to_owned);
 }
 
-/// The decoded body, or written to `output` (then the report's body is empty).
+/// The decoded body, or written to `output` (then the report's body is empty), with a
+/// progress bar on stderr when it is a terminal.
 fn read_body(response: &mut Response, output: Option<&str>) -> Result<Vec<u8>, Error> {
     let Some(path) = output else { return response.read_body() };
     let mut file = std::fs::File::create(path).map_err(|error| io_error(path, error))?;
-    let mut chunk = vec![0u8; 64 * 1024];
+    let length = response.headers().get_str("content-length").and_then(|value| value.parse::<u64>().ok());
+    let progress = if std::io::stderr().is_terminal() {
+        let bar = length.map_or_else(indicatif::ProgressBar::new_spinner, indicatif::ProgressBar::new);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{bytes}/{total_bytes} {wide_bar} {bytes_per_sec} {eta}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let mut chunk = vec![0u8; 256 * 1024];
     loop {
         let count = match response.read(&mut chunk) {
-            Ok(0) => return Ok(Vec::new()),
+            Ok(0) => {
+                progress.finish();
+                return Ok(Vec::new());
+            }
             Ok(count) => count,
-            Err(error) => return Err(io_error("the body", error)),
+            Err(error) => {
+                progress.abandon();
+                return Err(io_error("the body", error));
+            }
         };
         file.write_all(&chunk[..count]).map_err(|error| io_error(path, error))?;
+        progress.inc(count as u64);
     }
 }
 
