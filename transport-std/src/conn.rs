@@ -97,32 +97,10 @@ impl Conn {
             .to_socket_addrs()
             .map_err(|error| Error::io(ErrorKind::Connect, &format!("cannot resolve {}", key.host), error))?
             .collect();
-        let mut last = None;
-        let mut socket = None;
-        for address in &addresses {
-            let budget = remaining(core.poll_timeout()).unwrap_or(Duration::from_secs(3600));
-            if budget.is_zero() {
-                break;
-            }
-            match TcpStream::connect_timeout(address, budget) {
-                Ok(connected) => {
-                    socket = Some(connected);
-                    break;
-                }
-                Err(error) => last = Some(error),
-            }
-        }
-        let socket = match (socket, last) {
-            (Some(socket), _) => socket,
-            (None, Some(error)) => {
-                return Err(Error::io(
-                    ErrorKind::Connect,
-                    &format!("cannot connect to {}:{}", key.host, key.port),
-                    error,
-                ))
-            }
-            (None, None) => return Err(Error::new(ErrorKind::Connect, format!("no address for {}", key.host))),
-        };
+        let deadline = core.poll_timeout();
+        let socket = connect_racing(&addresses, deadline).map_err(|error| {
+            Error::io(ErrorKind::Connect, &format!("cannot connect to {}:{}", key.host, key.port), error)
+        })?;
         socket.set_nodelay(true).map_err(|error| Error::io(ErrorKind::Connect, "TCP_NODELAY", error))?;
         let stream = match tls {
             None => Stream::Plain(socket),
@@ -496,6 +474,69 @@ fn is_timeout(error: &io::Error) -> bool {
     matches!(error.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
 }
 
+/// How long an attempt has before the next address is tried alongside it (RFC 8305 §5
+/// recommends 250 ms).
+const ATTEMPT_DELAY: Duration = Duration::from_millis(250);
+
+/// Happy Eyeballs (RFC 8305): addresses interleaved by family, the resolver's first family
+/// first; a new attempt starts when the previous one fails or has run for 250 ms; the first
+/// connection wins. Attempts run on short-lived threads; a losing socket is closed when its
+/// thread ends.
+fn connect_racing(addresses: &[SocketAddr], deadline: Option<Instant>) -> io::Result<TcpStream> {
+    let budget = |deadline: Option<Instant>| remaining(deadline).unwrap_or(Duration::from_secs(3600));
+    match addresses {
+        [] => return Err(io::Error::new(io::ErrorKind::NotFound, "the name resolved to no address")),
+        [only] => return TcpStream::connect_timeout(only, budget(deadline).max(Duration::from_millis(1))),
+        _ => {}
+    }
+    let ordered = interleave_families(addresses);
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let (mut started, mut failed) = (0, 0);
+    let mut last_error = None;
+    loop {
+        if started < ordered.len() {
+            let (address, sender) = (ordered[started], sender.clone());
+            let timeout = budget(deadline).max(Duration::from_millis(1));
+            std::thread::spawn(move || {
+                // The receiver may be gone (another attempt won): the socket just closes.
+                let _ = sender.send(TcpStream::connect_timeout(&address, timeout));
+            });
+            started += 1;
+        }
+        let left = budget(deadline);
+        if left.is_zero() {
+            return Err(last_error.unwrap_or_else(|| io::Error::new(io::ErrorKind::TimedOut, "connect timed out")));
+        }
+        let wait = if started < ordered.len() { ATTEMPT_DELAY.min(left) } else { left };
+        match receiver.recv_timeout(wait) {
+            Ok(Ok(socket)) => return Ok(socket),
+            Ok(Err(error)) => {
+                failed += 1;
+                last_error = Some(error);
+                if failed == ordered.len() {
+                    return Err(last_error.unwrap_or_else(|| io::Error::other("every address failed")));
+                }
+            }
+            Err(_) => {}
+        }
+    }
+}
+
+/// Alternates address families, starting with the family of the first address.
+fn interleave_families(addresses: &[SocketAddr]) -> Vec<SocketAddr> {
+    let first_v6 = addresses[0].is_ipv6();
+    let (mut preferred, mut other): (Vec<SocketAddr>, Vec<SocketAddr>) =
+        addresses.iter().partition(|address| address.is_ipv6() == first_v6);
+    preferred.reverse();
+    other.reverse();
+    let mut ordered = Vec::with_capacity(addresses.len());
+    while !preferred.is_empty() || !other.is_empty() {
+        ordered.extend(preferred.pop());
+        ordered.extend(other.pop());
+    }
+    ordered
+}
+
 /// Completes the TLS handshake within the connect deadline.
 fn handshake(
     key: &PoolKey,
@@ -530,4 +571,30 @@ fn handshake(
         }
     }
     Ok(StreamOwned::new(tls, socket))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn families_alternate_starting_with_the_first() {
+        let addresses: Vec<SocketAddr> =
+            ["[::1]:1", "[::2]:1", "[::3]:1", "10.0.0.1:1"].iter().map(|text| text.parse().expect("address")).collect();
+        let ordered: Vec<String> = interleave_families(&addresses).iter().map(ToString::to_string).collect();
+        assert_eq!(ordered, ["[::1]:1", "10.0.0.1:1", "[::2]:1", "[::3]:1"]);
+    }
+
+    #[test]
+    fn a_refused_address_falls_through_to_the_next() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let open = listener.local_addr().expect("address");
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("address");
+        let socket =
+            connect_racing(&[closed, open], Some(Instant::now() + Duration::from_secs(5))).expect("second address");
+        assert_eq!(socket.peer_addr().expect("peer"), open);
+        let error =
+            connect_racing(&[closed, closed], Some(Instant::now() + Duration::from_secs(5))).expect_err("all refused");
+        assert_eq!(error.kind(), io::ErrorKind::ConnectionRefused);
+    }
 }
