@@ -624,6 +624,15 @@ impl Connection {
         self.exchange.response_started
     }
 
+    /// Whether the current request may be sent again on a fresh connection whatever its
+    /// method: this connection had carried an earlier exchange (it came from a pool) and not
+    /// one byte of the response arrived, so the server cannot have processed the request —
+    /// it closed an idle connection as the request went out (RFC 9112 §9.3.1). The body must
+    /// still be replayable; that is the driver's to know.
+    pub fn is_stale_retry_safe(&self) -> bool {
+        self.status.exchanges_completed > 0 && !self.exchange.response_started
+    }
+
     /// The response decoder (framing, the last head, counts).
     pub fn decoder(&self) -> &ResponseDecoder {
         &self.decoder

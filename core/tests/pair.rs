@@ -343,3 +343,16 @@ fn misuse_is_reported_not_panicked() {
     trailers.append("X-T", "1");
     assert!(pair.client.finish_body(pair.now, Some(&trailers)).is_err());
 }
+
+#[test]
+fn stale_retry_safety_is_the_cores_decision() {
+    let mut pair = Pair::new(Config::default());
+    pair.send(&Request::get("http://server.test/").expect("valid"));
+    assert!(!pair.client.is_stale_retry_safe(), "a first exchange is never the stale case");
+    let mut seen = Seen::default();
+    pair.receive(b"HTTP/1.1 204 No Content\r\n\r\n", &mut seen).expect("first");
+    pair.send(&Request::parse("POST", "http://server.test/").expect("valid"));
+    assert!(pair.client.is_stale_retry_safe(), "reused, and nothing of the response arrived");
+    pair.receive(b"HTTP/1.1", &mut seen).expect("a byte");
+    assert!(!pair.client.is_stale_retry_safe(), "the server answered: it may have processed the request");
+}

@@ -187,7 +187,7 @@ impl Session {
                     );
                     return Ok(Response::new(self.clone(), conn, head, request.summary(), reused, started));
                 }
-                Err(error) if reused && replayable && !conn.core.response_started() && !fresh_only => {
+                Err(error) if replayable && conn.core.is_stale_retry_safe() && !fresh_only => {
                     log::debug!(
                         "pooled connection to {}:{} was stale ({error}); retrying on a new one",
                         key.host,
