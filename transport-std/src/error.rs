@@ -52,6 +52,9 @@ impl Error {
         }
         let kind = match error.kind() {
             std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => ErrorKind::Timeout,
+            // rustls reports through io::Error; a TLS alert after the handshake (a refused
+            // client certificate under TLS 1.3) is still a TLS failure.
+            _ if error.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) => ErrorKind::Tls,
             _ => kind,
         };
         Error {

@@ -74,6 +74,54 @@ fn dangerous_mode_is_explicit() {
 }
 
 #[test]
+fn client_certificates_are_presented() {
+    let ca_key = rcgen::KeyPair::generate().expect("CA key");
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("CA params");
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca = ca_params.self_signed(&ca_key).expect("CA");
+    let server_key = rcgen::KeyPair::generate().expect("key");
+    let server_cert = rcgen::CertificateParams::new(vec!["localhost".to_owned()])
+        .expect("params")
+        .signed_by(&server_key, &ca, &ca_key)
+        .expect("server cert");
+    let client_key = rcgen::KeyPair::generate().expect("key");
+    let client_cert = rcgen::CertificateParams::new(vec!["client.test".to_owned()])
+        .expect("params")
+        .signed_by(&client_key, &ca, &ca_key)
+        .expect("client cert");
+
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(ca.der().clone()).expect("CA root");
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(roots.into(), provider.clone())
+        .build()
+        .expect("client verifier");
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(
+            vec![server_cert.der().clone()],
+            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(server_key.serialize_der())),
+        )
+        .expect("server config");
+    let server = Server::start_tls_with(std::sync::Arc::new(config), |_, _| Action::Respond(ok("hello, client")));
+    let url = format!("https://localhost:{}/", server.port);
+
+    let ca_file = tempfile_path::TempPath::with_contents(ca.pem().as_bytes());
+    let cert_file = tempfile_path::TempPath::with_contents(client_cert.pem().as_bytes());
+    let key_file = tempfile_path::TempPath::with_contents(client_key.serialize_pem().as_bytes());
+    let anonymous = Session::builder().tls(TlsSettings::default().ca_bundle(ca_file.path())).build().expect("session");
+    let error = anonymous.get(&url).send().expect_err("the server requires a certificate");
+    assert_eq!(error.kind(), ErrorKind::Tls, "{error}");
+    let identified = Session::builder()
+        .tls(TlsSettings::default().ca_bundle(ca_file.path()).client_identity(cert_file.path(), key_file.path()))
+        .build()
+        .expect("session");
+    assert_eq!(identified.get(&url).send().expect("accepted").text().expect("text"), "hello, client");
+}
+
+#[test]
 fn a_missing_ca_file_is_a_tls_error_at_build_time() {
     let error =
         Session::builder().tls(TlsSettings::default().ca_bundle("/nonexistent/ca.pem")).build().expect_err("missing");

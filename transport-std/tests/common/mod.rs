@@ -86,7 +86,15 @@ impl Server {
             .with_no_client_auth()
             .with_single_cert(chain, key)
             .expect("server certificate");
-        let config = Arc::new(config);
+        Server::start_tls_with(Arc::new(config), script)
+    }
+
+    /// The same with any rustls server configuration (for example, one requiring client
+    /// certificates).
+    pub fn start_tls_with(
+        config: Arc<rustls::ServerConfig>,
+        script: impl Fn(&Recorded, usize) -> Action + Send + Sync + 'static,
+    ) -> Server {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
         let port = listener.local_addr().expect("address").port();
         let connections = Arc::new(AtomicUsize::new(0));
