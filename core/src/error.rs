@@ -40,6 +40,9 @@ pub enum Error {
     /// The driver called the state machine out of order.
     #[error("API misuse: {0}")]
     Misuse(#[from] Misuse),
+    /// A redirect chain could not go on.
+    #[error("redirect: {0}")]
+    Redirect(#[from] crate::redirect::RedirectError),
 }
 
 impl Error {
@@ -52,6 +55,9 @@ impl Error {
             Error::Incomplete(_) => ErrorKind::Eof,
             Error::Timeout(_) => ErrorKind::Timeout,
             Error::Decode(_) => ErrorKind::Decode,
+            Error::Redirect(crate::redirect::RedirectError::TooMany { .. }) => ErrorKind::RedirectLimit,
+            Error::Redirect(crate::redirect::RedirectError::BodyNotReplayable { .. }) => ErrorKind::InvalidRequest,
+            Error::Redirect(_) => ErrorKind::Protocol,
         }
     }
 

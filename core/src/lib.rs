@@ -16,6 +16,8 @@
 //! * Frames strictly, in the order of RFC 9112 §6.3 ([`response_framing`]), with named,
 //!   opt-in leniency for broken servers ([`Leniency`]) and caps on everything ([`Limits`]).
 //! * Decides keep-alive, and says why not ([`CloseReason`]).
+//! * Decides redirects as one pure function ([`redirect::next_hop`]): methods, bodies,
+//!   `Location` resolution, and credentials that never cross origins.
 //! * Turns time budgets into deadlines: you pass `now`, it answers with
 //!   [`Connection::poll_timeout`] ([`Timeouts`]).
 //! * Decodes gzip, deflate, br and zstd, streaming and bounded ([`ContentDecoder`]), and
@@ -92,6 +94,7 @@ mod error;
 pub mod framing;
 mod head;
 mod headers;
+pub mod redirect;
 mod request;
 mod response;
 pub mod text;

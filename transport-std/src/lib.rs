@@ -13,8 +13,9 @@
 //! `TCP_NODELAY`, TLS with rustls (`ring`, webpki roots, verification on), and socket
 //! timeouts set from the core's deadlines. Timeouts are finite by default.
 //!
-//! Not yet here (arriving with the policies issue): redirects, retries, cookies, proxies,
-//! Digest auth, `.netrc`.
+//! Redirects are followed (30 at most by default) by the core's pure policy: methods and
+//! bodies as Requests rewrites them, and credentials never sent to another origin. Not yet
+//! here (arriving with the policies issue): retries, cookies, proxies, Digest auth, `.netrc`.
 
 #![forbid(unsafe_code)]
 

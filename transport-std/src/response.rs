@@ -18,6 +18,7 @@ use crate::session::Session;
 /// closes the connection.
 pub struct Response {
     head: ResponseHead,
+    history: Vec<Url>,
     informational: Vec<(u16, Headers)>,
     request: PreparedRequest,
     url: Url,
@@ -70,6 +71,7 @@ impl Response {
             conn.core.decoder().framing().is_some_and(|framing| framing.length == tidings_core::BodyLength::Empty);
         let mut response = Response {
             head: head.head,
+            history: Vec::new(),
             informational: head.informational,
             request,
             url,
@@ -132,6 +134,41 @@ impl Response {
     /// The whole head (status line and fields) as received.
     pub fn head(&self) -> &ResponseHead {
         &self.head
+    }
+
+    /// The URLs of the redirect responses that led here, in order (Requests' `history`).
+    pub fn history(&self) -> &[Url] {
+        &self.history
+    }
+
+    pub(crate) fn with_history(mut self, history: Vec<Url>) -> Response {
+        self.history = history;
+        self
+    }
+
+    /// Drops a redirect response: a small body is read off (raw, never content-decoded) so
+    /// the connection can be reused; a large or unknown one costs more than a new
+    /// connection, so the connection is closed instead.
+    pub(crate) fn discard(mut self) {
+        const DRAIN_AT_MOST: u64 = 64 * 1024;
+        let framing = self.body.conn.as_ref().and_then(|conn| conn.core.decoder().framing());
+        let small = matches!(framing.map(|framing| framing.length), Some(tidings_core::BodyLength::Empty))
+            || matches!(framing.map(|framing| framing.length), Some(tidings_core::BodyLength::ContentLength(length)) if length <= DRAIN_AT_MOST);
+        if !small {
+            return;
+        }
+        let Some(mut conn) = self.body.conn.take() else { return };
+        let mut trailers = None;
+        loop {
+            match conn.next_data(&mut trailers) {
+                Ok(Some(_)) => {}
+                Ok(None) => {
+                    self.body.session.release(conn);
+                    return;
+                }
+                Err(_) => return,
+            }
+        }
     }
 
     /// The URL that answered.

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rustls::ClientConfig;
+use tidings_core::redirect::RedirectPolicy;
 use tidings_core::{Config, Headers, Method};
 
 use crate::conn::{BodySource, Conn};
@@ -42,6 +43,7 @@ pub(crate) struct Settings {
     pub(crate) timeouts: Timeouts,
     pub(crate) pool_limits: PoolLimits,
     pub(crate) max_body: u64,
+    pub(crate) redirects: RedirectPolicy,
     tls: Arc<ClientConfig>,
 }
 
@@ -136,14 +138,53 @@ impl Session {
         &self.inner.settings
     }
 
-    /// Sends a prepared request: a pooled connection when one fits, else a new one; a pooled
-    /// connection found closed before any response byte is replaced once, whatever the
-    /// method, because the server processed nothing.
+    /// Sends a prepared request and follows redirects as the session's policy says (the
+    /// core decides each hop: method, body, target, and which credentials may follow).
+    /// The whole-call timeout spans the chain.
     pub fn send(&self, mut request: PreparedRequest) -> Result<Response, Error> {
         let started = Instant::now();
-        let settings = &self.inner.settings;
-        let total = request.timeout.or(settings.timeouts.total);
+        let total = request.timeout.or(self.inner.settings.timeouts.total);
         let deadline = total.map(|total| started + total);
+        let mut history = Vec::new();
+        loop {
+            let response = self.send_once(&mut request, deadline, started)?;
+            let replayable = !matches!(request.body, PreparedBody::Reader { .. });
+            let hop = tidings_core::redirect::next_hop(
+                self.inner.settings.redirects,
+                history.len() as u32,
+                &request.method,
+                &request.url,
+                response.status().as_u16(),
+                response.headers().get("location"),
+                replayable,
+            );
+            let target = match hop {
+                Ok(None) => return Ok(response.with_history(history)),
+                Ok(Some(target)) => target,
+                Err(error) => return Err(Error::from(tidings_core::Error::from(error)).at(&request.url)),
+            };
+            log::debug!("redirect {} {} -> {} {}", response.status().as_u16(), request.url, target.method, target.url);
+            history.push(request.url.clone());
+            response.discard();
+            target.adjust_headers(&mut request.headers);
+            if target.drop_body {
+                request.body = PreparedBody::Empty;
+            }
+            request.method = target.method;
+            request.url = target.url;
+        }
+    }
+
+    /// One exchange: a pooled connection when one fits, else a new one; a pooled connection
+    /// found closed before any response byte is replaced once, whatever the method, because
+    /// the server processed nothing.
+    fn send_once(
+        &self,
+        request: &mut PreparedRequest,
+        deadline: Option<Instant>,
+        started: Instant,
+    ) -> Result<Response, Error> {
+        let settings = &self.inner.settings;
         let core_request = request.to_core().map_err(|error| error.at(&request.url))?;
         let url = request.url.clone();
         let https = url.scheme() == "https";
@@ -230,6 +271,7 @@ pub struct SessionBuilder {
     tls: TlsSettings,
     pool_limits: PoolLimits,
     max_body: Option<u64>,
+    redirects: RedirectPolicy,
 }
 
 impl SessionBuilder {
@@ -303,6 +345,13 @@ impl SessionBuilder {
         self
     }
 
+    /// Follow at most `max` redirects (default 30); `None` returns redirect responses as
+    /// they are (as Requests' `allow_redirects=False`).
+    pub fn max_redirects(mut self, max: Option<u32>) -> Self {
+        self.redirects = RedirectPolicy { max_redirects: max };
+        self
+    }
+
     /// Builds the session; fails if the TLS settings cannot be loaded.
     pub fn build(self) -> Result<Session, Error> {
         let settings = Settings {
@@ -312,6 +361,7 @@ impl SessionBuilder {
             timeouts: self.timeouts,
             pool_limits: self.pool_limits,
             max_body: self.max_body.unwrap_or(DEFAULT_MAX_BODY),
+            redirects: self.redirects,
             tls: self.tls.build()?,
         };
         Ok(Session { inner: Arc::new(Inner { settings, pool: Pool::default() }) })

@@ -179,3 +179,89 @@ fn multipart_forms_stream_files() {
         .starts_with("multipart/form-data; boundary=tidings-"));
     assert_eq!(value["headers"]["Transfer-Encoding"], "chunked", "a reader of unknown length makes the form chunked");
 }
+
+#[test]
+fn redirects_are_followed_with_the_core_rules() {
+    let httpbin = server();
+    let session = Session::new();
+    let response = session.get(&httpbin.url("/redirect/3")).send().expect("chain");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.url().path(), "/get");
+    let history: Vec<&str> = response.history().iter().map(|url| url.path()).collect();
+    assert_eq!(history, ["/redirect/3", "/relative-redirect/2", "/relative-redirect/1"]);
+    assert_eq!(session.idle_connections(), 0, "the response body is still unread");
+    response.bytes().expect("body");
+    assert_eq!(session.idle_connections(), 1, "drained redirects kept one connection");
+
+    let response = session.get(&httpbin.url("/absolute-redirect/2")).send().expect("absolute");
+    assert_eq!((response.url().path(), response.history().len()), ("/get", 2));
+
+    // 303 turns POST into GET and drops the body; 307 replays it.
+    let target = httpbin.url("/anything");
+    let value: Value = session
+        .post(&httpbin.url("/redirect-to"))
+        .query([("url", target.as_str()), ("status_code", "303")])
+        .body("payload")
+        .send()
+        .expect("303")
+        .json()
+        .expect("json");
+    assert_eq!((value["method"].as_str(), value["data"].as_str()), (Some("GET"), Some("")));
+    assert!(value["headers"].get("Content-Length").is_none_or(|length| length == "0"));
+    let value: Value = session
+        .post(&httpbin.url("/redirect-to"))
+        .query([("url", target.as_str()), ("status_code", "307")])
+        .body("payload")
+        .send()
+        .expect("307")
+        .json()
+        .expect("json");
+    assert_eq!((value["method"].as_str(), value["data"].as_str()), (Some("POST"), Some("payload")));
+
+    let error = session
+        .post(&httpbin.url("/redirect-to"))
+        .query([("url", target.as_str()), ("status_code", "307")])
+        .body_reader(std::io::Cursor::new(b"streamed".to_vec()), None)
+        .send()
+        .expect_err("a streamed body cannot be replayed");
+    assert_eq!(error.kind(), ErrorKind::InvalidRequest, "{error}");
+
+    let limited = Session::builder().max_redirects(Some(2)).build().expect("session");
+    let error = limited.get(&httpbin.url("/redirect/5")).send().expect_err("too many");
+    assert_eq!(error.kind(), ErrorKind::RedirectLimit, "{error}");
+    let manual = Session::builder().max_redirects(None).build().expect("session");
+    let response = manual.get(&httpbin.url("/redirect/1")).send().expect("not followed");
+    assert_eq!(response.status(), StatusCode::FOUND);
+    assert_eq!(response.headers().get_str("location"), Some("/get"));
+}
+
+#[test]
+fn credentials_never_follow_a_redirect_to_another_origin() {
+    let first = server();
+    let second = server();
+    let session = Session::new();
+    let same_origin: Value = session
+        .get(&first.url("/redirect-to"))
+        .query([("url", "/headers")])
+        .basic_auth("user", Some("secret"))
+        .header("Cookie", "session=1")
+        .send()
+        .expect("same origin")
+        .json()
+        .expect("json");
+    assert!(same_origin["headers"]["Authorization"].is_string(), "kept on the same origin");
+    let other = second.url("/headers");
+    let cross_origin: Value = session
+        .get(&first.url("/redirect-to"))
+        .query([("url", other.as_str())])
+        .basic_auth("user", Some("secret"))
+        .header("cookie", "session=1")
+        .header("PROXY-AUTHORIZATION", "Basic x")
+        .send()
+        .expect("cross origin")
+        .json()
+        .expect("json");
+    for name in ["Authorization", "Cookie", "Proxy-Authorization"] {
+        assert!(cross_origin["headers"].get(name).is_none(), "{name} leaked to another origin: {cross_origin}");
+    }
+}

@@ -130,6 +130,18 @@ fn tour(base: &str) -> Result<()> {
     show("r.headers().get_all(\"x-custom\").count()", r.headers().get_all("x-custom").count());
     r.bytes()?;
 
+    step("Redirection and history");
+    let r = session.get(&url("/redirect/2")).send()?;
+    show("r = session.get(\"/redirect/2\"); r.url()", r.url());
+    show("r.history()", format!("{:?}", r.history().iter().map(|url| url.path()).collect::<Vec<_>>()));
+    r.bytes()?;
+    let manual = Session::builder().max_redirects(None).build()?;
+    let r = manual.get(&url("/redirect/1")).send()?;
+    show(
+        "Session::builder().max_redirects(None) .. get(\"/redirect/1\")",
+        format!("{} -> {}", r.status(), r.headers().get_str("location").unwrap_or("-")),
+    );
+
     step("Timeouts (finite by default: connect 10 s, read 30 s)");
     let quick = Session::builder().timeout(Duration::from_millis(500)).build()?;
     match quick.get(&url("/delay/3")).send() {

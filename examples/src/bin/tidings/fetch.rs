@@ -31,6 +31,7 @@ pub struct FetchOptions {
     cert: Option<String>,
     key: Option<String>,
     output: Option<String>,
+    max_redirects: Option<Option<u32>>,
     include: bool,
     verbose: bool,
     json_report: bool,
@@ -86,9 +87,11 @@ pub fn parse(mut parser: lexopt::Parser) -> Result<FetchOptions, Usage> {
                     return Err(Usage(format!("transport {transport:?} is not in this build (std only)")));
                 }
             }
-            // What tidings does today without them: no redirects followed, no proxy used.
-            Long("no-redirects") | Long("no-proxy") => {}
-            Long(policy @ ("retries" | "retry-status" | "backoff" | "max-redirects" | "digest" | "proxy")) => {
+            Long("max-redirects") => options.max_redirects = Some(Some(parser.value()?.parse()?)),
+            Long("no-redirects") => options.max_redirects = Some(None),
+            // What tidings does today without it: no proxy used.
+            Long("no-proxy") => {}
+            Long(policy @ ("retries" | "retry-status" | "backoff" | "digest" | "proxy")) => {
                 return Err(Usage(format!(
                     "--{policy} arrives with the client policies; this build does not have it yet"
                 )));
@@ -171,6 +174,9 @@ fn session(options: &FetchOptions) -> Result<Session, Usage> {
     if let Some(max_body) = options.max_body {
         builder = builder.max_body(max_body);
     }
+    if let Some(max_redirects) = options.max_redirects {
+        builder = builder.max_redirects(max_redirects);
+    }
     builder.build().map_err(|error| Usage(format!("TLS settings: {error}")))
 }
 
@@ -243,6 +249,7 @@ fn describe(response: &Response, report: &mut Report) {
     report.set_head(response.head());
     report.url = Some(response.url().to_string());
     report.reused_connection = response.reused_connection();
+    report.redirects = response.history().iter().map(ToString::to_string).collect();
     report.informational = response
         .informational()
         .iter()
