@@ -18,6 +18,7 @@
 //! * Decides keep-alive, and says why not ([`CloseReason`]).
 //! * Decides redirects as one pure function ([`redirect::next_hop`]): methods, bodies,
 //!   `Location` resolution, and credentials that never cross origins.
+//! * Decides retries as urllib3's `Retry` does ([`retry::Retries`]), waits included.
 //! * Turns time budgets into deadlines: you pass `now`, it answers with
 //!   [`Connection::poll_timeout`] ([`Timeouts`]).
 //! * Decodes gzip, deflate, br and zstd, streaming and bounded ([`ContentDecoder`]), and
@@ -97,6 +98,7 @@ mod headers;
 pub mod redirect;
 mod request;
 mod response;
+pub mod retry;
 pub mod text;
 
 pub use chunked::{Chunk, ChunkedDecoder};

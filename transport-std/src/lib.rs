@@ -36,6 +36,7 @@ pub use pool::PoolLimits;
 pub use request::{Auth, BasicAuth, BearerAuth, PreparedRequest, RequestBuilder};
 pub use response::Response;
 pub use session::{Session, SessionBuilder, Timeouts, DEFAULT_MAX_BODY};
+pub use tidings_core::retry::RetryPolicy;
 pub use tidings_core::{CloseReason, HeaderBlock, Headers, Method, StatusCode};
 pub use tls::TlsSettings;
 

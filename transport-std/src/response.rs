@@ -19,6 +19,7 @@ use crate::session::Session;
 pub struct Response {
     head: ResponseHead,
     history: Vec<Url>,
+    attempts: u32,
     informational: Vec<(u16, Headers)>,
     request: PreparedRequest,
     url: Url,
@@ -72,6 +73,7 @@ impl Response {
         let mut response = Response {
             head: head.head,
             history: Vec::new(),
+            attempts: 1,
             informational: head.informational,
             request,
             url,
@@ -141,9 +143,15 @@ impl Response {
         &self.history
     }
 
-    pub(crate) fn with_history(mut self, history: Vec<Url>) -> Response {
+    pub(crate) fn with_history(mut self, history: Vec<Url>, attempts: u32) -> Response {
         self.history = history;
+        self.attempts = attempts;
         self
+    }
+
+    /// Attempts made for this call, retries included (1 when nothing was retried).
+    pub fn attempts(&self) -> u32 {
+        self.attempts
     }
 
     /// Drops a redirect response: a small body is read off (raw, never content-decoded) so

@@ -1,14 +1,15 @@
 //! The session: persisted defaults, the TLS configuration and the connection pool.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use rustls::ClientConfig;
 use tidings_core::redirect::RedirectPolicy;
+use tidings_core::retry::{Outcome, Retries, RetryPolicy};
 use tidings_core::{Config, Headers, Method};
 
 use crate::conn::{BodySource, Conn};
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 use crate::pool::{Pool, PoolKey, PoolLimits};
 use crate::request::{Auth, BasicAuth, BearerAuth, PreparedBody, PreparedRequest, RequestBuilder};
 use crate::response::Response;
@@ -44,7 +45,23 @@ pub(crate) struct Settings {
     pub(crate) pool_limits: PoolLimits,
     pub(crate) max_body: u64,
     pub(crate) redirects: RedirectPolicy,
+    pub(crate) retries: RetryPolicy,
     tls: Arc<ClientConfig>,
+}
+
+/// A failed exchange, and whether it failed while connecting (nothing reached the server).
+struct Failure {
+    error: Error,
+    connecting: bool,
+}
+
+/// A number in `[0, 1)` for backoff jitter, from the standard library's per-process random
+/// hash keys (no extra dependency; jitter needs no cryptographic quality).
+fn random_unit() -> f64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(0x0074_6964_696e_6773);
+    (hasher.finish() >> 11) as f64 / (1u64 << 53) as f64
 }
 
 struct Inner {
@@ -146,8 +163,9 @@ impl Session {
         let total = request.timeout.or(self.inner.settings.timeouts.total);
         let deadline = total.map(|total| started + total);
         let mut history = Vec::new();
+        let mut retries = Retries::new(self.inner.settings.retries.clone());
         loop {
-            let response = self.send_once(&mut request, deadline, started)?;
+            let response = self.send_retrying(&mut request, deadline, started, &mut retries)?;
             let replayable = !matches!(request.body, PreparedBody::Reader { .. });
             let hop = tidings_core::redirect::next_hop(
                 self.inner.settings.redirects,
@@ -159,7 +177,7 @@ impl Session {
                 replayable,
             );
             let target = match hop {
-                Ok(None) => return Ok(response.with_history(history)),
+                Ok(None) => return Ok(response.with_history(history, retries.attempts())),
                 Ok(Some(target)) => target,
                 Err(error) => return Err(Error::from(tidings_core::Error::from(error)).at(&request.url)),
             };
@@ -175,6 +193,61 @@ impl Session {
         }
     }
 
+    /// One hop, retried as the session's retry policy (urllib3 semantics, decided by the
+    /// core) says: connect failures for any method, later failures and retryable statuses
+    /// for idempotent ones, streamed bodies never resent; waits stay within the deadline.
+    fn send_retrying(
+        &self,
+        request: &mut PreparedRequest,
+        deadline: Option<Instant>,
+        started: Instant,
+        retries: &mut Retries,
+    ) -> Result<Response, Error> {
+        loop {
+            let result = self.send_once(request, deadline, started);
+            let streamed = matches!(request.body, PreparedBody::Reader { .. });
+            let wait = {
+                let outcome = match &result {
+                    Ok(response) => Some(Outcome::Status {
+                        status: response.status().as_u16(),
+                        retry_after: response.headers().get("retry-after"),
+                    }),
+                    Err(failure) if failure.connecting => Some(Outcome::ConnectFailed),
+                    Err(failure) => matches!(
+                        failure.error.kind(),
+                        ErrorKind::Io | ErrorKind::Eof | ErrorKind::Timeout | ErrorKind::Protocol
+                    )
+                    .then_some(Outcome::ReadFailed),
+                };
+                let resendable = !streamed || matches!(outcome, Some(Outcome::ConnectFailed));
+                match outcome.filter(|_| resendable) {
+                    Some(outcome) => retries.next(&request.method, outcome, SystemTime::now(), random_unit()),
+                    None => None,
+                }
+            };
+            let wait = wait.filter(|wait| deadline.is_none_or(|deadline| Instant::now() + *wait < deadline));
+            let Some(wait) = wait else {
+                return result.map_err(|failure| {
+                    let attempts = retries.attempts();
+                    let error = failure.error.at(&request.url);
+                    if attempts > 1 {
+                        error.context(&format!("after {attempts} attempts"))
+                    } else {
+                        error
+                    }
+                });
+            };
+            match result {
+                Ok(response) => {
+                    log::debug!("retrying {} after status {} in {wait:?}", request.url, response.status().as_u16());
+                    response.discard();
+                }
+                Err(failure) => log::debug!("retrying {} after {} in {wait:?}", request.url, failure.error),
+            }
+            std::thread::sleep(wait);
+        }
+    }
+
     /// One exchange: a pooled connection when one fits, else a new one; a pooled connection
     /// found closed before any response byte is replaced once, whatever the method, because
     /// the server processed nothing.
@@ -183,9 +256,9 @@ impl Session {
         request: &mut PreparedRequest,
         deadline: Option<Instant>,
         started: Instant,
-    ) -> Result<Response, Error> {
+    ) -> Result<Response, Failure> {
         let settings = &self.inner.settings;
-        let core_request = request.to_core().map_err(|error| error.at(&request.url))?;
+        let core_request = request.to_core().map_err(|error| Failure { error, connecting: false })?;
         let url = request.url.clone();
         let https = url.scheme() == "https";
         let key = PoolKey {
@@ -207,7 +280,7 @@ impl Session {
                     https.then(|| settings.tls.clone()),
                     Instant::now(),
                 )
-                .map_err(|error| error.at(&url))?,
+                .map_err(|error| Failure { error: error.at(&url), connecting: true })?,
             };
             let result = {
                 let mut body = match &mut request.body {
@@ -236,7 +309,7 @@ impl Session {
                     );
                     fresh_only = true;
                 }
-                Err(error) => return Err(error.at(&url)),
+                Err(error) => return Err(Failure { error: error.at(&url), connecting: false }),
             }
         }
     }
@@ -272,6 +345,7 @@ pub struct SessionBuilder {
     pool_limits: PoolLimits,
     max_body: Option<u64>,
     redirects: RedirectPolicy,
+    retries: RetryPolicy,
 }
 
 impl SessionBuilder {
@@ -352,6 +426,13 @@ impl SessionBuilder {
         self
     }
 
+    /// How requests are retried (urllib3's `Retry` semantics; off by default apart from the
+    /// stale-connection retry).
+    pub fn retries(mut self, policy: RetryPolicy) -> Self {
+        self.retries = policy;
+        self
+    }
+
     /// Builds the session; fails if the TLS settings cannot be loaded.
     pub fn build(self) -> Result<Session, Error> {
         let settings = Settings {
@@ -362,6 +443,7 @@ impl SessionBuilder {
             pool_limits: self.pool_limits,
             max_body: self.max_body.unwrap_or(DEFAULT_MAX_BODY),
             redirects: self.redirects,
+            retries: self.retries,
             tls: self.tls.build()?,
         };
         Ok(Session { inner: Arc::new(Inner { settings, pool: Pool::default() }) })

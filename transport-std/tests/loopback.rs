@@ -241,3 +241,53 @@ fn an_early_response_stops_a_large_upload() {
     assert_eq!(response.read_body().expect("body"), b"too large");
     assert_eq!(response.close_reason().map(|reason| reason.as_str()), Some("aborted"), "the upload was cut short");
 }
+
+#[test]
+fn retries_follow_urllib3_semantics() {
+    let flaky = Server::start(|_, index| {
+        if index < 2 {
+            Action::Respond(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\n\r\nbusy".to_vec())
+        } else {
+            Action::Respond(ok("finally"))
+        }
+    });
+    let policy = tidings_std::RetryPolicy::new(3).status_forcelist([503]).backoff_factor(Duration::from_millis(10));
+    let session = Session::builder().retries(policy.clone()).build().expect("session");
+    let response = session.get(&flaky.url("/")).send().expect("recovers");
+    assert_eq!(response.attempts(), 3);
+    assert_eq!(response.text().expect("text"), "finally");
+    assert_eq!(flaky.connection_count(), 1, "retried responses were drained and the connection reused");
+
+    let busy = Server::start(|_, _| {
+        Action::Respond(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n".to_vec())
+    });
+    let response = session.post(&busy.url("/")).body("x").send().expect("a response");
+    assert_eq!((response.status().as_u16(), response.attempts()), (503, 1), "POST is not retried on a status");
+    let response = session.get(&busy.url("/")).send().expect("a response");
+    assert_eq!((response.status().as_u16(), response.attempts()), (503, 4), "the last response once retries run out");
+
+    let throttled = Server::start(|_, index| {
+        if index == 0 {
+            Action::Respond(b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nContent-Length: 0\r\n\r\n".to_vec())
+        } else {
+            Action::Respond(ok("ok"))
+        }
+    });
+    let started = Instant::now();
+    let response = Session::builder()
+        .retries(tidings_std::RetryPolicy::new(1))
+        .build()
+        .expect("session")
+        .get(&throttled.url("/"))
+        .send()
+        .expect("after waiting");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(started.elapsed() >= Duration::from_secs(1), "Retry-After was honoured");
+
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = closed.local_addr().expect("address").port();
+    drop(closed);
+    let error = session.post(&format!("http://127.0.0.1:{port}/")).body("x").send().expect_err("refused");
+    assert_eq!(error.kind(), ErrorKind::Connect);
+    assert!(error.to_string().contains("after 4 attempts"), "connect failures retry any method: {error}");
+}

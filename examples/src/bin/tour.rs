@@ -151,6 +151,16 @@ fn tour(base: &str) -> Result<()> {
         Ok(r) => show("get(\"/delay/3\")", r.status()),
     }
 
+    step("Retries with backoff (urllib3's Retry semantics; off by default)");
+    let patient = Session::builder()
+        .retries(tidings_std::RetryPolicy::new(2).status_forcelist([503]).backoff_factor(Duration::from_millis(50)))
+        .build()?;
+    let r = patient.get(&url("/status/503")).send()?;
+    show(
+        "RetryPolicy::new(2).status_forcelist([503]) .. get(\"/status/503\")",
+        format!("{} after {} attempts", r.status(), r.attempts()),
+    );
+
     step("Errors");
     match tidings_std::get("http://127.0.0.1:9/") {
         Err(error) => show("tidings_std::get(\"http://127.0.0.1:9/\")", format!("Err({} error)", error.kind())),

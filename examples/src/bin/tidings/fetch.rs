@@ -32,6 +32,9 @@ pub struct FetchOptions {
     key: Option<String>,
     output: Option<String>,
     max_redirects: Option<Option<u32>>,
+    retries: Option<u32>,
+    retry_status: Vec<u16>,
+    backoff: Option<Duration>,
     include: bool,
     verbose: bool,
     json_report: bool,
@@ -91,7 +94,17 @@ pub fn parse(mut parser: lexopt::Parser) -> Result<FetchOptions, Usage> {
             Long("no-redirects") => options.max_redirects = Some(None),
             // What tidings does today without it: no proxy used.
             Long("no-proxy") => {}
-            Long(policy @ ("retries" | "retry-status" | "backoff" | "digest" | "proxy")) => {
+            Long("retries") => options.retries = Some(parser.value()?.parse()?),
+            Long("retry-status") => {
+                let codes = parser.value()?.string()?;
+                for code in codes.split(',') {
+                    options
+                        .retry_status
+                        .push(code.trim().parse().map_err(|_| Usage(format!("{code:?} is not a status code")))?);
+                }
+            }
+            Long("backoff") => options.backoff = Some(seconds(&parser.value()?.string()?)?),
+            Long(policy @ ("digest" | "proxy")) => {
                 return Err(Usage(format!(
                     "--{policy} arrives with the client policies; this build does not have it yet"
                 )));
@@ -176,6 +189,12 @@ fn session(options: &FetchOptions) -> Result<Session, Usage> {
     }
     if let Some(max_redirects) = options.max_redirects {
         builder = builder.max_redirects(max_redirects);
+    }
+    if options.retries.is_some() || !options.retry_status.is_empty() || options.backoff.is_some() {
+        let policy = tidings_std::RetryPolicy::new(options.retries.unwrap_or(3))
+            .status_forcelist(options.retry_status.iter().copied())
+            .backoff_factor(options.backoff.unwrap_or_default());
+        builder = builder.retries(policy);
     }
     builder.build().map_err(|error| Usage(format!("TLS settings: {error}")))
 }
