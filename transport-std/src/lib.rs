@@ -14,8 +14,10 @@
 //! timeouts set from the core's deadlines. Timeouts are finite by default.
 //!
 //! Redirects are followed (30 at most by default) by the core's pure policy: methods and
-//! bodies as Requests rewrites them, and credentials never sent to another origin. Not yet
-//! here (arriving with the policies issue): retries, cookies, proxies, Digest auth, `.netrc`.
+//! bodies as Requests rewrites them, and credentials never sent to another origin. Retries
+//! follow urllib3's `Retry` semantics when a [`RetryPolicy`] is set (off by default, apart
+//! from the transparent stale-connection retry). Not yet here (arriving with the policies
+//! issue): cookies, proxies, Digest auth, `.netrc`.
 
 #![forbid(unsafe_code)]
 
