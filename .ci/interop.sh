@@ -20,14 +20,7 @@ trap cleanup EXIT
 
 HTTPBIN_PORT=$(free_port); NGINX_PORT=$(free_port); NGINX_TLS_PORT=$(free_port)
 
-# A local CA and a server certificate for localhost and 127.0.0.1.
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=tidings interop CA" \
-  -keyout "$work/ca.key" -out "$work/ca.pem" 2>/dev/null
-openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout "$work/server.key" -out "$work/server.csr" 2>/dev/null
-printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' > "$work/san.ext"
-openssl x509 -req -in "$work/server.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" -CAcreateserial \
-  -days 2 -extfile "$work/san.ext" -out "$work/server.pem" 2>/dev/null
-
+make_certificates "$work"
 start_nginx "$work" "$NGINX_PORT" 32 "$NGINX_TLS_PORT"
 
 (cd "$work" && exec gunicorn -k gthread --threads 8 --keep-alive 30 -b "127.0.0.1:$HTTPBIN_PORT" httpbin:app) \

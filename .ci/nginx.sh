@@ -6,6 +6,19 @@
 #       keep-alive on PORT, and over HTTPS on TLS_PORT with DIR/server.pem and DIR/server.key;
 #       its PID is in DIR/nginx.pid.
 
+#   make_certificates DIR          a CA (DIR/ca.pem) and a server certificate for localhost and
+#                                  127.0.0.1 (DIR/server.pem, DIR/server.key), with openssl
+
+make_certificates() {
+  local work=$1
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=tidings test CA" \
+    -keyout "$work/ca.key" -out "$work/ca.pem" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout "$work/server.key" -out "$work/server.csr" 2>/dev/null
+  printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' > "$work/san.ext"
+  openssl x509 -req -in "$work/server.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" -CAcreateserial \
+    -days 2 -extfile "$work/san.ext" -out "$work/server.pem" 2>/dev/null
+}
+
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 start_nginx() {

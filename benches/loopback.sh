@@ -8,7 +8,9 @@ cd "$(dirname "$0")/.."
 . .ci/nginx.sh
 work=$(mktemp -d)
 trap '[ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null; rm -rf "$work"' EXIT
-port=$(free_port)
-start_nginx "$work" "$port" 100
+port=$(free_port); tls_port=$(free_port)
+make_certificates "$work"
+start_nginx "$work" "$port" 100 "$tls_port"
 sleep 0.5
-TIDINGS_BENCH_URL="http://127.0.0.1:$port" cargo bench -p tidings-benches --features peers --bench loopback "$@"
+TIDINGS_BENCH_URL="http://127.0.0.1:$port" TIDINGS_BENCH_TLS_URL="https://localhost:$tls_port" \
+  TIDINGS_BENCH_CA="$work/ca.pem" cargo bench -p tidings-benches --features peers --bench loopback "$@"

@@ -58,12 +58,11 @@ impl Client for ReqwestBlocking {
     }
 }
 
+type HyperConnector = hyper_rustls::HttpsConnector<hyper_util_client::client::legacy::connect::HttpConnector>;
+
 struct Hyper {
     runtime: tokio::runtime::Runtime,
-    client: hyper_util_client::client::legacy::Client<
-        hyper_util_client::client::legacy::connect::HttpConnector,
-        Empty<Bytes>,
-    >,
+    client: hyper_util_client::client::legacy::Client<HyperConnector, Empty<Bytes>>,
 }
 
 impl Client for Hyper {
@@ -97,27 +96,65 @@ fn drain(reader: &mut impl Read) -> std::io::Result<usize> {
     }
 }
 
-/// Fresh clients; with `pooled == false` each keeps no connection between requests.
-fn clients(pooled: bool) -> Result<Vec<Box<dyn Client>>, Failure> {
+/// Fresh clients; with `pooled == false` each keeps no connection between requests. With a
+/// CA file, every client trusts exactly that CA (and nothing else) for HTTPS.
+fn clients(pooled: bool, ca: Option<&str>) -> Result<Vec<Box<dyn Client>>, Failure> {
+    let keep = usize::from(pooled);
     let pool_limits = if pooled {
         tidings_std::PoolLimits::default()
     } else {
         tidings_std::PoolLimits { max_idle_per_host: 0, max_idle: 0 }
     };
-    let tidings = tidings_std::Session::builder().pool_limits(pool_limits).max_body(1 << 30).build()?;
-    let ureq_config = ureq::Agent::config_builder()
-        .max_idle_connections_per_host(usize::from(pooled))
-        .max_idle_connections(usize::from(pooled))
-        .build();
-    let reqwest = reqwest::blocking::Client::builder().pool_max_idle_per_host(usize::from(pooled)).build()?;
+    let ca_pem = ca.map(std::fs::read).transpose()?;
+
+    let mut tls = tidings_std::TlsSettings::default();
+    if let Some(path) = ca {
+        tls = tls.ca_bundle(path);
+    }
+    let tidings = tidings_std::Session::builder().pool_limits(pool_limits).max_body(1 << 30).tls(tls).build()?;
+
+    let mut ureq_config = ureq::Agent::config_builder().max_idle_connections_per_host(keep).max_idle_connections(keep);
+    if let Some(pem) = &ca_pem {
+        let certificate = ureq::tls::Certificate::from_pem(pem)?;
+        let roots = ureq::tls::RootCerts::new_with_certs(&[certificate]);
+        ureq_config = ureq_config.tls_config(ureq::tls::TlsConfig::builder().root_certs(roots).build());
+    }
+
+    let mut reqwest = reqwest::blocking::Client::builder().pool_max_idle_per_host(keep).use_rustls_tls();
+    if let Some(pem) = &ca_pem {
+        reqwest = reqwest.tls_built_in_root_certs(false).add_root_certificate(reqwest::Certificate::from_pem(pem)?);
+    }
+
+    let mut roots = rustls::RootCertStore::empty();
+    if let Some(path) = ca {
+        use rustls::pki_types::pem::PemObject;
+        for certificate in rustls::pki_types::CertificateDer::pem_file_iter(path)? {
+            roots.add(certificate?)?;
+        }
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let hyper_tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    // TCP_NODELAY as every other client here sets it (hyper's connector leaves it off).
+    let mut http = hyper_util_client::client::legacy::connect::HttpConnector::new();
+    http.set_nodelay(true);
+    http.enforce_http(false);
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(hyper_tls)
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(http);
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let hyper = hyper_util_client::client::legacy::Client::builder(hyper_util_client::rt::TokioExecutor::new())
-        .pool_max_idle_per_host(usize::from(pooled))
-        .build_http();
+        .pool_max_idle_per_host(keep)
+        .build(connector);
+
     Ok(vec![
         Box::new(Tidings(tidings)),
-        Box::new(Ureq(ureq_config.into())),
-        Box::new(ReqwestBlocking(reqwest)),
+        Box::new(Ureq(ureq_config.build().into())),
+        Box::new(ReqwestBlocking(reqwest.build()?)),
         Box::new(Hyper { runtime, client: hyper }),
     ])
 }
@@ -190,22 +227,44 @@ fn main() -> Result<(), Failure> {
     let large = format!("{base}/large.bin");
 
     let mut results = Vec::new();
-    for mut client in clients(true)? {
+    for mut client in clients(true, None)? {
         results.push(measure(client.as_mut(), &small, requests)?);
     }
     report(&format!("(a) {requests} sequential small GETs over one kept-alive connection"), &results, false);
 
     let mut results = Vec::new();
-    for mut client in clients(true)? {
+    for mut client in clients(true, None)? {
         results.push(measure(client.as_mut(), &large, 5)?);
     }
     report("(b) large download (5 × the file, kept alive)", &results, true);
 
     let fresh = requests / 4;
     let mut results = Vec::new();
-    for mut client in clients(false)? {
+    for mut client in clients(false, None)? {
         results.push(measure(client.as_mut(), &small, fresh)?);
     }
     report(&format!("(c) {fresh} small GETs, a new connection each"), &results, false);
+
+    let (Ok(tls_base), Ok(ca)) = (std::env::var("TIDINGS_BENCH_TLS_URL"), std::env::var("TIDINGS_BENCH_CA")) else {
+        return Ok(());
+    };
+    let small = format!("{tls_base}/small.txt");
+    let large = format!("{tls_base}/large.bin");
+    let mut results = Vec::new();
+    for mut client in clients(true, Some(&ca))? {
+        results.push(measure(client.as_mut(), &small, requests)?);
+    }
+    report(&format!("(a, TLS) {requests} sequential small GETs over one kept-alive connection"), &results, false);
+    let mut results = Vec::new();
+    for mut client in clients(true, Some(&ca))? {
+        results.push(measure(client.as_mut(), &large, 5)?);
+    }
+    report("(b, TLS) large download (5 × the file, kept alive)", &results, true);
+    let fresh = requests / 10;
+    let mut results = Vec::new();
+    for mut client in clients(false, Some(&ca))? {
+        results.push(measure(client.as_mut(), &small, fresh)?);
+    }
+    report(&format!("(c, TLS) {fresh} small GETs, a new connection (and handshake) each"), &results, false);
     Ok(())
 }
