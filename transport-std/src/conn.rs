@@ -71,6 +71,8 @@ pub(crate) struct Conn {
     end: usize,
     /// When it went back to the pool (for the liveness check on reuse).
     pub(crate) idle_since: Option<Instant>,
+    /// The socket timeouts last set (read, write), so unchanged ones cost no system call.
+    armed: [Option<Option<Duration>>; 2],
 }
 
 /// The final head and what came before it.
@@ -108,7 +110,16 @@ impl Conn {
         };
         core.handle_connected(Instant::now())?;
         log::debug!("connected to {}:{} ({})", key.host, key.port, if key.tls.is_some() { "tls" } else { "plain" });
-        Ok(Conn { key, core, stream, buffer: vec![0; INITIAL_BUFFER], start: 0, end: 0, idle_since: None })
+        Ok(Conn {
+            key,
+            core,
+            stream,
+            buffer: vec![0; INITIAL_BUFFER],
+            start: 0,
+            end: 0,
+            idle_since: None,
+            armed: [None; 2],
+        })
     }
 
     /// Whether a pooled connection still looks usable: not closed by the server and with no
@@ -233,6 +244,7 @@ impl Conn {
         socket
             .set_read_timeout(Some(Duration::from_millis(500)))
             .map_err(|error| Error::io(ErrorKind::Io, "socket", error))?;
+        self.armed[Direction::Read as usize] = None;
         loop {
             if let Some(head) = self.take_head(informational)? {
                 return Ok(Some(head));
@@ -434,6 +446,11 @@ impl Conn {
                 }
                 Some(deadline) => Some(deadline - now),
             };
+            let slot = &mut self.armed[direction as usize];
+            if !needs_arming(*slot, wait) {
+                return Ok(());
+            }
+            *slot = Some(wait);
             let socket = self.stream.socket();
             let result = match direction {
                 Direction::Read => socket.set_read_timeout(wait),
@@ -444,9 +461,23 @@ impl Conn {
     }
 }
 
+#[derive(Clone, Copy)]
 enum Direction {
-    Read,
-    Write,
+    Read = 0,
+    Write = 1,
+}
+
+/// Whether the socket timeout must be set again. A timeout within 1 ms below or 100 ms above
+/// the one already set is left alone: a moving between-bytes deadline then costs no system
+/// call per read, and a wake-up slightly early only hands the core a time it ignores.
+fn needs_arming(armed: Option<Option<Duration>>, wait: Option<Duration>) -> bool {
+    match (armed, wait) {
+        (Some(Some(armed)), Some(wait)) => {
+            wait + Duration::from_millis(1) < armed || wait > armed + Duration::from_millis(100)
+        }
+        (Some(None), None) => false,
+        _ => true,
+    }
 }
 
 /// What a read produced.
