@@ -57,6 +57,17 @@ fn decode_report_fields() {
     assert_eq!(value["body_b64"], "aGVsbG8gd29ybGQK");
     assert_eq!(value["keep_alive"], true);
     assert_eq!(value["close_reason"], serde_json::Value::Null);
+    assert!(value.get("text").is_none(), "no charset named, no text");
+}
+
+#[test]
+fn text_appears_when_a_charset_is_named() {
+    let capture =
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=iso-8859-1\r\nContent-Length: 4\r\n\r\ncaf\xe9";
+    let (code, value) = report(&["decode", "--report", "json"], capture);
+    assert_eq!(code, 0);
+    assert_eq!(value["text"], "caf\u{e9}");
+    assert_eq!(value["body_b64"], "Y2Fm6Q==");
 }
 
 #[test]

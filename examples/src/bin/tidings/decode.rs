@@ -27,14 +27,19 @@ pub struct DecodeOptions {
 pub fn decode(capture: &[u8], options: &DecodeOptions) -> Report {
     let started = Instant::now();
     let mut report = Report::default();
-    let mut run =
-        Run { body: Vec::new(), decoder: None, ended: false, limit: options.max_body.unwrap_or(DEFAULT_DECODED_LIMIT) };
+    let mut run = Run {
+        body: Vec::new(),
+        content_type: None,
+        decoder: None,
+        ended: false,
+        limit: options.max_body.unwrap_or(DEFAULT_DECODED_LIMIT),
+    };
     let mut connection = Connection::new(Config::default());
     let result = feed(&mut connection, capture, options, &mut run, &mut report);
     if let Err(error) = result {
         report.set_error(&error);
     }
-    report.set_body(&run.body);
+    report.set_body(&run.body, run.content_type.as_deref());
     // A response abandoned midway (say, on a decode error) leaves its connection unusable.
     let abandoned = (!connection.is_idle()).then_some(tidings_core::CloseReason::Aborted);
     report.set_close(connection.close_reason().or(abandoned));
@@ -44,6 +49,7 @@ pub fn decode(capture: &[u8], options: &DecodeOptions) -> Report {
 
 struct Run {
     body: Vec<u8>,
+    content_type: Option<Vec<u8>>,
     decoder: Option<ContentDecoder>,
     ended: bool,
     limit: u64,
@@ -94,6 +100,7 @@ fn pump(connection: &mut Connection, input: &[u8], run: &mut Run, report: &mut R
             Some(Event::Informational(head)) => report.informational.push(informational(head)),
             Some(Event::Head(head)) => {
                 report.set_head(head);
+                run.content_type = head.headers().get("content-type").map(<[u8]>::to_vec);
                 let decoder = ContentDecoder::for_response(head.headers(), run.limit)?;
                 report.undecoded_coding = decoder.undecoded().map(str::to_owned);
                 run.decoder = Some(decoder);

@@ -254,10 +254,7 @@ fn fetch(session: &Session, options: &FetchOptions, url: &str, report: &mut Repo
         .map(|trailers| trailers.iter().map(|(n, v)| [n.to_owned(), octets(v)]).collect())
         .unwrap_or_default();
     report.set_close(response.close_reason());
-    if tidings_core::text::charset(response.headers().get("content-type").unwrap_or_default()).is_some() {
-        report.text = Some(tidings_core::text::decode_text(response.headers().get("content-type"), &body).into_owned());
-    }
-    report.set_body(&body);
+    report.set_body(&body, response.headers().get("content-type"));
     if options.fail {
         response.error_for_status()?;
     }

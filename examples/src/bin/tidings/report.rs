@@ -50,8 +50,12 @@ impl Report {
         self.headers = fields(head.headers());
     }
 
-    pub fn set_body(&mut self, body: &[u8]) {
+    /// The decoded body, and its text when `Content-Type` names a charset (CONTRACT.md).
+    pub fn set_body(&mut self, body: &[u8], content_type: Option<&[u8]>) {
         self.body_b64 = base64::engine::general_purpose::STANDARD.encode(body);
+        if content_type.and_then(tidings_core::text::charset).is_some() {
+            self.text = Some(tidings_core::text::decode_text(content_type, body).into_owned());
+        }
     }
 
     pub fn set_error(&mut self, error: &Error) {
