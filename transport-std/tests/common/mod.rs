@@ -55,22 +55,7 @@ impl Server {
     /// Starts a server; `script(request, index)` decides each answer (`index` counts requests
     /// across all connections).
     pub fn start(script: impl Fn(&Recorded, usize) -> Action + Send + Sync + 'static) -> Server {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
-        let port = listener.local_addr().expect("address").port();
-        let connections = Arc::new(AtomicUsize::new(0));
-        let requests = Arc::new(Mutex::new(Vec::new()));
-        let script: Arc<Script> = Arc::new(script);
-        let (count, log) = (connections.clone(), requests.clone());
-        thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(stream) = stream else { return };
-                let connection = count.fetch_add(1, Ordering::SeqCst);
-                let (script, log) = (script.clone(), log.clone());
-                stream.set_read_timeout(Some(Duration::from_secs(10))).ok();
-                thread::spawn(move || serve(stream, connection, &*script, &log));
-            }
-        });
-        Server { port, connections, requests }
+        Server::launch(None, Arc::new(script))
     }
 
     /// The same over TLS with this certificate chain and key (DER).
@@ -95,21 +80,29 @@ impl Server {
         config: Arc<rustls::ServerConfig>,
         script: impl Fn(&Recorded, usize) -> Action + Send + Sync + 'static,
     ) -> Server {
+        Server::launch(Some(config), Arc::new(script))
+    }
+
+    /// Accepts connections on a loopback port, each served on its own thread (over TLS when
+    /// a configuration is given).
+    fn launch(tls: Option<Arc<rustls::ServerConfig>>, script: Arc<Script>) -> Server {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
         let port = listener.local_addr().expect("address").port();
         let connections = Arc::new(AtomicUsize::new(0));
         let requests = Arc::new(Mutex::new(Vec::new()));
-        let script: Arc<Script> = Arc::new(script);
         let (count, log) = (connections.clone(), requests.clone());
         thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { return };
                 stream.set_read_timeout(Some(Duration::from_secs(10))).ok();
                 let connection = count.fetch_add(1, Ordering::SeqCst);
-                let (script, log, config) = (script.clone(), log.clone(), config.clone());
-                thread::spawn(move || {
-                    let Ok(tls) = rustls::ServerConnection::new(config) else { return };
-                    serve(rustls::StreamOwned::new(tls, stream), connection, &*script, &log);
+                let (script, log, tls) = (script.clone(), log.clone(), tls.clone());
+                thread::spawn(move || match tls {
+                    None => serve(stream, connection, &*script, &log),
+                    Some(config) => {
+                        let Ok(session) = rustls::ServerConnection::new(config) else { return };
+                        serve(rustls::StreamOwned::new(session, stream), connection, &*script, &log);
+                    }
                 });
             }
         });
