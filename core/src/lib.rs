@@ -19,6 +19,8 @@
 //! * Decides redirects as one pure function ([`redirect::next_hop`]): methods, bodies,
 //!   `Location` resolution, and credentials that never cross origins.
 //! * Decides retries as urllib3's `Retry` does ([`retry::Retries`]), waits included.
+//! * Answers Digest challenges (RFC 7616: MD5, SHA-256, `-sess`; [`auth::DigestAuth`]) with
+//!   randomness you pass in, and reads `.netrc` text ([`netrc::Netrc`]).
 //! * Turns time budgets into deadlines: you pass `now`, it answers with
 //!   [`Connection::poll_timeout`] ([`Timeouts`]).
 //! * Decodes gzip, deflate, br and zstd, streaming and bounded ([`ContentDecoder`]), and
@@ -87,6 +89,8 @@
 
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "digest")]
+pub mod auth;
 pub mod chunked;
 pub mod coding;
 mod config;
@@ -95,6 +99,7 @@ mod error;
 pub mod framing;
 mod head;
 mod headers;
+pub mod netrc;
 pub mod redirect;
 mod request;
 mod response;
