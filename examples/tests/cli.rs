@@ -106,3 +106,14 @@ fn shared_contract_checker_passes() {
     assert!(output.status.success(), "contract check failed:\n{stdout}");
     assert!(stdout.contains("14 passed, 0 failed"), "{stdout}");
 }
+
+#[test]
+fn digest_credentials_from_the_command_line() {
+    let httpbin = tidings_httpbin::Server::start().expect("httpbin");
+    let url = httpbin.url("/digest-auth/auth/user/pass/MD5");
+    let (code, value) = report(&["--report", "json", "-u", "user:pass", "--digest", &url], b"");
+    assert_eq!((code, &value["status"]), (0, &serde_json::json!(200)), "{value}");
+    // Without --digest, -u is Basic, which this endpoint refuses.
+    let (code, value) = report(&["--report", "json", "-u", "user:pass", &url], b"");
+    assert_eq!((code, &value["status"]), (0, &serde_json::json!(401)), "{value}");
+}

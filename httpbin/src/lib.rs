@@ -8,7 +8,8 @@
 //!
 //! Endpoints follow httpbin's shapes: `/get`, `/post`, `/put`, `/patch`, `/delete`,
 //! `/anything`, `/status/{code}`, `/redirect/{n}`, `/relative-redirect/{n}`,
-//! `/absolute-redirect/{n}`, `/redirect-to`, `/basic-auth/{user}/{pass}`, `/bearer`,
+//! `/absolute-redirect/{n}`, `/redirect-to`, `/basic-auth/{user}/{pass}`,
+//! `/digest-auth/{qop}/{user}/{pass}[/{algorithm}]`, `/bearer`,
 //! `/cookies`, `/cookies/set`, `/delay/{s}`, `/drip`, `/stream/{n}`, `/bytes/{n}`, `/gzip`,
 //! `/deflate`, `/brotli`, `/headers`, `/response-headers`, `/encoding/utf8`.
 
@@ -194,6 +195,10 @@ async fn handle(request: Request<Incoming>, peer: SocketAddr) -> Result<Response
                     .insert("www-authenticate", HeaderValue::from_static("Basic realm=\"Fake Realm\""));
                 response
             }
+        }
+        (_, ["digest-auth", qop, user, password, rest @ ..]) if rest.len() <= 1 => {
+            let algorithm = rest.first().copied().unwrap_or("MD5");
+            digest_auth(&parts, qop, user, password, algorithm)
         }
         (_, ["bearer"]) => {
             match header(&parts, "authorization").and_then(|value| value.strip_prefix("Bearer ").map(str::to_owned)) {
@@ -522,4 +527,76 @@ fn pseudo_random(count: usize, seed: u64) -> Vec<u8> {
             (z ^ (z >> 31)) as u8
         })
         .collect()
+}
+
+/// Nonces handed out by `/digest-auth`, all distinct.
+static NONCES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+/// httpbin's `/digest-auth`: a 401 with a fresh challenge unless `Authorization` answers it
+/// correctly. The check is written from RFC 7616 §3.4 here, apart from the client's code.
+fn digest_auth(
+    parts: &hyper::http::request::Parts,
+    qop: &str,
+    user: &str,
+    password: &str,
+    algorithm: &str,
+) -> Response<Body> {
+    let hash = |text: String| -> String {
+        use sha2::Digest as _;
+        let bytes: Vec<u8> = match algorithm.trim_end_matches("-sess") {
+            "SHA-256" => sha2::Sha256::digest(text.as_bytes()).to_vec(),
+            _ => md5::Md5::digest(text.as_bytes()).to_vec(),
+        };
+        bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+    };
+    let fields: std::collections::HashMap<String, String> = header(parts, "authorization")
+        .and_then(|value| value.strip_prefix("Digest ").map(str::to_owned))
+        .map(|params| {
+            // Split on commas outside quotes; this server only meets well-formed clients.
+            let mut fields = Vec::new();
+            let (mut current, mut quoted) = (String::new(), false);
+            for character in params.chars() {
+                match character {
+                    '"' => quoted = !quoted,
+                    ',' if !quoted => fields.push(std::mem::take(&mut current)),
+                    _ => current.push(character),
+                }
+            }
+            fields.push(current);
+            fields
+                .into_iter()
+                .filter_map(|field| {
+                    let (name, value) = field.trim().split_once('=')?;
+                    Some((name.to_owned(), value.to_owned()))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let field = |name: &str| fields.get(name).cloned().unwrap_or_default();
+    let target = parts.uri.path_and_query().map(|target| target.as_str()).unwrap_or("/");
+    let mut ha1 = hash(format!("{user}:Fake Realm:{password}"));
+    if algorithm.ends_with("-sess") {
+        ha1 = hash(format!("{ha1}:{}:{}", field("nonce"), field("cnonce")));
+    }
+    let ha2 = hash(format!("{}:{}", parts.method, field("uri")));
+    let expected = hash(format!("{ha1}:{}:{}:{}:{}:{ha2}", field("nonce"), field("nc"), field("cnonce"), field("qop")));
+    let answered = !fields.is_empty()
+        && field("username") == user
+        && field("uri") == target
+        && field("qop") == qop
+        && field("algorithm") == algorithm
+        && field("opaque") == "httpbin-opaque"
+        && field("response") == expected;
+    if answered {
+        return json_response(StatusCode::OK, json!({"authenticated": true, "user": user, "nc": field("nc")}));
+    }
+    let nonce = format!("{:032x}", NONCES.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    let challenge = format!(
+        "Digest realm=\"Fake Realm\", nonce=\"{nonce}\", qop=\"{qop}\", opaque=\"httpbin-opaque\", algorithm={algorithm}, stale=FALSE"
+    );
+    let mut response = empty(StatusCode::UNAUTHORIZED);
+    if let Ok(value) = HeaderValue::from_str(&challenge) {
+        response.headers_mut().insert("www-authenticate", value);
+    }
+    response
 }

@@ -16,11 +16,14 @@
 //! Redirects are followed (30 at most by default) by the core's pure policy: methods and
 //! bodies as Requests rewrites them, and credentials never sent to another origin. Retries
 //! follow urllib3's `Retry` semantics when a [`RetryPolicy`] is set (off by default, apart
-//! from the transparent stale-connection retry). Not yet here (arriving with the policies
-//! issue): cookies, proxies, Digest auth, `.netrc`.
+//! from the transparent stale-connection retry). Basic, Bearer and Digest credentials
+//! ([`DigestAuth`], RFC 7616) go to their own origin only; requests without credentials take
+//! them from `.netrc` for each host they reach. Not yet here (arriving with the policies
+//! issue): cookies, proxies.
 
 #![forbid(unsafe_code)]
 
+mod auth;
 mod conn;
 mod error;
 mod multipart;
@@ -32,10 +35,11 @@ mod tls;
 
 use std::sync::LazyLock;
 
+pub use auth::{Auth, BasicAuth, BearerAuth, DigestAuth};
 pub use error::{Error, ErrorKind};
 pub use multipart::{Multipart, Part};
 pub use pool::PoolLimits;
-pub use request::{Auth, BasicAuth, BearerAuth, PreparedRequest, RequestBuilder};
+pub use request::{PreparedRequest, RequestBuilder};
 pub use response::Response;
 pub use session::{Session, SessionBuilder, Timeouts, DEFAULT_MAX_BODY};
 pub use tidings_core::retry::RetryPolicy;

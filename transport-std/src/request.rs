@@ -2,55 +2,16 @@
 
 use std::fmt;
 use std::io::Read;
+use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine as _;
 use tidings_core::{Body, Headers, Method};
 use url::Url;
 
+use crate::auth::{Auth, BasicAuth, BearerAuth};
 use crate::error::{Error, ErrorKind};
 use crate::response::Response;
 use crate::session::Session;
-
-/// Something that adds credentials to a request (Requests' `AuthBase`).
-pub trait Auth: Send + Sync {
-    /// Adds whatever the scheme needs (usually an `Authorization` header).
-    fn apply(&self, request: &mut PreparedRequest) -> Result<(), Error>;
-}
-
-/// `Authorization: Basic`.
-#[derive(Debug, Clone)]
-pub struct BasicAuth {
-    user: String,
-    password: Option<String>,
-}
-
-impl BasicAuth {
-    /// Credentials for Basic auth (RFC 7617).
-    pub fn new(user: impl Into<String>, password: Option<impl Into<String>>) -> Self {
-        BasicAuth { user: user.into(), password: password.map(Into::into) }
-    }
-}
-
-impl Auth for BasicAuth {
-    fn apply(&self, request: &mut PreparedRequest) -> Result<(), Error> {
-        let credentials = format!("{}:{}", self.user, self.password.as_deref().unwrap_or(""));
-        let value = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(credentials));
-        request.headers.insert("Authorization", value);
-        Ok(())
-    }
-}
-
-/// `Authorization: Bearer`.
-#[derive(Debug, Clone)]
-pub struct BearerAuth(pub String);
-
-impl Auth for BearerAuth {
-    fn apply(&self, request: &mut PreparedRequest) -> Result<(), Error> {
-        request.headers.insert("Authorization", format!("Bearer {}", self.0));
-        Ok(())
-    }
-}
 
 /// The body of a prepared request.
 pub(crate) enum PreparedBody {
@@ -71,6 +32,10 @@ pub struct PreparedRequest {
     pub(crate) headers: Headers,
     pub(crate) body: PreparedBody,
     pub(crate) timeout: Option<Duration>,
+    /// The credentials given with the request (or the session's), and the origin they are for.
+    pub(crate) auth: Option<(Arc<dyn Auth>, url::Origin)>,
+    /// No credentials were given: `.netrc` is consulted for each host the request reaches.
+    pub(crate) netrc: bool,
 }
 
 impl fmt::Debug for PreparedRequest {
@@ -137,6 +102,8 @@ impl PreparedRequest {
                 _ => PreparedBody::Empty,
             },
             timeout: self.timeout,
+            auth: self.auth.clone(),
+            netrc: self.netrc,
         }
     }
 }
@@ -150,7 +117,7 @@ pub struct RequestBuilder {
     headers: Headers,
     query: Vec<(String, String)>,
     body: Result<PreparedBody, Error>,
-    auth: Option<Box<dyn Auth>>,
+    auth: Option<Arc<dyn Auth>>,
     timeout: Option<Duration>,
 }
 
@@ -241,9 +208,14 @@ impl RequestBuilder {
         self.auth(BearerAuth(token.into()))
     }
 
+    /// Digest auth for this request (RFC 7616): answers the server's challenge once.
+    pub fn digest_auth(self, user: impl Into<String>, password: impl Into<String>) -> Self {
+        self.auth(crate::auth::DigestAuth::new(user, password))
+    }
+
     /// Any [`Auth`] for this request (replaces the session's).
     pub fn auth(mut self, auth: impl Auth + 'static) -> Self {
-        self.auth = Some(Box::new(auth));
+        self.auth = Some(Arc::new(auth));
         self
     }
 
@@ -273,10 +245,26 @@ impl RequestBuilder {
         for (name, value) in self.headers.iter() {
             headers.append(name, value);
         }
-        let mut prepared =
-            PreparedRequest { method: self.method, url, headers, body: self.body?, timeout: self.timeout };
-        if let Some(auth) = self.auth.as_deref().or(settings.auth.as_deref()) {
+        let auth = self.auth.or_else(|| settings.auth.clone());
+        // `.netrc` stands in only when the caller gave no credentials at all (Requests' rule).
+        let netrc = auth.is_none()
+            && settings.netrc.is_some()
+            && !headers.contains("authorization")
+            && url.username().is_empty()
+            && url.password().is_none();
+        let mut prepared = PreparedRequest {
+            method: self.method,
+            auth: auth.map(|auth| (auth, url.origin())),
+            url,
+            headers,
+            body: self.body?,
+            timeout: self.timeout,
+            netrc,
+        };
+        if let Some((auth, _)) = prepared.auth.clone() {
             auth.apply(&mut prepared)?;
+        } else if netrc {
+            self.session.apply_netrc(&mut prepared);
         }
         Ok(prepared)
     }

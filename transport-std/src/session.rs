@@ -1,6 +1,7 @@
 //! The session: persisted defaults, the TLS configuration and the connection pool.
 
-use std::sync::Arc;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use rustls::ClientConfig;
@@ -8,10 +9,11 @@ use tidings_core::redirect::RedirectPolicy;
 use tidings_core::retry::{Outcome, Retries, RetryPolicy};
 use tidings_core::{Config, Headers, Method};
 
+use crate::auth::{Auth, BasicAuth, BearerAuth, DigestAuth};
 use crate::conn::{BodySource, Conn};
 use crate::error::{Error, ErrorKind};
 use crate::pool::{Pool, PoolKey, PoolLimits};
-use crate::request::{Auth, BasicAuth, BearerAuth, PreparedBody, PreparedRequest, RequestBuilder};
+use crate::request::{PreparedBody, PreparedRequest, RequestBuilder};
 use crate::response::Response;
 use crate::tls::TlsSettings;
 
@@ -40,13 +42,21 @@ impl Default for Timeouts {
 pub(crate) struct Settings {
     pub(crate) headers: Headers,
     pub(crate) query: Vec<(String, String)>,
-    pub(crate) auth: Option<Box<dyn Auth>>,
+    pub(crate) auth: Option<Arc<dyn Auth>>,
+    /// `.netrc`, when consulted: an explicit file or the environment's, read once.
+    pub(crate) netrc: Option<NetrcSource>,
     pub(crate) timeouts: Timeouts,
     pub(crate) pool_limits: PoolLimits,
     pub(crate) max_body: u64,
     pub(crate) redirects: RedirectPolicy,
     pub(crate) retries: RetryPolicy,
     tls: Arc<ClientConfig>,
+}
+
+/// Where `.netrc` comes from, read on first use.
+pub(crate) struct NetrcSource {
+    path: Option<PathBuf>,
+    loaded: OnceLock<tidings_core::netrc::Netrc>,
 }
 
 /// A failed exchange, and whether it failed while connecting (nothing reached the server).
@@ -164,9 +174,24 @@ impl Session {
         let deadline = total.map(|total| started + total);
         let mut history = Vec::new();
         let mut retries = Retries::new(self.inner.settings.retries.clone());
+        let mut auth_retried = false;
         loop {
             let response = self.send_retrying(&mut request, deadline, started, &mut retries)?;
             let replayable = !matches!(request.body, PreparedBody::Reader { .. });
+            // A 401 from the credentials' own origin may be answered once (Digest's
+            // challenge); never with a body that cannot be sent again.
+            if response.status().as_u16() == 401 && !auth_retried && replayable {
+                if let Some((auth, origin)) = request.auth.clone() {
+                    if request.url.origin() == origin {
+                        auth_retried = true;
+                        if auth.retry_unauthorized(&mut request, &response)? {
+                            log::debug!("answering the authentication challenge of {}", request.url);
+                            response.discard();
+                            continue;
+                        }
+                    }
+                }
+            }
             let hop = tidings_core::redirect::next_hop(
                 self.inner.settings.redirects,
                 history.len() as u32,
@@ -190,6 +215,27 @@ impl Session {
             }
             request.method = target.method;
             request.url = target.url;
+            auth_retried = false;
+            // Credentials go again to their own origin only; `.netrc` answers for each host
+            // (Requests' `rebuild_auth`).
+            match request.auth.clone() {
+                Some((auth, origin)) if request.url.origin() == origin => auth.apply(&mut request)?,
+                Some(_) => {}
+                None if request.netrc && target.strip_credentials => self.apply_netrc(&mut request),
+                None => {}
+            }
+        }
+    }
+
+    /// Sets Basic credentials from `.netrc` for the request's host, when it has some.
+    pub(crate) fn apply_netrc(&self, request: &mut PreparedRequest) {
+        let Some(source) = &self.inner.settings.netrc else { return };
+        let netrc = source.loaded.get_or_init(|| match source.path.clone().or_else(crate::auth::netrc_path) {
+            Some(path) => crate::auth::load_netrc(&path),
+            None => tidings_core::netrc::Netrc::default(),
+        });
+        if let Some(value) = request.url.host_str().and_then(|host| crate::auth::netrc_authorization(netrc, host)) {
+            request.headers.insert("Authorization", value);
         }
     }
 
@@ -339,7 +385,9 @@ impl Session {
 pub struct SessionBuilder {
     headers: Headers,
     query: Vec<(String, String)>,
-    auth: Option<Box<dyn Auth>>,
+    auth: Option<Arc<dyn Auth>>,
+    netrc_off: bool,
+    netrc_path: Option<PathBuf>,
     timeouts: Timeouts,
     tls: TlsSettings,
     pool_limits: PoolLimits,
@@ -371,9 +419,28 @@ impl SessionBuilder {
         self.auth(BearerAuth(token.into()))
     }
 
+    /// Digest auth for every request (RFC 7616; the session remembers the challenge).
+    pub fn digest_auth(self, user: impl Into<String>, password: impl Into<String>) -> Self {
+        self.auth(DigestAuth::new(user, password))
+    }
+
     /// Any [`Auth`] for every request.
     pub fn auth(mut self, auth: impl Auth + 'static) -> Self {
-        self.auth = Some(Box::new(auth));
+        self.auth = Some(Arc::new(auth));
+        self
+    }
+
+    /// Whether `.netrc` supplies Basic credentials to requests that carry none (on by
+    /// default, as in Requests and curl's `--netrc-optional`).
+    pub fn netrc(mut self, enabled: bool) -> Self {
+        self.netrc_off = !enabled;
+        self
+    }
+
+    /// The `.netrc` file to read instead of `NETRC` or `~/.netrc` (explicit configuration
+    /// beats the environment).
+    pub fn netrc_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.netrc_path = Some(path.into());
         self
     }
 
@@ -439,6 +506,7 @@ impl SessionBuilder {
             headers: self.headers,
             query: self.query,
             auth: self.auth,
+            netrc: (!self.netrc_off).then(|| NetrcSource { path: self.netrc_path, loaded: OnceLock::new() }),
             timeouts: self.timeouts,
             pool_limits: self.pool_limits,
             max_body: self.max_body.unwrap_or(DEFAULT_MAX_BODY),

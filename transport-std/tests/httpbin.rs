@@ -265,3 +265,29 @@ fn credentials_never_follow_a_redirect_to_another_origin() {
         assert!(cross_origin["headers"].get(name).is_none(), "{name} leaked to another origin: {cross_origin}");
     }
 }
+
+#[test]
+fn digest_auth_answers_one_challenge_for_every_algorithm() {
+    let httpbin = server();
+    for algorithm in ["MD5", "SHA-256", "MD5-sess", "SHA-256-sess"] {
+        let url = httpbin.url(&format!("/digest-auth/auth/user/passwd/{algorithm}?q=1"));
+        let response = Session::new().get(&url).digest_auth("user", "passwd").send().expect("digest");
+        assert_eq!(response.status(), StatusCode::OK, "{algorithm}");
+        let value: Value = response.json().expect("json");
+        assert_eq!(value["authenticated"], true);
+
+        // A wrong password: one answer, then the second 401 is the result.
+        let response = Session::new().get(&url).digest_auth("user", "wrong").send().expect("digest");
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{algorithm}");
+    }
+
+    // A replayable body is sent again with the answer.
+    let url = httpbin.url("/digest-auth/auth/user/passwd/SHA-256");
+    let response = Session::new().post(&url).body("payload").digest_auth("user", "passwd").send().expect("post");
+    assert_eq!(response.status(), StatusCode::OK);
+    // A streamed body cannot be, so the challenge is returned as it is.
+    let reader = std::io::Cursor::new(b"payload".to_vec());
+    let response =
+        Session::new().post(&url).body_reader(reader, None).digest_auth("user", "passwd").send().expect("post");
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+}

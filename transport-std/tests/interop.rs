@@ -46,6 +46,14 @@ fn gunicorn_httpbin() {
         .json()
         .expect("json");
     assert_eq!(value["authenticated"], true);
+    // Digest against httpbin's own check (werkzeug), for each algorithm both implement.
+    for algorithm in ["MD5", "SHA-256"] {
+        let url = format!("{base}/digest-auth/auth/user/passwd/{algorithm}");
+        let response = Session::new().get(&url).digest_auth("user", "passwd").send().expect("digest");
+        assert_eq!(response.status(), StatusCode::OK, "{algorithm}");
+        let response = Session::new().get(&url).digest_auth("user", "nope").send().expect("digest");
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{algorithm}");
+    }
     let bytes = session.get(&format!("{base}/bytes/102400")).send().expect("bytes").bytes().expect("body");
     assert_eq!(bytes.len(), 102_400);
     let value: Value = session

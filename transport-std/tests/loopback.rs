@@ -291,3 +291,110 @@ fn retries_follow_urllib3_semantics() {
     assert_eq!(error.kind(), ErrorKind::Connect);
     assert!(error.to_string().contains("after 4 attempts"), "connect failures retry any method: {error}");
 }
+
+/// A server that challenges every request without `Authorization` (nonce `n1`).
+fn digest_server() -> Server {
+    Server::start(|request, _| {
+        if request.header("authorization").is_some() {
+            Action::Respond(ok("in"))
+        } else {
+            Action::Respond(
+                b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Digest realm=\"r\", nonce=\"n1\", qop=\"auth\"\r\nContent-Length: 0\r\n\r\n"
+                    .to_vec(),
+            )
+        }
+    })
+}
+
+#[test]
+fn digest_challenges_are_remembered_per_session() {
+    let server = digest_server();
+    let session = Session::builder().digest_auth("user", "passwd").build().expect("session");
+    assert_eq!(session.get(&server.url("/a")).send().expect("first").text().expect("text"), "in");
+    assert_eq!(session.get(&server.url("/b?x=1")).send().expect("second").text().expect("text"), "in");
+    let recorded = server.recorded();
+    assert_eq!(recorded.len(), 3, "one challenge, then answered at once: {recorded:?}");
+    assert_eq!(recorded[0].header("authorization"), None);
+    let first = recorded[1].header("authorization").unwrap_or_default();
+    assert!(first.starts_with("Digest username=\"user\", realm=\"r\", uri=\"/a\", algorithm=MD5"), "{first}");
+    assert!(first.contains("nc=00000001"));
+    let second = recorded[2].header("authorization").unwrap_or_default();
+    assert!(second.contains("uri=\"/b?x=1\"") && second.contains("nc=00000002"), "{second}");
+}
+
+#[test]
+fn credentials_are_never_answered_or_sent_to_another_origin() {
+    let other = digest_server();
+    let location = other.url("/elsewhere");
+    let first = Server::start(move |request, _| {
+        if request.request_line().starts_with("GET /go ") {
+            Action::Respond(
+                format!("HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\n\r\n").into_bytes(),
+            )
+        } else {
+            Action::Respond(ok("home"))
+        }
+    });
+    for session in [
+        Session::builder().digest_auth("user", "passwd").build().expect("session"),
+        Session::builder().basic_auth("user", Some("passwd")).build().expect("session"),
+    ] {
+        let response = session.get(&first.url("/go")).send().expect("chain");
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "the other origin's challenge is returned");
+    }
+    let recorded = other.recorded();
+    assert_eq!(recorded.len(), 2, "no answer to the other origin's challenge: {recorded:?}");
+    assert!(recorded.iter().all(|request| request.header("authorization").is_none()));
+}
+
+#[test]
+fn netrc_supplies_credentials_per_host_when_none_are_given() {
+    let directory = std::env::temp_dir().join(format!("tidings-netrc-{}", std::process::id()));
+    std::fs::create_dir_all(&directory).expect("temp dir");
+    let path = directory.join("netrc");
+    std::fs::write(&path, "machine 127.0.0.1 login numeric password one\nmachine localhost login named password two\n")
+        .expect("netrc");
+    let second = Server::always(b"HTTP/1.1 204 No Content\r\n\r\n");
+    let location = format!("http://localhost:{}/landing", second.port);
+    let first = Server::start(move |request, _| {
+        if request.request_line().starts_with("GET /hop ") {
+            Action::Respond(
+                format!("HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\n\r\n").into_bytes(),
+            )
+        } else {
+            Action::Respond(b"HTTP/1.1 204 No Content\r\n\r\n".to_vec())
+        }
+    });
+    let session = Session::builder().netrc_file(&path).build().expect("session");
+    session.get(&first.url("/plain")).send().expect("plain");
+    session.get(&first.url("/explicit")).basic_auth("given", Some("pw")).send().expect("explicit");
+    session.get(&first.url("/hop")).send().expect("hop");
+    Session::builder()
+        .netrc_file(&path)
+        .netrc(false)
+        .build()
+        .expect("session")
+        .get(&first.url("/off"))
+        .send()
+        .expect("off");
+    Session::builder()
+        .netrc_file(directory.join("missing"))
+        .build()
+        .expect("session")
+        .get(&first.url("/gone"))
+        .send()
+        .expect("missing file");
+
+    let basic = |user: &str, password: &str| {
+        use base64::Engine as _;
+        Some(format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))))
+    };
+    let recorded = first.recorded();
+    assert_eq!(recorded[0].header("authorization"), basic("numeric", "one"));
+    assert_eq!(recorded[1].header("authorization"), basic("given", "pw"), "explicit auth wins");
+    assert_eq!(recorded[2].header("authorization"), basic("numeric", "one"));
+    assert_eq!(recorded[3].header("authorization"), None, "switched off");
+    assert_eq!(recorded[4].header("authorization"), None, "a missing file is no credentials");
+    assert_eq!(second.recorded()[0].header("authorization"), basic("named", "two"), "re-read for the new host");
+    let _ = std::fs::remove_dir_all(&directory);
+}

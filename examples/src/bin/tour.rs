@@ -178,6 +178,9 @@ fn tour(base: &str) -> Result<()> {
     let r = session.get(&url("/basic-auth/user/pass")).basic_auth("user", Some("pass")).send()?;
     show(".basic_auth(\"user\", Some(\"pass\"))", r.status());
     r.bytes()?;
+    let r = session.get(&url("/digest-auth/auth/user/pass/SHA-256")).digest_auth("user", "pass").send()?;
+    show(".digest_auth(\"user\", \"pass\")  (RFC 7616, SHA-256; one challenge answered)", r.status());
+    r.bytes()?;
     let r = session.get(&url("/bearer")).auth(TokenAuth("custom-token")).send()?;
     let json: Value = r.json()?;
     show(".auth(TokenAuth(..))  (a user-defined Auth, like Requests' AuthBase)", &json["token"]);

@@ -20,6 +20,8 @@ pub struct FetchOptions {
     form: Vec<(String, String)>,
     json: Option<String>,
     user: Option<String>,
+    /// `-u` is Digest credentials.
+    digest: bool,
     bearer: Option<String>,
     timeout: Option<Duration>,
     connect_timeout: Option<Duration>,
@@ -104,7 +106,8 @@ pub fn parse(mut parser: lexopt::Parser) -> Result<FetchOptions, Usage> {
                 }
             }
             Long("backoff") => options.backoff = Some(seconds(&parser.value()?.string()?)?),
-            Long(policy @ ("digest" | "proxy")) => {
+            Long("digest") => options.digest = true,
+            Long(policy @ "proxy") => {
                 return Err(Usage(format!(
                     "--{policy} arrives with the client policies; this build does not have it yet"
                 )));
@@ -226,7 +229,11 @@ fn fetch(session: &Session, options: &FetchOptions, url: &str, report: &mut Repo
             Some((name, password)) => (name.to_owned(), Some(password.to_owned())),
             None => (user.clone(), None),
         };
-        request = request.basic_auth(name, password);
+        request = if options.digest {
+            request.digest_auth(name, password.unwrap_or_default())
+        } else {
+            request.basic_auth(name, password)
+        };
     }
     if let Some(token) = &options.bearer {
         request = request.bearer_auth(token.clone());

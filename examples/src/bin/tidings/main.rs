@@ -20,7 +20,7 @@ usage: tidings [OPTIONS] [METHOD] URL...   send a request to each URL over one s
 
 request options (see CONTRACT.md):
   -H, --header 'Name: value'   -q, --query k=v     -d, --data TEXT   --data-binary @FILE
-  --form k=v   --json TEXT     -u, --user U:P      --bearer TOKEN
+  --form k=v   --json TEXT     -u, --user U:P  --digest   --bearer TOKEN
   --timeout S  --connect-timeout S  --read-timeout S  --max-body BYTES  --fail
   --max-redirects N  --no-redirects  --retries N  --retry-status CODES  --backoff S
   --cacert FILE  --insecure  --cert FILE --key FILE  --transport std
