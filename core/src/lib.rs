@@ -21,6 +21,8 @@
 //! * Decides retries as urllib3's `Retry` does ([`retry::Retries`]), waits included.
 //! * Answers Digest challenges (RFC 7616: MD5, SHA-256, `-sess`; [`auth::DigestAuth`]) with
 //!   randomness you pass in, and reads `.netrc` text ([`netrc::Netrc`]).
+//! * Keeps cookies by RFC 6265's rules, public suffixes refused, `now` passed in
+//!   ([`cookie::CookieJar`]).
 //! * Turns time budgets into deadlines: you pass `now`, it answers with
 //!   [`Connection::poll_timeout`] ([`Timeouts`]).
 //! * Decodes gzip, deflate, br and zstd, streaming and bounded ([`ContentDecoder`]), and
@@ -95,6 +97,7 @@ pub mod chunked;
 pub mod coding;
 mod config;
 pub mod connection;
+pub mod cookie;
 mod error;
 pub mod framing;
 mod head;
