@@ -18,8 +18,10 @@
 //! follow urllib3's `Retry` semantics when a [`RetryPolicy`] is set (off by default, apart
 //! from the transparent stale-connection retry). Basic, Bearer and Digest credentials
 //! ([`DigestAuth`], RFC 7616) go to their own origin only; requests without credentials take
-//! them from `.netrc` for each host they reach. Not yet here (arriving with the policies
-//! issue): cookies, proxies.
+//! them from `.netrc` for each host they reach. A session keeps cookies in a
+//! [`CookieJar`] (RFC 6265 with public-suffix, Secure and prefix rules; the module
+//! functions keep them for one call only). Not yet here (arriving with the policies issue):
+//! proxies.
 
 #![forbid(unsafe_code)]
 
@@ -42,12 +44,16 @@ pub use pool::PoolLimits;
 pub use request::{PreparedRequest, RequestBuilder};
 pub use response::Response;
 pub use session::{Session, SessionBuilder, Timeouts, DEFAULT_MAX_BODY};
+pub use tidings_core::cookie::{Cookie, CookieJar};
 pub use tidings_core::retry::RetryPolicy;
 pub use tidings_core::{CloseReason, HeaderBlock, Headers, Method, StatusCode};
 pub use tls::TlsSettings;
 
 /// The session behind the module-level functions.
-static DEFAULT: LazyLock<Session> = LazyLock::new(Session::new);
+/// Like Requests' module functions, it keeps no cookies between calls.
+static DEFAULT: LazyLock<Session> = LazyLock::new(|| {
+    Session::builder().cookie_store(false).build().expect("the default TLS configuration reads only compiled-in roots")
+});
 
 /// A request with any method on the default session.
 pub fn request(method: Method, url: &str) -> RequestBuilder {

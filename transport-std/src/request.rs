@@ -36,6 +36,8 @@ pub struct PreparedRequest {
     pub(crate) auth: Option<(Arc<dyn Auth>, url::Origin)>,
     /// No credentials were given: `.netrc` is consulted for each host the request reaches.
     pub(crate) netrc: bool,
+    /// Cookies for this request alone (bound to its origin, never kept by the session).
+    pub(crate) cookies: Vec<(String, String)>,
 }
 
 impl fmt::Debug for PreparedRequest {
@@ -104,6 +106,7 @@ impl PreparedRequest {
             timeout: self.timeout,
             auth: self.auth.clone(),
             netrc: self.netrc,
+            cookies: self.cookies.clone(),
         }
     }
 }
@@ -119,6 +122,7 @@ pub struct RequestBuilder {
     body: Result<PreparedBody, Error>,
     auth: Option<Arc<dyn Auth>>,
     timeout: Option<Duration>,
+    cookies: Vec<(String, String)>,
 }
 
 impl RequestBuilder {
@@ -135,6 +139,7 @@ impl RequestBuilder {
             body: Ok(PreparedBody::Empty),
             auth: None,
             timeout: None,
+            cookies: Vec::new(),
         }
     }
 
@@ -198,6 +203,15 @@ impl RequestBuilder {
         self
     }
 
+    /// A cookie for this request alone (Requests' `cookies=`): sent to the request's own
+    /// host, and overriding a session cookie of the same name; the session does not keep it.
+    /// A name that is not a token or a value with `;`, `,`, spaces or control bytes is
+    /// refused when the request is built.
+    pub fn cookie(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.cookies.push((name.into(), value.into()));
+        self
+    }
+
     /// Basic auth for this request.
     pub fn basic_auth(self, user: impl Into<String>, password: Option<impl Into<String>>) -> Self {
         self.auth(BasicAuth::new(user, password))
@@ -245,6 +259,18 @@ impl RequestBuilder {
         for (name, value) in self.headers.iter() {
             headers.append(name, value);
         }
+        // RFC 6265 §4.1.1: cookie-name is a token; cookie-value is cookie-octets.
+        for (name, value) in &self.cookies {
+            let token = !name.is_empty()
+                && name.bytes().all(|byte| byte.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&byte));
+            let octets = value.bytes().all(|byte| byte.is_ascii_graphic() && !b"\",;\\".contains(&byte));
+            if !token || !octets {
+                return Err(Error::new(
+                    ErrorKind::InvalidRequest,
+                    format!("cookie {name:?} is not a valid name=value pair"),
+                ));
+            }
+        }
         let auth = self.auth.or_else(|| settings.auth.clone());
         // `.netrc` stands in only when the caller gave no credentials at all (Requests' rule).
         let netrc = auth.is_none()
@@ -260,6 +286,7 @@ impl RequestBuilder {
             body: self.body?,
             timeout: self.timeout,
             netrc,
+            cookies: self.cookies,
         };
         if let Some((auth, _)) = prepared.auth.clone() {
             auth.apply(&mut prepared)?;

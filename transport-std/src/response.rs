@@ -133,6 +133,14 @@ impl Response {
         self.head.headers()
     }
 
+    /// The cookies this response sets, under the jar's rules for its URL (Requests'
+    /// `response.cookies`).
+    pub fn cookies(&self) -> tidings_core::cookie::CookieJar {
+        let mut jar = tidings_core::cookie::CookieJar::new();
+        jar.store_response(&self.url, self.headers().get_all("set-cookie"), std::time::SystemTime::now());
+        jar
+    }
+
     /// The whole head (status line and fields) as received.
     pub fn head(&self) -> &ResponseHead {
         &self.head

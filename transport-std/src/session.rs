@@ -1,10 +1,11 @@
 //! The session: persisted defaults, the TLS configuration and the connection pool.
 
 use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use rustls::ClientConfig;
+use tidings_core::cookie::CookieJar;
 use tidings_core::redirect::RedirectPolicy;
 use tidings_core::retry::{Outcome, Retries, RetryPolicy};
 use tidings_core::{Config, Headers, Method};
@@ -45,6 +46,8 @@ pub(crate) struct Settings {
     pub(crate) auth: Option<Arc<dyn Auth>>,
     /// `.netrc`, when consulted: an explicit file or the environment's, read once.
     pub(crate) netrc: Option<NetrcSource>,
+    /// The session's cookie jar, when it keeps one.
+    cookies: Option<Mutex<CookieJar>>,
     pub(crate) timeouts: Timeouts,
     pub(crate) pool_limits: PoolLimits,
     pub(crate) max_body: u64,
@@ -175,8 +178,21 @@ impl Session {
         let mut history = Vec::new();
         let mut retries = Retries::new(self.inner.settings.retries.clone());
         let mut auth_retried = false;
+        // Cookies of this call alone: the request's own, and — without a session jar —
+        // those set along its redirect chain (Requests keeps them per call too).
+        let mut call_jar = CookieJar::new();
+        for (name, value) in &request.cookies {
+            let _ = call_jar.store(&request.url, format!("{name}={value}; Path=/").as_bytes(), SystemTime::now());
+        }
+        let caller_cookie_header = request.headers.contains("cookie");
         loop {
+            // A Cookie header the caller wrote is theirs (stripped only across origins);
+            // otherwise the jars decide, hop by hop.
+            if !caller_cookie_header || !request.headers.contains("cookie") {
+                self.set_cookie_header(&mut request, &mut call_jar);
+            }
             let response = self.send_retrying(&mut request, deadline, started, &mut retries)?;
+            self.store_cookies(&response, &mut call_jar);
             let replayable = !matches!(request.body, PreparedBody::Reader { .. });
             // A 401 from the credentials' own origin may be answered once (Digest's
             // challenge); never with a body that cannot be sent again.
@@ -224,6 +240,78 @@ impl Session {
                 None if request.netrc && target.strip_credentials => self.apply_netrc(&mut request),
                 None => {}
             }
+        }
+    }
+
+    /// Replaces the `Cookie` header with what the jars hold for the request's URL: the
+    /// call's own cookies first, then the session's under other names.
+    fn set_cookie_header(&self, request: &mut PreparedRequest, call_jar: &mut CookieJar) {
+        request.headers.remove("cookie");
+        let now = SystemTime::now();
+        let mut pairs: Vec<(String, String)> = call_jar
+            .matching(&request.url, now)
+            .into_iter()
+            .map(|cookie| (cookie.name.clone(), cookie.value.clone()))
+            .collect();
+        if let Some(jar) = &self.inner.settings.cookies {
+            let mut jar = jar.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            for cookie in jar.matching(&request.url, now) {
+                if !pairs.iter().any(|(name, _)| *name == cookie.name) {
+                    pairs.push((cookie.name.clone(), cookie.value.clone()));
+                }
+            }
+        }
+        if !pairs.is_empty() {
+            let value =
+                tidings_core::cookie::cookie_header(pairs.iter().map(|(name, value)| (name.as_str(), value.as_str())));
+            request.headers.insert("Cookie", value);
+        }
+    }
+
+    /// Keeps a response's `Set-Cookie` values: in the session's jar, or the call's.
+    fn store_cookies(&self, response: &Response, call_jar: &mut CookieJar) {
+        if !response.headers().contains("set-cookie") {
+            return;
+        }
+        let set_cookies = response.headers().get_all("set-cookie");
+        match &self.inner.settings.cookies {
+            Some(jar) => jar.lock().unwrap_or_else(std::sync::PoisonError::into_inner).store_response(
+                response.url(),
+                set_cookies,
+                SystemTime::now(),
+            ),
+            None => call_jar.store_response(response.url(), set_cookies, SystemTime::now()),
+        }
+    }
+
+    /// A snapshot of the session's cookie jar (empty when it keeps none).
+    pub fn cookies(&self) -> CookieJar {
+        self.inner
+            .settings
+            .cookies
+            .as_ref()
+            .map_or_else(CookieJar::new, |jar| jar.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone())
+    }
+
+    /// Stores a cookie as if `url` had answered with `Set-Cookie: set_cookie` (so every rule
+    /// applies: domain, path, Secure, prefixes).
+    pub fn add_cookie(&self, url: &str, set_cookie: &str) -> Result<(), Error> {
+        let url = url::Url::parse(url).map_err(|error| {
+            Error::from(tidings_core::InvalidRequest::Url { url: url.to_owned(), reason: error.to_string() })
+        })?;
+        let Some(jar) = &self.inner.settings.cookies else {
+            return Err(Error::new(ErrorKind::InvalidRequest, "this session keeps no cookies (cookie_store(false))"));
+        };
+        jar.lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .store(&url, set_cookie.as_bytes(), SystemTime::now())
+            .map_err(|rejection| Error::new(ErrorKind::InvalidRequest, format!("cookie refused: {rejection}")))
+    }
+
+    /// Forgets every cookie the session holds.
+    pub fn clear_cookies(&self) {
+        if let Some(jar) = &self.inner.settings.cookies {
+            jar.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
         }
     }
 
@@ -388,6 +476,7 @@ pub struct SessionBuilder {
     auth: Option<Arc<dyn Auth>>,
     netrc_off: bool,
     netrc_path: Option<PathBuf>,
+    cookies_off: bool,
     timeouts: Timeouts,
     tls: TlsSettings,
     pool_limits: PoolLimits,
@@ -427,6 +516,13 @@ impl SessionBuilder {
     /// Any [`Auth`] for every request.
     pub fn auth(mut self, auth: impl Auth + 'static) -> Self {
         self.auth = Some(Arc::new(auth));
+        self
+    }
+
+    /// Whether the session keeps cookies across requests (on by default, as a Requests
+    /// `Session`). Off, cookies still follow the redirect hops of one call.
+    pub fn cookie_store(mut self, enabled: bool) -> Self {
+        self.cookies_off = !enabled;
         self
     }
 
@@ -506,6 +602,7 @@ impl SessionBuilder {
             headers: self.headers,
             query: self.query,
             auth: self.auth,
+            cookies: (!self.cookies_off).then(|| Mutex::new(CookieJar::new())),
             netrc: (!self.netrc_off).then(|| NetrcSource { path: self.netrc_path, loaded: OnceLock::new() }),
             timeouts: self.timeouts,
             pool_limits: self.pool_limits,

@@ -291,3 +291,50 @@ fn digest_auth_answers_one_challenge_for_every_algorithm() {
         Session::new().post(&url).body_reader(reader, None).digest_auth("user", "passwd").send().expect("post");
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 }
+
+#[test]
+fn cookies_follow_hops_and_persist_per_session() {
+    let httpbin = server();
+    let cookies =
+        |response: tidings_std::Response| -> Value { response.json::<Value>().expect("json")["cookies"].clone() };
+
+    // Set on a redirect hop, sent on the next one, kept by the session.
+    let session = Session::new();
+    let value = cookies(session.get(&httpbin.url("/cookies/set")).query([("a", "1"), ("b", "2")]).send().expect("set"));
+    assert_eq!(value, serde_json::json!({"a": "1", "b": "2"}));
+    assert_eq!(
+        cookies(session.get(&httpbin.url("/cookies")).send().expect("again")),
+        serde_json::json!({"a": "1", "b": "2"})
+    );
+    assert_eq!(session.cookies().get("a"), Some("1"));
+    // A request's own cookie wins by name and is not kept.
+    let value =
+        cookies(session.get(&httpbin.url("/cookies")).cookie("a", "override").cookie("c", "3").send().expect("own"));
+    assert_eq!(value, serde_json::json!({"a": "override", "b": "2", "c": "3"}));
+    assert_eq!(session.cookies().get("c"), None);
+    // A Cookie header the caller writes is sent as written.
+    let value = cookies(session.get(&httpbin.url("/cookies")).header("Cookie", "only=me").send().expect("header"));
+    assert_eq!(value, serde_json::json!({"only": "me"}));
+    session.clear_cookies();
+    assert_eq!(cookies(session.get(&httpbin.url("/cookies")).send().expect("cleared")), serde_json::json!({}));
+    assert!(session.add_cookie(&httpbin.url("/"), "manual=1; Path=/").is_ok());
+    assert_eq!(
+        cookies(session.get(&httpbin.url("/cookies")).send().expect("added")),
+        serde_json::json!({"manual": "1"})
+    );
+    let refused = session.add_cookie(&httpbin.url("/"), "s=1; Secure").expect_err("secure over http");
+    assert_eq!(refused.kind(), ErrorKind::InvalidRequest);
+
+    // Without a session jar (and through the module functions) cookies last one call.
+    let session = Session::builder().cookie_store(false).build().expect("session");
+    let value = cookies(session.get(&httpbin.url("/cookies/set?k=v")).send().expect("set"));
+    assert_eq!(value, serde_json::json!({"k": "v"}));
+    assert_eq!(cookies(session.get(&httpbin.url("/cookies")).send().expect("none kept")), serde_json::json!({}));
+    let value = cookies(tidings_std::get(&httpbin.url("/cookies/set?m=n")).expect("module get"));
+    assert_eq!(value, serde_json::json!({"m": "n"}));
+    assert_eq!(cookies(tidings_std::get(&httpbin.url("/cookies")).expect("module get")), serde_json::json!({}));
+
+    let no_redirects = Session::builder().max_redirects(None).build().expect("session");
+    let response = no_redirects.get(&httpbin.url("/cookies/set?r=s")).send().expect("302");
+    assert_eq!(response.cookies().get("r"), Some("s"), "Response::cookies is what this response set");
+}

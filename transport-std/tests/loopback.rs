@@ -398,3 +398,25 @@ fn netrc_supplies_credentials_per_host_when_none_are_given() {
     assert_eq!(second.recorded()[0].header("authorization"), basic("named", "two"), "re-read for the new host");
     let _ = std::fs::remove_dir_all(&directory);
 }
+
+#[test]
+fn cookies_stay_with_their_host_across_redirects() {
+    let other = Server::always(b"HTTP/1.1 204 No Content\r\n\r\n");
+    let location = format!("http://localhost:{}/landing", other.port);
+    let first = Server::start(move |request, _| {
+        if request.request_line().starts_with("GET /hop ") {
+            Action::Respond(
+                format!("HTTP/1.1 302 Found\r\nSet-Cookie: id=secret; Path=/\r\nSet-Cookie: wide=1; Domain=127.0.0.1\r\nSet-Cookie: bad=1; Domain=com\r\nLocation: {location}\r\nContent-Length: 0\r\n\r\n")
+                    .into_bytes(),
+            )
+        } else {
+            Action::Respond(b"HTTP/1.1 204 No Content\r\n\r\n".to_vec())
+        }
+    });
+    let session = Session::new();
+    session.get(&first.url("/hop")).header("Cookie", "mine=1").send().expect("chain");
+    session.get(&first.url("/back")).send().expect("back home");
+    assert_eq!(other.recorded()[0].header("cookie"), None, "neither the caller's nor the jar's cookies cross hosts");
+    assert_eq!(first.recorded()[1].header("cookie").as_deref(), Some("id=secret; wide=1"));
+    assert_eq!(session.cookies().len(), 2, "a Domain naming another host was refused");
+}

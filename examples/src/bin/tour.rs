@@ -130,6 +130,15 @@ fn tour(base: &str) -> Result<()> {
     show("r.headers().get_all(\"x-custom\").count()", r.headers().get_all("x-custom").count());
     r.bytes()?;
 
+    step("Cookies (a session jar: domain, path, Secure and public-suffix rules)");
+    let r = session.get(&url("/cookies/set")).query([("flavour", "ginger")]).send()?;
+    let json: Value = r.json()?;
+    show("session.get(\"/cookies/set?flavour=ginger\") -> /cookies", &json["cookies"]);
+    show("session.cookies().get(\"flavour\")", session.cookies().get("flavour").unwrap_or("-"));
+    let r = session.get(&url("/cookies")).cookie("extra", "1").send()?;
+    let json: Value = r.json()?;
+    show(".cookie(\"extra\", \"1\")  (this request only)", &json["cookies"]);
+
     step("Redirection and history");
     let r = session.get(&url("/redirect/2")).send()?;
     show("r = session.get(\"/redirect/2\"); r.url()", r.url());
