@@ -23,6 +23,9 @@
 //!   randomness you pass in, and reads `.netrc` text ([`netrc::Netrc`]).
 //! * Keeps cookies by RFC 6265's rules, public suffixes refused, `now` passed in
 //!   ([`cookie::CookieJar`]).
+//! * Chooses the proxy route — direct, forwarded, or a `CONNECT` tunnel — from settings or
+//!   environment values you pass in, `NO_PROXY` with suffixes, ports and CIDR blocks
+//!   ([`proxy::ProxySettings`]).
 //! * Turns time budgets into deadlines: you pass `now`, it answers with
 //!   [`Connection::poll_timeout`] ([`Timeouts`]).
 //! * Decodes gzip, deflate, br and zstd, streaming and bounded ([`ContentDecoder`]), and
@@ -103,6 +106,7 @@ pub mod framing;
 mod head;
 mod headers;
 pub mod netrc;
+pub mod proxy;
 pub mod redirect;
 mod request;
 mod response;
