@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Interop: real servers on loopback — Python httpbin under gunicorn, and nginx (keep-alive,
-# a large file, HTTPS with a locally generated CA) — then tidings-std's interop tests.
+# Interop: real servers on loopback — Python httpbin under gunicorn, nginx (keep-alive,
+# a large file, HTTPS with a locally generated CA) and tinyproxy (a forward proxy with Basic
+# credentials, CONNECT included) — then tidings-std's interop tests and the CLI through the proxy.
 # Stops only the processes it started, by PID.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,6 +9,7 @@ cd "$(dirname "$0")/.."
 command -v gunicorn >/dev/null && python3 -c 'import httpbin' 2>/dev/null \
   || python3 -m pip install --quiet --disable-pip-version-check httpbin gunicorn
 . .ci/nginx.sh
+command -v tinyproxy >/dev/null || { apt-get update -qq && apt-get install -y -qq tinyproxy >/dev/null; }
 
 work=$(mktemp -d)
 pids=()
@@ -18,7 +20,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-HTTPBIN_PORT=$(free_port); NGINX_PORT=$(free_port); NGINX_TLS_PORT=$(free_port)
+HTTPBIN_PORT=$(free_port); NGINX_PORT=$(free_port); NGINX_TLS_PORT=$(free_port); PROXY_PORT=$(free_port)
 
 make_certificates "$work"
 start_nginx "$work" "$NGINX_PORT" 32 "$NGINX_TLS_PORT"
@@ -27,9 +29,23 @@ start_nginx "$work" "$NGINX_PORT" 32 "$NGINX_TLS_PORT"
   > "$work/logs/gunicorn.log" 2>&1 &
 pids+=($!)
 
+cat > "$work/tinyproxy.conf" <<CONF
+Port $PROXY_PORT
+Listen 127.0.0.1
+Allow 127.0.0.1
+Timeout 60
+MaxClients 64
+BasicAuth tidings s3cret
+LogLevel Warning
+CONF
+tinyproxy -d -c "$work/tinyproxy.conf" > "$work/logs/tinyproxy.log" 2>&1 &
+pids+=($!)
+
 ready() { python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' "$1" 2>/dev/null; }
 for _ in $(seq 1 100); do
-  ready "http://127.0.0.1:$HTTPBIN_PORT/get" && ready "http://127.0.0.1:$NGINX_PORT/small.txt" && break
+  ready "http://127.0.0.1:$HTTPBIN_PORT/get" && ready "http://127.0.0.1:$NGINX_PORT/small.txt" \
+    && python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1)' "$PROXY_PORT" 2>/dev/null \
+    && break
   sleep 0.2
 done
 
@@ -38,4 +54,13 @@ export TIDINGS_INTEROP_NGINX="http://127.0.0.1:$NGINX_PORT"
 export TIDINGS_INTEROP_NGINX_TLS="https://localhost:$NGINX_TLS_PORT"
 export TIDINGS_INTEROP_CA="$work/ca.pem"
 export TIDINGS_INTEROP_LARGE="$work/www/large.bin"
+export TIDINGS_INTEROP_PROXY="http://tidings:s3cret@127.0.0.1:$PROXY_PORT"
 cargo test -p tidings-std --test interop -- --ignored
+
+# The CLI's --proxy through tinyproxy, and --no-proxy beating the environment.
+cargo build -q -p tidings-examples --bin tidings
+cli=target/debug/tidings
+"$cli" --proxy "$TIDINGS_INTEROP_PROXY" --report json "$TIDINGS_INTEROP_HTTPBIN/get" \
+  | python3 -c 'import json, sys; r = json.loads(sys.stdin.readline()); assert r["status"] == 200, r; print("cli --proxy: 200")'
+http_proxy="http://127.0.0.1:1" no_proxy= NO_PROXY= "$cli" --no-proxy --report json "$TIDINGS_INTEROP_HTTPBIN/get" \
+  | python3 -c 'import json, sys; r = json.loads(sys.stdin.readline()); assert r["status"] == 200, r; print("cli --no-proxy: 200")'

@@ -94,16 +94,24 @@ impl Conn {
         tls: Option<Arc<ClientConfig>>,
         now: Instant,
     ) -> Result<Conn, Error> {
-        let mut core = Connection::connecting(config, now);
-        let addresses: Vec<SocketAddr> = (key.host.as_str(), key.port)
+        let mut core = Connection::connecting(config.clone(), now);
+        // Through a proxy, the socket goes to the proxy.
+        let (host, port) = match &key.proxy {
+            Some(proxy) => (proxy.host(), proxy.port()),
+            None => (key.host.as_str(), key.port),
+        };
+        let addresses: Vec<SocketAddr> = (host, port)
             .to_socket_addrs()
-            .map_err(|error| Error::io(ErrorKind::Connect, &format!("cannot resolve {}", key.host), error))?
+            .map_err(|error| Error::io(ErrorKind::Connect, &format!("cannot resolve {host}"), error))?
             .collect();
         let deadline = core.poll_timeout();
-        let socket = connect_racing(&addresses, deadline).map_err(|error| {
-            Error::io(ErrorKind::Connect, &format!("cannot connect to {}:{}", key.host, key.port), error)
-        })?;
+        let socket = connect_racing(&addresses, deadline)
+            .map_err(|error| Error::io(ErrorKind::Connect, &format!("cannot connect to {host}:{port}"), error))?;
         socket.set_nodelay(true).map_err(|error| Error::io(ErrorKind::Connect, "TCP_NODELAY", error))?;
+        let socket = match (&key.proxy, &tls) {
+            (Some(proxy), Some(_)) => tunnel(&key, proxy, socket, config, now)?,
+            _ => socket,
+        };
         let stream = match tls {
             None => Stream::Plain(socket),
             Some(config) => Stream::Tls(Box::new(handshake(&key, config, socket, &core)?)),
@@ -569,6 +577,57 @@ fn interleave_families(addresses: &[SocketAddr]) -> Vec<SocketAddr> {
 }
 
 /// Completes the TLS handshake within the connect deadline.
+/// Opens a CONNECT tunnel to the key's origin through `proxy` (RFC 9110 §9.3.6), within the
+/// connect deadline. The proxy's credentials go on the CONNECT request and nowhere else.
+fn tunnel(
+    key: &PoolKey,
+    proxy: &tidings_core::proxy::Proxy,
+    socket: TcpStream,
+    config: Config,
+    started: Instant,
+) -> Result<TcpStream, Error> {
+    let authority = format!("http://{}:{}", key.host, key.port);
+    let mut connect = tidings_core::Request::connect(&authority)?;
+    if let Some(value) = proxy.authorization() {
+        connect.headers_mut().append("Proxy-Authorization", value);
+    }
+    let mut core = Connection::connecting(config, started);
+    let connect_deadline = core.poll_timeout();
+    core.handle_connected(Instant::now())?;
+    let mut conn = Conn {
+        key: key.clone(),
+        core,
+        stream: Stream::Plain(socket),
+        buffer: vec![0; INITIAL_BUFFER],
+        start: 0,
+        end: 0,
+        idle_since: None,
+        armed: [None; 2],
+    };
+    let refused =
+        |detail: String| Error::new(ErrorKind::Connect, format!("proxy {}:{} {detail}", proxy.host(), proxy.port()));
+    let head = conn.exchange(&connect, &mut BodySource::Empty, connect_deadline).map_err(|error| {
+        if error.kind() == ErrorKind::Timeout {
+            error
+        } else {
+            refused(format!("failed the tunnel to {}:{}: {error}", key.host, key.port))
+        }
+    })?;
+    let status = head.head.status();
+    if !(200..300).contains(&status) {
+        let reason = String::from_utf8_lossy(head.head.reason()).into_owned();
+        return Err(refused(format!("refused the tunnel to {}:{}: {status} {reason}", key.host, key.port)));
+    }
+    if conn.start != conn.end {
+        return Err(refused("sent bytes after accepting the tunnel, before TLS began".to_owned()));
+    }
+    log::debug!("tunnel to {}:{} open through {}:{}", key.host, key.port, proxy.host(), proxy.port());
+    match conn.stream {
+        Stream::Plain(socket) => Ok(socket),
+        Stream::Tls(_) => Err(Error::new(ErrorKind::Connect, "the tunnel's socket changed kind")),
+    }
+}
+
 fn handshake(
     key: &PoolKey,
     config: Arc<ClientConfig>,

@@ -20,8 +20,12 @@
 //! ([`DigestAuth`], RFC 7616) go to their own origin only; requests without credentials take
 //! them from `.netrc` for each host they reach. A session keeps cookies in a
 //! [`CookieJar`] (RFC 6265 with public-suffix, Secure and prefix rules; the module
-//! functions keep them for one call only). Not yet here (arriving with the policies issue):
-//! proxies.
+//! functions keep them for one call only). Proxies come from [`SessionBuilder::proxy`] /
+//! [`SessionBuilder::proxies`] or, when none are configured, the environment (`http_proxy`,
+//! `https_proxy`, `all_proxy`, `no_proxy`, with the httpoxy guard): plain HTTP is forwarded
+//! in absolute form, HTTPS goes through a `CONNECT` tunnel, and the proxy's credentials are
+//! sent on the proxy hop only. [`SessionBuilder::trust_env`] switches every environment
+//! source off (proxies, CA bundle variables, `.netrc`).
 
 #![forbid(unsafe_code)]
 
@@ -45,6 +49,7 @@ pub use request::{PreparedRequest, RequestBuilder};
 pub use response::Response;
 pub use session::{Session, SessionBuilder, Timeouts, DEFAULT_MAX_BODY};
 pub use tidings_core::cookie::{Cookie, CookieJar};
+pub use tidings_core::proxy::{NoProxy, Proxy, ProxySetting, ProxySettings};
 pub use tidings_core::retry::RetryPolicy;
 pub use tidings_core::{CloseReason, HeaderBlock, Headers, Method, StatusCode};
 pub use tls::TlsSettings;

@@ -1,5 +1,5 @@
 //! Idle kept-alive connections, keyed by everything that makes two connections
-//! interchangeable: scheme, host, port and the full TLS identity.
+//! interchangeable: scheme, host, port, proxy and the full TLS identity.
 //!
 //! Last in, first out (the most recently used connection is the least likely to have been
 //! closed by the server). Idle connections expire on the core's idle deadline; one idle for
@@ -21,6 +21,9 @@ pub(crate) struct PoolKey {
     /// verified and unverified traffic, or different roots or client certificates, never
     /// share a connection.
     pub(crate) tls: Option<usize>,
+    /// The proxy the connection goes through (with its credentials): a plain connection to
+    /// it for `http://`, a CONNECT tunnel for `https://`.
+    pub(crate) proxy: Option<tidings_core::proxy::Proxy>,
 }
 
 /// Limits on idle connections.

@@ -1,14 +1,15 @@
 //! The session: persisted defaults, the TLS configuration and the connection pool.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use rustls::ClientConfig;
 use tidings_core::cookie::CookieJar;
+use tidings_core::proxy::{ProxySettings, Route};
 use tidings_core::redirect::RedirectPolicy;
 use tidings_core::retry::{Outcome, Retries, RetryPolicy};
-use tidings_core::{Config, Headers, Method};
+use tidings_core::{Config, Headers, Method, TargetForm};
 
 use crate::auth::{Auth, BasicAuth, BearerAuth, DigestAuth};
 use crate::conn::{BodySource, Conn};
@@ -17,6 +18,7 @@ use crate::pool::{Pool, PoolKey, PoolLimits};
 use crate::request::{PreparedBody, PreparedRequest, RequestBuilder};
 use crate::response::Response;
 use crate::tls::TlsSettings;
+use tidings_core::proxy::Proxy;
 
 /// Default cap on a body read whole (`bytes`, `text`, `json`): 256 MiB.
 pub const DEFAULT_MAX_BODY: u64 = 256 << 20;
@@ -48,6 +50,8 @@ pub(crate) struct Settings {
     pub(crate) netrc: Option<NetrcSource>,
     /// The session's cookie jar, when it keeps one.
     cookies: Option<Mutex<CookieJar>>,
+    /// Proxies: the explicit configuration, else the environment's (read at build).
+    proxies: ProxySettings,
     pub(crate) timeouts: Timeouts,
     pub(crate) pool_limits: PoolLimits,
     pub(crate) max_body: u64,
@@ -392,14 +396,30 @@ impl Session {
         started: Instant,
     ) -> Result<Response, Failure> {
         let settings = &self.inner.settings;
-        let core_request = request.to_core().map_err(|error| Failure { error, connecting: false })?;
         let url = request.url.clone();
+        let invalid = |error: Error| Failure { error: error.at(&url), connecting: false };
+        // The route (direct, forwarded to a proxy, or tunnelled) is the core's decision.
+        let route = settings
+            .proxies
+            .route(&url)
+            .map_err(|error| invalid(Error::new(ErrorKind::InvalidRequest, error.to_string())))?;
+        let mut core_request = request.to_core().map_err(invalid)?;
+        route.adjust_headers(core_request.headers_mut());
+        let proxy = match route {
+            Route::Direct => None,
+            Route::Forward(proxy) => {
+                core_request = core_request.target_form(TargetForm::Absolute);
+                Some(proxy.clone())
+            }
+            Route::Tunnel(proxy) => Some(proxy.clone()),
+        };
         let https = url.scheme() == "https";
         let key = PoolKey {
             https,
             host: url.host_str().unwrap_or_default().to_owned(),
             port: url.port_or_known_default().unwrap_or(if https { 443 } else { 80 }),
             tls: https.then_some(Arc::as_ptr(&settings.tls) as usize),
+            proxy,
         };
         let replayable = !matches!(request.body, PreparedBody::Reader { .. });
         let mut fresh_only = false;
@@ -477,6 +497,8 @@ pub struct SessionBuilder {
     netrc_off: bool,
     netrc_path: Option<PathBuf>,
     cookies_off: bool,
+    proxies: Option<ProxySettings>,
+    ignore_env: bool,
     timeouts: Timeouts,
     tls: TlsSettings,
     pool_limits: PoolLimits,
@@ -486,6 +508,25 @@ pub struct SessionBuilder {
 }
 
 impl SessionBuilder {
+    /// The rustls configuration: the explicit TLS settings, or — when they name no CA
+    /// bundle and the environment is trusted — the bundle `REQUESTS_CA_BUNDLE`,
+    /// `CURL_CA_BUNDLE` or `SSL_CERT_FILE` names. Empty values are unset (never "no
+    /// verification"); a bundle that cannot be loaded is reported and the default roots stay.
+    fn tls_config(&self) -> Result<Arc<ClientConfig>, Error> {
+        if !self.ignore_env && self.tls.ca_bundle.is_none() && !self.tls.insecure {
+            let from_env = ["REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE"]
+                .into_iter()
+                .find_map(|name| std::env::var_os(name).filter(|value| !value.is_empty()).map(|value| (name, value)));
+            if let Some((name, path)) = from_env {
+                match self.tls.clone().ca_bundle(&path).build() {
+                    Ok(config) => return Ok(config),
+                    Err(error) => log::warn!("ignoring {name}={}: {error}", Path::new(&path).display()),
+                }
+            }
+        }
+        self.tls.build()
+    }
+
     /// A header sent with every request unless the request sets it.
     pub fn header(mut self, name: impl Into<String>, value: impl AsRef<[u8]>) -> Self {
         self.headers.append(name, value);
@@ -516,6 +557,34 @@ impl SessionBuilder {
     /// Any [`Auth`] for every request.
     pub fn auth(mut self, auth: impl Auth + 'static) -> Self {
         self.auth = Some(Arc::new(auth));
+        self
+    }
+
+    /// One proxy for http and https URLs (explicit configuration: the environment's proxy
+    /// variables are then ignored). `tidings_std::Proxy::parse("http://user:pass@host:3128")`.
+    pub fn proxy(mut self, proxy: Proxy) -> Self {
+        self.proxies = Some(ProxySettings::all(proxy));
+        self
+    }
+
+    /// Per-scheme proxies and the hosts that bypass them (replaces the environment's).
+    pub fn proxies(mut self, proxies: ProxySettings) -> Self {
+        self.proxies = Some(proxies);
+        self
+    }
+
+    /// No proxy at all, whatever the environment says (curl's `--noproxy '*'`).
+    pub fn no_proxy(mut self) -> Self {
+        self.proxies = Some(ProxySettings::none());
+        self
+    }
+
+    /// Whether the environment configures what the session leaves unset (on by default, as
+    /// Requests' `trust_env`): proxies from `http_proxy`, `https_proxy`, `all_proxy` and
+    /// `no_proxy`; a CA bundle from `REQUESTS_CA_BUNDLE`, `CURL_CA_BUNDLE` or
+    /// `SSL_CERT_FILE`; credentials from `.netrc`. Explicit settings always win.
+    pub fn trust_env(mut self, trust: bool) -> Self {
+        self.ignore_env = !trust;
         self
     }
 
@@ -598,18 +667,25 @@ impl SessionBuilder {
 
     /// Builds the session; fails if the TLS settings cannot be loaded.
     pub fn build(self) -> Result<Session, Error> {
+        let tls = self.tls_config()?;
         let settings = Settings {
             headers: self.headers,
             query: self.query,
             auth: self.auth,
             cookies: (!self.cookies_off).then(|| Mutex::new(CookieJar::new())),
-            netrc: (!self.netrc_off).then(|| NetrcSource { path: self.netrc_path, loaded: OnceLock::new() }),
+            proxies: match self.proxies {
+                Some(explicit) => explicit,
+                None if self.ignore_env => ProxySettings::none(),
+                None => ProxySettings::from_env(|name| std::env::var(name).ok()),
+            },
+            netrc: (!self.netrc_off && (!self.ignore_env || self.netrc_path.is_some()))
+                .then(|| NetrcSource { path: self.netrc_path, loaded: OnceLock::new() }),
             timeouts: self.timeouts,
             pool_limits: self.pool_limits,
             max_body: self.max_body.unwrap_or(DEFAULT_MAX_BODY),
             redirects: self.redirects,
             retries: self.retries,
-            tls: self.tls.build()?,
+            tls,
         };
         Ok(Session { inner: Arc::new(Inner { settings, pool: Pool::default() }) })
     }

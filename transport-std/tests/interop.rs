@@ -112,3 +112,39 @@ fn nginx_https_with_a_local_ca() {
     let by_ip = base.replace("localhost", "127.0.0.1");
     assert_eq!(session.get(&format!("{by_ip}/small.txt")).send().expect("IP SAN").status(), StatusCode::OK);
 }
+
+#[test]
+#[ignore = "needs tinyproxy, httpbin and nginx; run by .ci/interop.sh"]
+fn tinyproxy_forwards_and_tunnels() {
+    let proxy = tidings_std::Proxy::parse(&env("TIDINGS_INTEROP_PROXY")).expect("proxy URL");
+    let session = Session::builder()
+        .proxy(proxy)
+        .tls(TlsSettings::default().ca_bundle(env("TIDINGS_INTEROP_CA")))
+        .build()
+        .expect("session");
+    // Plain HTTP in absolute form; the proxy takes its credentials and forwards the rest.
+    let value: Value = session
+        .get(&format!("{}/get", env("TIDINGS_INTEROP_HTTPBIN")))
+        .send()
+        .expect("forwarded")
+        .json()
+        .expect("json");
+    assert!(value["headers"].get("Proxy-Authorization").is_none(), "{value}");
+    // HTTPS through CONNECT, verified end to end against nginx.
+    let url = format!("{}/small.txt", env("TIDINGS_INTEROP_NGINX_TLS"));
+    assert_eq!(session.get(&url).send().expect("tunnelled").text().expect("text"), "hello from nginx\n");
+    assert!(session.get(&url).send().expect("again").reused_connection(), "the tunnel is pooled");
+
+    // Wrong credentials: the forward request gets the proxy's refusal as its response
+    // (tinyproxy answers 401 to wrong credentials, 407 to none); a tunnel fails to open.
+    let proxy_url = env("TIDINGS_INTEROP_PROXY").replace("s3cret", "wrong");
+    let refused = Session::builder()
+        .proxy(tidings_std::Proxy::parse(&proxy_url).expect("proxy URL"))
+        .tls(TlsSettings::default().ca_bundle(env("TIDINGS_INTEROP_CA")))
+        .build()
+        .expect("session");
+    let response = refused.get(&format!("{}/get", env("TIDINGS_INTEROP_HTTPBIN"))).send().expect("407");
+    assert!(matches!(response.status().as_u16(), 401 | 407), "{}", response.status());
+    let error = refused.get(&url).send().expect_err("no tunnel");
+    assert_eq!(error.kind(), ErrorKind::Connect, "{error}");
+}

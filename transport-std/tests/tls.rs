@@ -4,34 +4,9 @@
 
 mod common;
 
-use common::{ok, Action, Server};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use common::{ok, pki, tempfile_path, Action, Server};
+use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 use tidings_std::{ErrorKind, Session, TlsSettings};
-
-struct Pki {
-    ca_file: tempfile_path::TempPath,
-    chain: Vec<CertificateDer<'static>>,
-    key: PrivateKeyDer<'static>,
-}
-
-/// A CA and a leaf for `names`, signed by it; the CA's PEM is written to a file.
-fn pki(names: &[&str]) -> Pki {
-    let ca_key = rcgen::KeyPair::generate().expect("CA key");
-    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("CA params");
-    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    ca_params.distinguished_name.push(rcgen::DnType::CommonName, "tidings test CA");
-    let ca = ca_params.self_signed(&ca_key).expect("CA");
-    let leaf_key = rcgen::KeyPair::generate().expect("leaf key");
-    let names: Vec<String> = names.iter().map(|name| (*name).to_owned()).collect();
-    let leaf =
-        rcgen::CertificateParams::new(names).expect("leaf params").signed_by(&leaf_key, &ca, &ca_key).expect("leaf");
-    let ca_file = tempfile_path::TempPath::with_contents(ca.pem().as_bytes());
-    Pki {
-        ca_file,
-        chain: vec![leaf.der().clone()],
-        key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der())),
-    }
-}
 
 #[test]
 fn https_with_a_custom_ca_verifies_and_reuses() {
@@ -126,32 +101,4 @@ fn a_missing_ca_file_is_a_tls_error_at_build_time() {
     let error =
         Session::builder().tls(TlsSettings::default().ca_bundle("/nonexistent/ca.pem")).build().expect_err("missing");
     assert_eq!(error.kind(), ErrorKind::Tls);
-}
-
-/// A file removed when dropped (tests only; no extra crate needed).
-mod tempfile_path {
-    use std::path::{Path, PathBuf};
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
-    pub struct TempPath(PathBuf);
-
-    impl TempPath {
-        pub fn with_contents(contents: &[u8]) -> TempPath {
-            static COUNTER: AtomicUsize = AtomicUsize::new(0);
-            let name = format!("tidings-test-{}-{}.pem", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst));
-            let path = std::env::temp_dir().join(name);
-            std::fs::write(&path, contents).expect("write temp file");
-            TempPath(path)
-        }
-
-        pub fn path(&self) -> &Path {
-            &self.0
-        }
-    }
-
-    impl Drop for TempPath {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_file(&self.0);
-        }
-    }
 }

@@ -240,3 +240,158 @@ fn fill(stream: &mut impl Read, buffer: &mut Vec<u8>) -> bool {
 pub fn ok(body: &str) -> Vec<u8> {
     format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}", body.len()).into_bytes()
 }
+
+/// A forward proxy on loopback: `CONNECT` tunnels and absolute-form forwarding, each
+/// client connection spliced to one upstream connection. It records the first request head
+/// of every client connection (the CONNECT, or the first forwarded request).
+pub struct ForwardProxy {
+    pub port: u16,
+    pub heads: Arc<Mutex<Vec<Recorded>>>,
+}
+
+impl ForwardProxy {
+    pub fn start() -> ForwardProxy {
+        ForwardProxy::launch(None)
+    }
+
+    /// A proxy that answers every request with `response` and closes (a refusal).
+    pub fn refusing(response: &'static [u8]) -> ForwardProxy {
+        ForwardProxy::launch(Some(response))
+    }
+
+    fn launch(refusal: Option<&'static [u8]>) -> ForwardProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        let port = listener.local_addr().expect("address").port();
+        let heads = Arc::new(Mutex::new(Vec::new()));
+        let log = heads.clone();
+        thread::spawn(move || {
+            for (connection, stream) in listener.incoming().enumerate() {
+                let Ok(client) = stream else { return };
+                let log = log.clone();
+                thread::spawn(move || proxy_connection(client, connection, refusal, &log));
+            }
+        });
+        ForwardProxy { port, heads }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn heads(&self) -> Vec<Recorded> {
+        self.heads.lock().expect("log").clone()
+    }
+}
+
+fn proxy_connection(
+    mut client: std::net::TcpStream,
+    connection: usize,
+    refusal: Option<&'static [u8]>,
+    log: &Mutex<Vec<Recorded>>,
+) {
+    let mut buffer = Vec::new();
+    let head_end = loop {
+        if let Some(position) = buffer.windows(4).position(|window| window == b"\r\n\r\n") {
+            break position + 4;
+        }
+        if !fill(&mut client, &mut buffer) {
+            return;
+        }
+    };
+    let recorded =
+        Recorded { head: String::from_utf8_lossy(&buffer[..head_end]).into_owned(), body: Vec::new(), connection };
+    log.lock().expect("log").push(recorded.clone());
+    if let Some(response) = refusal {
+        let _ = client.write_all(response);
+        return;
+    }
+    let mut words = recorded.request_line().split(' ');
+    let (method, target) = (words.next().unwrap_or_default(), words.next().unwrap_or_default());
+    let authority = if method == "CONNECT" {
+        target.to_owned()
+    } else {
+        let rest = target.strip_prefix("http://").unwrap_or(target);
+        let authority = rest.split('/').next().unwrap_or_default();
+        if authority.contains(':') {
+            authority.to_owned()
+        } else {
+            format!("{authority}:80")
+        }
+    };
+    let Ok(mut upstream) = std::net::TcpStream::connect(authority.replace("localhost", "127.0.0.1")) else {
+        let _ = client.write_all(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        return;
+    };
+    if method == "CONNECT" {
+        buffer.drain(..head_end);
+        if client.write_all(b"HTTP/1.1 200 Connection Established\r\n\r\n").is_err() {
+            return;
+        }
+    }
+    if upstream.write_all(&buffer).is_err() {
+        return;
+    }
+    let (Ok(mut client_reader), Ok(mut upstream_writer)) = (client.try_clone(), upstream.try_clone()) else { return };
+    let forward = thread::spawn(move || {
+        let _ = std::io::copy(&mut client_reader, &mut upstream_writer);
+        let _ = upstream_writer.shutdown(std::net::Shutdown::Write);
+    });
+    let _ = std::io::copy(&mut upstream, &mut client);
+    let _ = client.shutdown(std::net::Shutdown::Both);
+    let _ = forward.join();
+}
+
+pub struct Pki {
+    pub ca_file: tempfile_path::TempPath,
+    pub chain: Vec<rustls::pki_types::CertificateDer<'static>>,
+    pub key: rustls::pki_types::PrivateKeyDer<'static>,
+}
+
+/// A CA and a leaf for `names`, signed by it; the CA's PEM is written to a file.
+pub fn pki(names: &[&str]) -> Pki {
+    let ca_key = rcgen::KeyPair::generate().expect("CA key");
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("CA params");
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params.distinguished_name.push(rcgen::DnType::CommonName, "tidings test CA");
+    let ca = ca_params.self_signed(&ca_key).expect("CA");
+    let leaf_key = rcgen::KeyPair::generate().expect("leaf key");
+    let names: Vec<String> = names.iter().map(|name| (*name).to_owned()).collect();
+    let leaf =
+        rcgen::CertificateParams::new(names).expect("leaf params").signed_by(&leaf_key, &ca, &ca_key).expect("leaf");
+    let ca_file = tempfile_path::TempPath::with_contents(ca.pem().as_bytes());
+    Pki {
+        ca_file,
+        chain: vec![leaf.der().clone()],
+        key: rustls::pki_types::PrivateKeyDer::Pkcs8(rustls::pki_types::PrivatePkcs8KeyDer::from(
+            leaf_key.serialize_der(),
+        )),
+    }
+}
+
+/// A file removed when dropped (tests only; no extra crate needed).
+pub mod tempfile_path {
+    use std::path::{Path, PathBuf};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    pub struct TempPath(PathBuf);
+
+    impl TempPath {
+        pub fn with_contents(contents: &[u8]) -> TempPath {
+            static COUNTER: AtomicUsize = AtomicUsize::new(0);
+            let name = format!("tidings-test-{}-{}.pem", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst));
+            let path = std::env::temp_dir().join(name);
+            std::fs::write(&path, contents).expect("write temp file");
+            TempPath(path)
+        }
+
+        pub fn path(&self) -> &Path {
+            &self.0
+        }
+    }
+
+    impl Drop for TempPath {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+}

@@ -22,6 +22,8 @@ pub struct FetchOptions {
     user: Option<String>,
     /// `-u` is Digest credentials.
     digest: bool,
+    /// `--proxy URL` (`Some(Some)`), `--no-proxy` (`Some(None)`), else the environment.
+    proxy: Option<Option<tidings_std::Proxy>>,
     bearer: Option<String>,
     timeout: Option<Duration>,
     connect_timeout: Option<Duration>,
@@ -94,8 +96,12 @@ pub fn parse(mut parser: lexopt::Parser) -> Result<FetchOptions, Usage> {
             }
             Long("max-redirects") => options.max_redirects = Some(Some(parser.value()?.parse()?)),
             Long("no-redirects") => options.max_redirects = Some(None),
-            // What tidings does today without it: no proxy used.
-            Long("no-proxy") => {}
+            Long("no-proxy") => options.proxy = Some(None),
+            Long("proxy") => {
+                let url = parser.value()?.string()?;
+                let proxy = tidings_std::Proxy::parse(&url).map_err(|error| Usage(error.to_string()))?;
+                options.proxy = Some(Some(proxy));
+            }
             Long("retries") => options.retries = Some(parser.value()?.parse()?),
             Long("retry-status") => {
                 let codes = parser.value()?.string()?;
@@ -107,11 +113,6 @@ pub fn parse(mut parser: lexopt::Parser) -> Result<FetchOptions, Usage> {
             }
             Long("backoff") => options.backoff = Some(seconds(&parser.value()?.string()?)?),
             Long("digest") => options.digest = true,
-            Long(policy @ "proxy") => {
-                return Err(Usage(format!(
-                    "--{policy} arrives with the client policies; this build does not have it yet"
-                )));
-            }
             Value(value) => positionals.push(value.string()?),
             other => return Err(other.unexpected().into()),
         }
@@ -198,6 +199,11 @@ fn session(options: &FetchOptions) -> Result<Session, Usage> {
             .status_forcelist(options.retry_status.iter().copied())
             .backoff_factor(options.backoff.unwrap_or_default());
         builder = builder.retries(policy);
+    }
+    match &options.proxy {
+        Some(Some(proxy)) => builder = builder.proxy(proxy.clone()),
+        Some(None) => builder = builder.no_proxy(),
+        None => {}
     }
     builder.build().map_err(|error| Usage(format!("TLS settings: {error}")))
 }

@@ -24,6 +24,7 @@ request options (see CONTRACT.md):
   --timeout S  --connect-timeout S  --read-timeout S  --max-body BYTES  --fail
   --max-redirects N  --no-redirects  --retries N  --retry-status CODES  --backoff S
   --cacert FILE  --insecure  --cert FILE --key FILE  --transport std
+  --proxy URL  --no-proxy (default: http_proxy, https_proxy, all_proxy, no_proxy)
   -o, --output FILE  -i, --include  -v, --verbose  --report json
 
 decode options:
