@@ -1,7 +1,7 @@
 //! Building a request the way Requests does, and the prepared request one can inspect.
 
 use std::fmt;
-use std::io::Read;
+use std::io::{Read, Seek, SeekFrom};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,6 +23,32 @@ pub(crate) enum PreparedBody {
         reader: Box<dyn Read + Send>,
         length: Option<u64>,
     },
+    /// Streamed from a reader that can seek back to `start` (replayable, as a file).
+    Seekable {
+        reader: Box<dyn SeekRead>,
+        start: u64,
+        length: u64,
+    },
+}
+
+/// A body source that can be rewound.
+pub(crate) trait SeekRead: Read + Seek + Send {}
+impl<T: Read + Seek + Send> SeekRead for T {}
+
+/// `&mut dyn SeekRead` as a plain reader.
+pub(crate) struct Rewound<'a>(pub(crate) &'a mut dyn SeekRead);
+
+impl Read for Rewound<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl PreparedBody {
+    /// Whether the body can be sent again (redirects, retries, auth challenges).
+    pub(crate) fn is_replayable(&self) -> bool {
+        !matches!(self, PreparedBody::Reader { .. })
+    }
 }
 
 /// A request ready to send, to inspect first if wanted (Requests' `PreparedRequest`).
@@ -87,6 +113,7 @@ impl PreparedRequest {
             PreparedBody::Empty => Body::Empty,
             PreparedBody::Bytes(bytes) => Body::Stream { length: Some(bytes.len() as u64) },
             PreparedBody::Reader { length, .. } => Body::Stream { length: *length },
+            PreparedBody::Seekable { length, .. } => Body::Stream { length: Some(*length) },
         };
         let mut request = tidings_core::Request::from_url(self.method.clone(), self.url.clone())?.body(body);
         *request.headers_mut() = self.headers.clone();
@@ -173,6 +200,24 @@ impl RequestBuilder {
     /// A body streamed from `reader`: chunked when `length` is unknown.
     pub fn body_reader(mut self, reader: impl Read + Send + 'static, length: Option<u64>) -> Self {
         self.body = Ok(PreparedBody::Reader { reader: Box::new(reader), length });
+        self
+    }
+
+    /// A body streamed from something that can seek, usually a `File`: sent with
+    /// `Content-Length` (the bytes from its current position to its end), and — unlike
+    /// [`body_reader`](Self::body_reader) — sent again when a 307/308 redirect, a retry or
+    /// an auth challenge needs it, by seeking back.
+    pub fn body_seekable(mut self, mut reader: impl Read + Seek + Send + 'static) -> Self {
+        let measured = (|| {
+            let start = reader.stream_position()?;
+            let end = reader.seek(SeekFrom::End(0))?;
+            reader.seek(SeekFrom::Start(start))?;
+            Ok::<_, std::io::Error>((start, end.saturating_sub(start)))
+        })();
+        self.body = match measured {
+            Ok((start, length)) => Ok(PreparedBody::Seekable { reader: Box::new(reader), start, length }),
+            Err(error) => Err(Error::new(ErrorKind::InvalidRequest, "cannot measure the body").with_source(error)),
+        };
         self
     }
 

@@ -15,7 +15,7 @@ use crate::auth::{Auth, BasicAuth, BearerAuth, DigestAuth};
 use crate::conn::{BodySource, Conn};
 use crate::error::{Error, ErrorKind};
 use crate::pool::{Pool, PoolKey, PoolLimits};
-use crate::request::{PreparedBody, PreparedRequest, RequestBuilder};
+use crate::request::{PreparedBody, PreparedRequest, RequestBuilder, Rewound};
 use crate::response::Response;
 use crate::tls::TlsSettings;
 use tidings_core::proxy::Proxy;
@@ -197,7 +197,7 @@ impl Session {
             }
             let response = self.send_retrying(&mut request, deadline, started, &mut retries)?;
             self.store_cookies(&response, &mut call_jar);
-            let replayable = !matches!(request.body, PreparedBody::Reader { .. });
+            let replayable = request.body.is_replayable();
             // A 401 from the credentials' own origin may be answered once (Digest's
             // challenge); never with a body that cannot be sent again.
             if response.status().as_u16() == 401 && !auth_retried && replayable {
@@ -343,7 +343,7 @@ impl Session {
     ) -> Result<Response, Error> {
         loop {
             let result = self.send_once(request, deadline, started);
-            let streamed = matches!(request.body, PreparedBody::Reader { .. });
+            let streamed = !request.body.is_replayable();
             let wait = {
                 let outcome = match &result {
                     Ok(response) => Some(Outcome::Status {
@@ -421,7 +421,7 @@ impl Session {
             tls: https.then_some(Arc::as_ptr(&settings.tls) as usize),
             proxy,
         };
-        let replayable = !matches!(request.body, PreparedBody::Reader { .. });
+        let replayable = request.body.is_replayable();
         let mut fresh_only = false;
         loop {
             let pooled = if fresh_only { None } else { self.inner.pool.take(&key) };
@@ -436,11 +436,20 @@ impl Session {
                 )
                 .map_err(|error| Failure { error: error.at(&url), connecting: true })?,
             };
+            let mut rewound;
             let result = {
                 let mut body = match &mut request.body {
                     PreparedBody::Empty => BodySource::Empty,
                     PreparedBody::Bytes(bytes) => BodySource::Bytes(bytes, 0),
                     PreparedBody::Reader { reader, .. } => BodySource::Reader(reader.as_mut(), vec![0; 16 * 1024]),
+                    PreparedBody::Seekable { reader, start, .. } => {
+                        reader.seek(std::io::SeekFrom::Start(*start)).map_err(|error| Failure {
+                            error: Error::io(ErrorKind::Io, "rewinding the request body", error).at(&url),
+                            connecting: false,
+                        })?;
+                        rewound = Rewound(reader.as_mut());
+                        BodySource::Reader(&mut rewound, vec![0; 16 * 1024])
+                    }
                 };
                 conn.exchange(&core_request, &mut body, deadline)
             };

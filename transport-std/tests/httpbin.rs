@@ -217,6 +217,18 @@ fn redirects_are_followed_with_the_core_rules() {
         .json()
         .expect("json");
     assert_eq!((value["method"].as_str(), value["data"].as_str()), (Some("POST"), Some("payload")));
+    // A seekable body (a file, here a cursor past a prefix) is rewound and sent again.
+    let mut file = std::io::Cursor::new(b"skip:seekable payload".to_vec());
+    file.set_position(5);
+    let value: Value = session
+        .put(&httpbin.url("/redirect-to"))
+        .query([("url", httpbin.url("/anything").as_str()), ("status_code", "308")])
+        .body_seekable(file)
+        .send()
+        .expect("308")
+        .json()
+        .expect("json");
+    assert_eq!((value["method"].as_str(), value["data"].as_str()), (Some("PUT"), Some("seekable payload")));
 
     let error = session
         .post(&httpbin.url("/redirect-to"))
