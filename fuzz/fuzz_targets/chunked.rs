@@ -12,7 +12,11 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(whole, split);
 });
 
-fn decode(bytes: &[u8], piece: usize, leniency: &Leniency) -> (Vec<u8>, Option<Vec<(String, Vec<u8>)>>, Option<String>, usize) {
+fn decode(
+    bytes: &[u8],
+    piece: usize,
+    leniency: &Leniency,
+) -> (Vec<u8>, Option<Vec<(String, Vec<u8>)>>, Option<String>, usize) {
     let limits = Limits::default();
     let mut decoder = ChunkedDecoder::new();
     let mut trailers = HeaderBlock::default();

@@ -61,16 +61,23 @@ fn transcript(config: &Config, method: &Method, bytes: &[u8], cuts: &[usize], eo
                     let end = matches!(event, Some(Event::End));
                     match event {
                         Some(Event::Data(chunk)) => data.extend_from_slice(chunk),
-                        Some(Event::Head(head)) | Some(Event::Informational(head)) => {
-                            log.push(format!("head {} {:?} {:?}", head.status(), head.reason(), head.headers().to_headers()))
-                        }
+                        Some(Event::Head(head)) | Some(Event::Informational(head)) => log.push(format!(
+                            "head {} {:?} {:?}",
+                            head.status(),
+                            head.reason(),
+                            head.headers().to_headers()
+                        )),
                         Some(Event::Trailers(trailers)) => log.push(format!("trailers {:?}", trailers.to_headers())),
                         _ => {}
                     }
                     pending.drain(..used);
                     if end {
                         log.push(format!("data {data:?}"));
-                        log.push(format!("end {:?} rest {}", connection.close_reason(), pending.len() + bytes.len() - start));
+                        log.push(format!(
+                            "end {:?} rest {}",
+                            connection.close_reason(),
+                            pending.len() + bytes.len() - start
+                        ));
                         return log;
                     }
                     if more {
