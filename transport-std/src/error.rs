@@ -18,11 +18,22 @@ struct Inner {
     url: Option<Url>,
     status: Option<u16>,
     source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    /// The response that made this an error (`http_status`, `redirect_limit`).
+    response: Option<crate::Response>,
 }
 
 impl Error {
     pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
-        Error { inner: Box::new(Inner { kind, message: message.into(), url: None, status: None, source: None }) }
+        Error {
+            inner: Box::new(Inner {
+                kind,
+                message: message.into(),
+                url: None,
+                status: None,
+                source: None,
+                response: None,
+            }),
+        }
     }
 
     /// An error from the protocol core; its kind is the core's.
@@ -35,6 +46,7 @@ impl Error {
                 url: None,
                 status: None,
                 source: Some(Box::new(error)),
+                response: None,
             }),
         }
     }
@@ -64,6 +76,7 @@ impl Error {
                 url: None,
                 status: None,
                 source: Some(Box::new(error)),
+                response: None,
             }),
         }
     }
@@ -82,8 +95,26 @@ impl Error {
                 url: Some(url.clone()),
                 status: Some(status),
                 source: None,
+                response: None,
             }),
         }
+    }
+
+    /// Keeps the response that made this an error.
+    pub(crate) fn with_response(mut self, response: crate::Response) -> Error {
+        self.inner.response = Some(response);
+        self
+    }
+
+    /// The response behind an `http_status` or `redirect_limit` error (Requests'
+    /// `error.response`): the last redirect, or the 4xx/5xx response, body unread.
+    pub fn response(&self) -> Option<&crate::Response> {
+        self.inner.response.as_ref()
+    }
+
+    /// Takes the response out, to read its body.
+    pub fn into_response(self) -> Option<crate::Response> {
+        self.inner.response
     }
 
     /// Attaches the URL, unless one is already there.

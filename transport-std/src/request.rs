@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::io::{Read, Seek, SeekFrom};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tidings_core::{Body, Headers, Method};
@@ -18,14 +18,15 @@ pub(crate) enum PreparedBody {
     Empty,
     /// In memory, so it can be replayed.
     Bytes(Vec<u8>),
-    /// Streamed from a reader (not replayable).
+    /// Streamed from a reader (not replayable). The mutex only makes the request `Sync`
+    /// (so errors carrying a response are); access is always through `&mut`.
     Reader {
-        reader: Box<dyn Read + Send>,
+        reader: Mutex<Box<dyn Read + Send>>,
         length: Option<u64>,
     },
     /// Streamed from a reader that can seek back to `start` (replayable, as a file).
     Seekable {
-        reader: Box<dyn SeekRead>,
+        reader: Mutex<Box<dyn SeekRead>>,
         start: u64,
         length: u64,
     },
@@ -199,7 +200,7 @@ impl RequestBuilder {
 
     /// A body streamed from `reader`: chunked when `length` is unknown.
     pub fn body_reader(mut self, reader: impl Read + Send + 'static, length: Option<u64>) -> Self {
-        self.body = Ok(PreparedBody::Reader { reader: Box::new(reader), length });
+        self.body = Ok(PreparedBody::Reader { reader: Mutex::new(Box::new(reader)), length });
         self
     }
 
@@ -215,7 +216,7 @@ impl RequestBuilder {
             Ok::<_, std::io::Error>((start, end.saturating_sub(start)))
         })();
         self.body = match measured {
-            Ok((start, length)) => Ok(PreparedBody::Seekable { reader: Box::new(reader), start, length }),
+            Ok((start, length)) => Ok(PreparedBody::Seekable { reader: Mutex::new(Box::new(reader)), start, length }),
             Err(error) => Err(Error::new(ErrorKind::InvalidRequest, "cannot measure the body").with_source(error)),
         };
         self
@@ -226,7 +227,7 @@ impl RequestBuilder {
     pub fn multipart(mut self, form: crate::Multipart) -> Self {
         self.set_default_header("Content-Type", &form.content_type());
         let (reader, length) = form.into_reader();
-        self.body = Ok(PreparedBody::Reader { reader: Box::new(reader), length });
+        self.body = Ok(PreparedBody::Reader { reader: Mutex::new(Box::new(reader)), length });
         self
     }
 

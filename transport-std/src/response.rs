@@ -124,7 +124,8 @@ impl Response {
         if self.ok() {
             Ok(self)
         } else {
-            Err(Error::status(self.head.status(), &self.reason(), &self.url))
+            let error = Error::status(self.head.status(), &self.reason(), &self.url);
+            Err(error.with_response(self))
         }
     }
 

@@ -224,7 +224,11 @@ impl Session {
             let target = match hop {
                 Ok(None) => return Ok(response.with_history(history, retries.attempts())),
                 Ok(Some(target)) => target,
-                Err(error) => return Err(Error::from(tidings_core::Error::from(error)).at(&request.url)),
+                Err(error) => {
+                    let error = Error::from(tidings_core::Error::from(error)).at(&request.url);
+                    let response = response.with_history(history, retries.attempts());
+                    return Err(error.with_response(response));
+                }
             };
             log::debug!("redirect {} {} -> {} {}", response.status().as_u16(), request.url, target.method, target.url);
             history.push(request.url.clone());
@@ -441,8 +445,12 @@ impl Session {
                 let mut body = match &mut request.body {
                     PreparedBody::Empty => BodySource::Empty,
                     PreparedBody::Bytes(bytes) => BodySource::Bytes(bytes, 0),
-                    PreparedBody::Reader { reader, .. } => BodySource::Reader(reader.as_mut(), vec![0; 16 * 1024]),
+                    PreparedBody::Reader { reader, .. } => {
+                        let reader = reader.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner);
+                        BodySource::Reader(reader.as_mut(), vec![0; 16 * 1024])
+                    }
                     PreparedBody::Seekable { reader, start, .. } => {
+                        let reader = reader.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner);
                         reader.seek(std::io::SeekFrom::Start(*start)).map_err(|error| Failure {
                             error: Error::io(ErrorKind::Io, "rewinding the request body", error).at(&url),
                             connecting: false,

@@ -241,6 +241,9 @@ fn redirects_are_followed_with_the_core_rules() {
     let limited = Session::builder().max_redirects(Some(2)).build().expect("session");
     let error = limited.get(&httpbin.url("/redirect/5")).send().expect_err("too many");
     assert_eq!(error.kind(), ErrorKind::RedirectLimit, "{error}");
+    let last = error.response().expect("the last response is kept");
+    assert_eq!((last.status(), last.history().len()), (StatusCode::FOUND, 2));
+    assert_eq!(last.headers().get_str("location"), Some("/relative-redirect/2"));
     let manual = Session::builder().max_redirects(None).build().expect("session");
     let response = manual.get(&httpbin.url("/redirect/1")).send().expect("not followed");
     assert_eq!(response.status(), StatusCode::FOUND);

@@ -199,6 +199,8 @@ fn status_errors_prepared_requests_and_head() {
     assert_eq!(error.kind(), ErrorKind::HttpStatus);
     assert_eq!(error.status_code(), Some(404));
     assert!(error.to_string().contains("404 Not Found"), "{error}");
+    let response = error.into_response().expect("the response is kept");
+    assert_eq!(response.text().expect("its body is still readable"), "gone");
 
     let head = session.head(&server.url("/")).send().expect("head");
     assert_eq!(head.headers().get("content-length"), Some(&b"1000"[..]));
