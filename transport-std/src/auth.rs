@@ -8,7 +8,7 @@ use tidings_core::netrc::Netrc;
 
 use crate::error::{Error, ErrorKind};
 use crate::request::PreparedRequest;
-use crate::response::Response;
+use tidings_core::ResponseHead;
 
 /// Something that adds credentials to a request (Requests' `AuthBase`).
 ///
@@ -18,10 +18,11 @@ pub trait Auth: Send + Sync {
     /// Adds whatever the scheme needs (usually an `Authorization` header).
     fn apply(&self, request: &mut PreparedRequest) -> Result<(), Error>;
 
-    /// A `401` from the credentials' origin answered `request`. Return `true` after
-    /// updating `request` to have it sent again, once (Digest answers its challenge this
-    /// way); a second 401 is returned to the caller. The default declines.
-    fn retry_unauthorized(&self, request: &mut PreparedRequest, response: &Response) -> Result<bool, Error> {
+    /// A `401` from the credentials' origin answered `request` (`response` is its head; the
+    /// body is not read yet). Return `true` after updating `request` to have it sent again,
+    /// once (Digest answers its challenge this way); a second 401 is returned to the caller.
+    /// The default declines.
+    fn retry_unauthorized(&self, request: &mut PreparedRequest, response: &ResponseHead) -> Result<bool, Error> {
         let _ = (request, response);
         Ok(false)
     }
@@ -110,7 +111,7 @@ impl Auth for DigestAuth {
         Ok(())
     }
 
-    fn retry_unauthorized(&self, request: &mut PreparedRequest, response: &Response) -> Result<bool, Error> {
+    fn retry_unauthorized(&self, request: &mut PreparedRequest, response: &ResponseHead) -> Result<bool, Error> {
         let challenges =
             response.headers().get_all("www-authenticate").filter_map(|value| std::str::from_utf8(value).ok());
         if !self.state().accept_challenge(challenges) {

@@ -96,10 +96,7 @@ impl Conn {
     ) -> Result<Conn, Error> {
         let mut core = Connection::connecting(config.clone(), now);
         // Through a proxy, the socket goes to the proxy.
-        let (host, port) = match &key.proxy {
-            Some(proxy) => (proxy.host(), proxy.port()),
-            None => (key.host.as_str(), key.port),
-        };
+        let (host, port) = key.socket_address();
         let addresses: Vec<SocketAddr> = (host, port)
             .to_socket_addrs()
             .map_err(|error| Error::io(ErrorKind::Connect, &format!("cannot resolve {host}"), error))?
@@ -586,11 +583,7 @@ fn tunnel(
     config: Config,
     started: Instant,
 ) -> Result<TcpStream, Error> {
-    let authority = format!("http://{}:{}", key.host, key.port);
-    let mut connect = tidings_core::Request::connect(&authority)?;
-    if let Some(value) = proxy.authorization() {
-        connect.headers_mut().append("Proxy-Authorization", value);
-    }
+    let connect = crate::driver::connect_request(key)?;
     let mut core = Connection::connecting(config, started);
     let connect_deadline = core.poll_timeout();
     core.handle_connected(Instant::now())?;

@@ -23,7 +23,8 @@ struct Inner {
 }
 
 impl Error {
-    pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
+    /// An error of `kind` (for transports, and for [`Auth`](crate::Auth) implementations).
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
         Error {
             inner: Box::new(Inner {
                 kind,
@@ -52,7 +53,7 @@ impl Error {
     }
 
     /// An I/O failure during `doing` (connect, TLS, read, write).
-    pub(crate) fn io(kind: ErrorKind, doing: &str, error: std::io::Error) -> Error {
+    pub fn io(kind: ErrorKind, doing: &str, error: std::io::Error) -> Error {
         // An error we wrapped to pass through `Read` comes back out whole.
         if error.get_ref().is_some_and(|inner| inner.is::<Error>()) {
             if let Some(inner) = error.into_inner() {
@@ -81,7 +82,8 @@ impl Error {
         }
     }
 
-    pub(crate) fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Error {
+    /// Keeps `source` as the cause.
+    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Error {
         self.inner.source = Some(Box::new(source));
         self
     }
@@ -118,7 +120,7 @@ impl Error {
     }
 
     /// Attaches the URL, unless one is already there.
-    pub(crate) fn at(mut self, url: &Url) -> Error {
+    pub fn at(mut self, url: &Url) -> Error {
         self.inner.url.get_or_insert_with(|| url.clone());
         self
     }

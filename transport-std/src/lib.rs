@@ -31,6 +31,7 @@
 
 mod auth;
 mod conn;
+pub mod driver;
 mod error;
 mod multipart;
 mod pool;

@@ -13,7 +13,7 @@ use crate::conn::Conn;
 
 /// What must match for a pooled connection to carry a request.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(crate) struct PoolKey {
+pub struct PoolKey {
     pub(crate) https: bool,
     pub(crate) host: String,
     pub(crate) port: u16,
@@ -24,6 +24,42 @@ pub(crate) struct PoolKey {
     /// The proxy the connection goes through (with its credentials): a plain connection to
     /// it for `http://`, a CONNECT tunnel for `https://`.
     pub(crate) proxy: Option<tidings_core::proxy::Proxy>,
+}
+
+impl PoolKey {
+    /// Whether the connection speaks TLS to the origin.
+    pub fn https(&self) -> bool {
+        self.https
+    }
+
+    /// The origin's host (a bracketed IPv6 literal stays bracketed).
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The origin's port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The proxy the connection goes through, if any.
+    pub fn proxy(&self) -> Option<&tidings_core::proxy::Proxy> {
+        self.proxy.as_ref()
+    }
+
+    /// Where the socket connects: the proxy when there is one, else the origin.
+    pub fn socket_address(&self) -> (&str, u16) {
+        match &self.proxy {
+            Some(proxy) => (proxy.host(), proxy.port()),
+            None => (self.host.as_str(), self.port),
+        }
+    }
+
+    /// Whether the connection is a `CONNECT` tunnel through the proxy (HTTPS through a
+    /// proxy); plain HTTP through a proxy is forwarded in absolute form instead.
+    pub fn tunnels(&self) -> bool {
+        self.https && self.proxy.is_some()
+    }
 }
 
 /// Limits on idle connections.

@@ -43,6 +43,8 @@ const DIRECT_READ: usize = 16 * 1024;
 struct BodyReader {
     session: Session,
     conn: Option<Conn>,
+    /// A body another transport read whole, and how much of it was read here.
+    buffered: Option<io::Cursor<Vec<u8>>>,
     decoder: Option<ContentDecoder>,
     /// Received body bytes not yet decoded, as a range of the connection's buffer.
     pending: Range<usize>,
@@ -82,6 +84,7 @@ impl Response {
             body: BodyReader {
                 session,
                 conn: Some(conn),
+                buffered: None,
                 decoder,
                 pending: 0..0,
                 ended: false,
@@ -96,6 +99,32 @@ impl Response {
             let _ = response.body.read(&mut [0u8; 1]);
         }
         response
+    }
+
+    /// A response whose body was read whole by another transport.
+    pub(crate) fn buffered(session: Session, parts: crate::driver::BufferedResponse) -> Response {
+        let url = parts.request.url.clone();
+        Response {
+            head: parts.head,
+            history: Vec::new(),
+            attempts: 1,
+            informational: parts.informational,
+            request: parts.request,
+            url,
+            reused: parts.reused,
+            elapsed: parts.elapsed,
+            body: BodyReader {
+                session,
+                conn: None,
+                buffered: Some(io::Cursor::new(parts.body)),
+                decoder: parts.decoder,
+                pending: 0..0,
+                ended: true,
+                trailers: parts.trailers,
+                close_reason: Some(parts.close_reason),
+                error: None,
+            },
+        }
     }
 
     /// The status code.
@@ -275,6 +304,9 @@ impl BodyReader {
     fn read(&mut self, out: &mut [u8]) -> Result<usize, Error> {
         if out.is_empty() {
             return Ok(0);
+        }
+        if let Some(buffered) = self.buffered.as_mut() {
+            return Ok(buffered.read(out)?);
         }
         if let Some(kind) = self.error {
             self.conn = None;

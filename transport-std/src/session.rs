@@ -6,16 +6,17 @@ use std::time::{Duration, Instant, SystemTime};
 
 use rustls::ClientConfig;
 use tidings_core::cookie::CookieJar;
-use tidings_core::proxy::{ProxySettings, Route};
+use tidings_core::proxy::ProxySettings;
 use tidings_core::redirect::RedirectPolicy;
-use tidings_core::retry::{Outcome, Retries, RetryPolicy};
-use tidings_core::{Config, Headers, Method, TargetForm};
+use tidings_core::retry::RetryPolicy;
+use tidings_core::{Headers, Method};
 
 use crate::auth::{Auth, BasicAuth, BearerAuth, DigestAuth};
 use crate::conn::{BodySource, Conn};
+use crate::driver::{Attempt, Call, Failure, Next, RequestBody};
 use crate::error::{Error, ErrorKind};
-use crate::pool::{Pool, PoolKey, PoolLimits};
-use crate::request::{PreparedBody, PreparedRequest, RequestBuilder, Rewound};
+use crate::pool::{Pool, PoolLimits};
+use crate::request::{PreparedRequest, RequestBuilder};
 use crate::response::Response;
 use crate::tls::TlsSettings;
 use tidings_core::proxy::Proxy;
@@ -49,36 +50,21 @@ pub(crate) struct Settings {
     /// `.netrc`, when consulted: an explicit file or the environment's, read once.
     pub(crate) netrc: Option<NetrcSource>,
     /// The session's cookie jar, when it keeps one.
-    cookies: Option<Mutex<CookieJar>>,
+    pub(crate) cookies: Option<Mutex<CookieJar>>,
     /// Proxies: the explicit configuration, else the environment's (read at build).
-    proxies: ProxySettings,
+    pub(crate) proxies: ProxySettings,
     pub(crate) timeouts: Timeouts,
     pub(crate) pool_limits: PoolLimits,
     pub(crate) max_body: u64,
     pub(crate) redirects: RedirectPolicy,
     pub(crate) retries: RetryPolicy,
-    tls: Arc<ClientConfig>,
+    pub(crate) tls: Arc<ClientConfig>,
 }
 
 /// Where `.netrc` comes from, read on first use.
 pub(crate) struct NetrcSource {
     path: Option<PathBuf>,
     loaded: OnceLock<tidings_core::netrc::Netrc>,
-}
-
-/// A failed exchange, and whether it failed while connecting (nothing reached the server).
-struct Failure {
-    error: Error,
-    connecting: bool,
-}
-
-/// A number in `[0, 1)` for backoff jitter, from the standard library's per-process random
-/// hash keys (no extra dependency; jitter needs no cryptographic quality).
-fn random_unit() -> f64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u64(0x0074_6964_696e_6773);
-    (hasher.finish() >> 11) as f64 / (1u64 << 53) as f64
 }
 
 struct Inner {
@@ -174,121 +160,25 @@ impl Session {
 
     /// Sends a prepared request and follows redirects as the session's policy says (the
     /// core decides each hop: method, body, target, and which credentials may follow).
-    /// The whole-call timeout spans the chain.
-    pub fn send(&self, mut request: PreparedRequest) -> Result<Response, Error> {
-        let started = Instant::now();
-        let total = request.timeout.or(self.inner.settings.timeouts.total);
-        let deadline = total.map(|total| started + total);
-        let mut history = Vec::new();
-        let mut retries = Retries::new(self.inner.settings.retries.clone());
-        let mut auth_retried = false;
-        // Cookies of this call alone: the request's own, and — without a session jar —
-        // those set along its redirect chain (Requests keeps them per call too).
-        let mut call_jar = CookieJar::new();
-        for (name, value) in &request.cookies {
-            let _ = call_jar.store(&request.url, format!("{name}={value}; Path=/").as_bytes(), SystemTime::now());
-        }
-        let caller_cookie_header = request.headers.contains("cookie");
+    /// The whole-call timeout spans the chain; retry waits sleep on this thread.
+    pub fn send(&self, request: PreparedRequest) -> Result<Response, Error> {
+        let mut call = Call::new(self, request, Instant::now());
         loop {
-            // A Cookie header the caller wrote is theirs (stripped only across origins);
-            // otherwise the jars decide, hop by hop.
-            if !caller_cookie_header || !request.headers.contains("cookie") {
-                self.set_cookie_header(&mut request, &mut call_jar);
-            }
-            let response = self.send_retrying(&mut request, deadline, started, &mut retries)?;
-            self.store_cookies(&response, &mut call_jar);
-            let replayable = request.body.is_replayable();
-            // A 401 from the credentials' own origin may be answered once (Digest's
-            // challenge); never with a body that cannot be sent again.
-            if response.status().as_u16() == 401 && !auth_retried && replayable {
-                if let Some((auth, origin)) = request.auth.clone() {
-                    if request.url.origin() == origin {
-                        auth_retried = true;
-                        if auth.retry_unauthorized(&mut request, &response)? {
-                            log::debug!("answering the authentication challenge of {}", request.url);
-                            response.discard();
-                            continue;
-                        }
+            let attempt = call.attempt()?;
+            let wait = match self.exchange(&mut call, attempt) {
+                Ok(response) => match call.after_head(response.head(), Instant::now()) {
+                    Next::Finish => return call.finish(response),
+                    Next::Again(wait) => {
+                        response.discard();
+                        wait
                     }
-                }
-            }
-            let hop = tidings_core::redirect::next_hop(
-                self.inner.settings.redirects,
-                history.len() as u32,
-                &request.method,
-                &request.url,
-                response.status().as_u16(),
-                response.headers().get("location"),
-                replayable,
-            );
-            let target = match hop {
-                Ok(None) => return Ok(response.with_history(history, retries.attempts())),
-                Ok(Some(target)) => target,
-                Err(error) => {
-                    let error = Error::from(tidings_core::Error::from(error)).at(&request.url);
-                    let response = response.with_history(history, retries.attempts());
-                    return Err(error.with_response(response));
-                }
+                    Next::Fail(error) => return Err(error),
+                },
+                Err((error, failure)) => call.after_failure(error, failure, Instant::now())?,
             };
-            log::debug!("redirect {} {} -> {} {}", response.status().as_u16(), request.url, target.method, target.url);
-            history.push(request.url.clone());
-            response.discard();
-            target.adjust_headers(&mut request.headers);
-            if target.drop_body {
-                request.body = PreparedBody::Empty;
+            if !wait.is_zero() {
+                std::thread::sleep(wait);
             }
-            request.method = target.method;
-            request.url = target.url;
-            auth_retried = false;
-            // Credentials go again to their own origin only; `.netrc` answers for each host
-            // (Requests' `rebuild_auth`).
-            match request.auth.clone() {
-                Some((auth, origin)) if request.url.origin() == origin => auth.apply(&mut request)?,
-                Some(_) => {}
-                None if request.netrc && target.strip_credentials => self.apply_netrc(&mut request),
-                None => {}
-            }
-        }
-    }
-
-    /// Replaces the `Cookie` header with what the jars hold for the request's URL: the
-    /// call's own cookies first, then the session's under other names.
-    fn set_cookie_header(&self, request: &mut PreparedRequest, call_jar: &mut CookieJar) {
-        request.headers.remove("cookie");
-        let now = SystemTime::now();
-        let mut pairs: Vec<(String, String)> = call_jar
-            .matching(&request.url, now)
-            .into_iter()
-            .map(|cookie| (cookie.name.clone(), cookie.value.clone()))
-            .collect();
-        if let Some(jar) = &self.inner.settings.cookies {
-            let mut jar = jar.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            for cookie in jar.matching(&request.url, now) {
-                if !pairs.iter().any(|(name, _)| *name == cookie.name) {
-                    pairs.push((cookie.name.clone(), cookie.value.clone()));
-                }
-            }
-        }
-        if !pairs.is_empty() {
-            let value =
-                tidings_core::cookie::cookie_header(pairs.iter().map(|(name, value)| (name.as_str(), value.as_str())));
-            request.headers.insert("Cookie", value);
-        }
-    }
-
-    /// Keeps a response's `Set-Cookie` values: in the session's jar, or the call's.
-    fn store_cookies(&self, response: &Response, call_jar: &mut CookieJar) {
-        if !response.headers().contains("set-cookie") {
-            return;
-        }
-        let set_cookies = response.headers().get_all("set-cookie");
-        match &self.inner.settings.cookies {
-            Some(jar) => jar.lock().unwrap_or_else(std::sync::PoisonError::into_inner).store_response(
-                response.url(),
-                set_cookies,
-                SystemTime::now(),
-            ),
-            None => call_jar.store_response(response.url(), set_cookies, SystemTime::now()),
         }
     }
 
@@ -335,152 +225,47 @@ impl Session {
         }
     }
 
-    /// One hop, retried as the session's retry policy (urllib3 semantics, decided by the
-    /// core) says: connect failures for any method, later failures and retryable statuses
-    /// for idempotent ones, streamed bodies never resent; waits stay within the deadline.
-    fn send_retrying(
-        &self,
-        request: &mut PreparedRequest,
-        deadline: Option<Instant>,
-        started: Instant,
-        retries: &mut Retries,
-    ) -> Result<Response, Error> {
-        loop {
-            let result = self.send_once(request, deadline, started);
-            let streamed = !request.body.is_replayable();
-            let wait = {
-                let outcome = match &result {
-                    Ok(response) => Some(Outcome::Status {
-                        status: response.status().as_u16(),
-                        retry_after: response.headers().get("retry-after"),
-                    }),
-                    Err(failure) if failure.connecting => Some(Outcome::ConnectFailed),
-                    Err(failure) => matches!(
-                        failure.error.kind(),
-                        ErrorKind::Io | ErrorKind::Eof | ErrorKind::Timeout | ErrorKind::Protocol
-                    )
-                    .then_some(Outcome::ReadFailed),
-                };
-                let resendable = !streamed || matches!(outcome, Some(Outcome::ConnectFailed));
-                match outcome.filter(|_| resendable) {
-                    Some(outcome) => retries.next(&request.method, outcome, SystemTime::now(), random_unit()),
-                    None => None,
-                }
-            };
-            let wait = wait.filter(|wait| deadline.is_none_or(|deadline| Instant::now() + *wait < deadline));
-            let Some(wait) = wait else {
-                return result.map_err(|failure| {
-                    let attempts = retries.attempts();
-                    let error = failure.error.at(&request.url);
-                    if attempts > 1 {
-                        error.context(&format!("after {attempts} attempts"))
-                    } else {
-                        error
-                    }
-                });
-            };
-            match result {
-                Ok(response) => {
-                    log::debug!("retrying {} after status {} in {wait:?}", request.url, response.status().as_u16());
-                    response.discard();
-                }
-                Err(failure) => log::debug!("retrying {} after {} in {wait:?}", request.url, failure.error),
-            }
-            std::thread::sleep(wait);
-        }
-    }
-
-    /// One exchange: a pooled connection when one fits, else a new one; a pooled connection
-    /// found closed before any response byte is replaced once, whatever the method, because
-    /// the server processed nothing.
-    fn send_once(
-        &self,
-        request: &mut PreparedRequest,
-        deadline: Option<Instant>,
-        started: Instant,
-    ) -> Result<Response, Failure> {
-        let settings = &self.inner.settings;
-        let url = request.url.clone();
-        let invalid = |error: Error| Failure { error: error.at(&url), connecting: false };
-        // The route (direct, forwarded to a proxy, or tunnelled) is the core's decision.
-        let route = settings
-            .proxies
-            .route(&url)
-            .map_err(|error| invalid(Error::new(ErrorKind::InvalidRequest, error.to_string())))?;
-        let mut core_request = request.to_core().map_err(invalid)?;
-        route.adjust_headers(core_request.headers_mut());
-        let proxy = match route {
-            Route::Direct => None,
-            Route::Forward(proxy) => {
-                core_request = core_request.target_form(TargetForm::Absolute);
-                Some(proxy.clone())
-            }
-            Route::Tunnel(proxy) => Some(proxy.clone()),
+    /// One attempt: a pooled connection when one fits (and the call allows it), else a new
+    /// one; the request sent and the response read up to its final head.
+    fn exchange(&self, call: &mut Call, attempt: Attempt) -> Result<Response, (Error, Failure)> {
+        let https = attempt.key.https;
+        let pooled = if attempt.fresh_connection { None } else { self.inner.pool.take(&attempt.key) };
+        let reused = pooled.is_some();
+        let mut conn = match pooled {
+            Some(conn) => conn,
+            None => Conn::open(
+                attempt.key,
+                call.connection_config(Instant::now()),
+                https.then(|| call.tls_config()),
+                Instant::now(),
+            )
+            .map_err(|error| (error, Failure::Connect))?,
         };
-        let https = url.scheme() == "https";
-        let key = PoolKey {
-            https,
-            host: url.host_str().unwrap_or_default().to_owned(),
-            port: url.port_or_known_default().unwrap_or(if https { 443 } else { 80 }),
-            tls: https.then_some(Arc::as_ptr(&settings.tls) as usize),
-            proxy,
+        let result = match call.body() {
+            Ok(RequestBody::Empty) => conn.exchange(&attempt.request, &mut BodySource::Empty, attempt.deadline),
+            Ok(RequestBody::Bytes(bytes)) => {
+                conn.exchange(&attempt.request, &mut BodySource::Bytes(bytes, 0), attempt.deadline)
+            }
+            Ok(RequestBody::Reader(mut reader)) => {
+                let mut body = BodySource::Reader(reader.as_mut(), vec![0; 16 * 1024]);
+                conn.exchange(&attempt.request, &mut body, attempt.deadline)
+            }
+            Err(error) => Err(error),
         };
-        let replayable = request.body.is_replayable();
-        let mut fresh_only = false;
-        loop {
-            let pooled = if fresh_only { None } else { self.inner.pool.take(&key) };
-            let reused = pooled.is_some();
-            let mut conn = match pooled {
-                Some(conn) => conn,
-                None => Conn::open(
-                    key.clone(),
-                    self.core_config(deadline),
-                    https.then(|| settings.tls.clone()),
-                    Instant::now(),
-                )
-                .map_err(|error| Failure { error: error.at(&url), connecting: true })?,
-            };
-            let mut rewound;
-            let result = {
-                let mut body = match &mut request.body {
-                    PreparedBody::Empty => BodySource::Empty,
-                    PreparedBody::Bytes(bytes) => BodySource::Bytes(bytes, 0),
-                    PreparedBody::Reader { reader, .. } => {
-                        let reader = reader.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner);
-                        BodySource::Reader(reader.as_mut(), vec![0; 16 * 1024])
-                    }
-                    PreparedBody::Seekable { reader, start, .. } => {
-                        let reader = reader.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner);
-                        reader.seek(std::io::SeekFrom::Start(*start)).map_err(|error| Failure {
-                            error: Error::io(ErrorKind::Io, "rewinding the request body", error).at(&url),
-                            connecting: false,
-                        })?;
-                        rewound = Rewound(reader.as_mut());
-                        BodySource::Reader(&mut rewound, vec![0; 16 * 1024])
-                    }
-                };
-                conn.exchange(&core_request, &mut body, deadline)
-            };
-            match result {
-                Ok(head) => {
-                    log::debug!(
-                        "{} {} -> {} ({})",
-                        request.method,
-                        url,
-                        head.head.status(),
-                        if reused { "reused" } else { "new" }
-                    );
-                    return Ok(Response::new(self.clone(), conn, head, request.summary(), reused, started));
-                }
-                Err(error) if replayable && conn.core.is_stale_retry_safe() && !fresh_only => {
-                    log::debug!(
-                        "pooled connection to {}:{} was stale ({error}); retrying on a new one",
-                        key.host,
-                        key.port
-                    );
-                    fresh_only = true;
-                }
-                Err(error) => return Err(Failure { error: error.at(&url), connecting: false }),
+        match result {
+            Ok(head) => {
+                log::debug!(
+                    "{} {} -> {} ({})",
+                    call.method(),
+                    call.url(),
+                    head.head.status(),
+                    if reused { "reused" } else { "new" }
+                );
+                Ok(Response::new(self.clone(), conn, head, call.summary(), reused, call.started()))
+            }
+            Err(error) => {
+                let stale_retry_safe = reused && conn.core.is_stale_retry_safe();
+                Err((error, Failure::Exchange { stale_retry_safe }))
             }
         }
     }
@@ -488,19 +273,6 @@ impl Session {
     /// Hands a connection back once its response is over.
     pub(crate) fn release(&self, conn: Conn) {
         self.inner.pool.put(conn, self.inner.settings.pool_limits);
-    }
-
-    fn core_config(&self, deadline: Option<Instant>) -> Config {
-        let timeouts = self.inner.settings.timeouts;
-        let mut config = Config::default();
-        config.timeouts.connect = timeouts.connect;
-        config.timeouts.send = timeouts.read;
-        config.timeouts.between_bytes = timeouts.read;
-        // The whole call's deadline also bounds connecting.
-        if let (Some(deadline), Some(connect)) = (deadline, config.timeouts.connect) {
-            config.timeouts.connect = Some(connect.min(deadline.saturating_duration_since(Instant::now())));
-        }
-        config
     }
 }
 
