@@ -266,6 +266,21 @@ impl Call {
         })
     }
 
+    /// The body where the last read left it (no rewind): for transports that read a
+    /// streamed body a piece at a time, after [`body`](Self::body) started the attempt.
+    pub fn body_resume(&mut self) -> RequestBody<'_> {
+        match &mut self.request.body {
+            PreparedBody::Empty => RequestBody::Empty,
+            PreparedBody::Bytes(bytes) => RequestBody::Bytes(bytes),
+            PreparedBody::Reader { reader, .. } => RequestBody::Reader(Box::new(
+                reader.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner).as_mut(),
+            )),
+            PreparedBody::Seekable { reader, .. } => RequestBody::Reader(Box::new(Rewound(
+                reader.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner).as_mut(),
+            ))),
+        }
+    }
+
     /// A copy of the request for the response to keep (a streamed body is not kept).
     pub fn summary(&self) -> PreparedRequest {
         self.request.summary()
@@ -480,6 +495,9 @@ pub struct BufferedResponse {
     pub close_reason: Option<tidings_core::CloseReason>,
     /// The content decoder that produced `body` (for the coding it left undecoded).
     pub decoder: Option<ContentDecoder>,
+    /// What cut the body short, if anything: reading the response returns `body` and then
+    /// this error, as reading it from the connection would have.
+    pub body_error: Option<Error>,
 }
 
 impl std::fmt::Debug for BufferedResponse {

@@ -279,6 +279,11 @@ impl RequestBuilder {
         self
     }
 
+    /// The session the request is built on (whose configuration sends it).
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
     /// A whole-call time limit for this request (connect, send, wait, read).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);

@@ -43,8 +43,9 @@ const DIRECT_READ: usize = 16 * 1024;
 struct BodyReader {
     session: Session,
     conn: Option<Conn>,
-    /// A body another transport read whole, and how much of it was read here.
-    buffered: Option<io::Cursor<Vec<u8>>>,
+    /// A body another transport read whole, how much of it was read here, and the error
+    /// that cut it short (returned once the bytes before it are read).
+    buffered: Option<(io::Cursor<Vec<u8>>, Option<Error>)>,
     decoder: Option<ContentDecoder>,
     /// Received body bytes not yet decoded, as a range of the connection's buffer.
     pending: Range<usize>,
@@ -116,7 +117,7 @@ impl Response {
             body: BodyReader {
                 session,
                 conn: None,
-                buffered: Some(io::Cursor::new(parts.body)),
+                buffered: Some((io::Cursor::new(parts.body), parts.body_error)),
                 decoder: parts.decoder,
                 pending: 0..0,
                 ended: true,
@@ -305,8 +306,11 @@ impl BodyReader {
         if out.is_empty() {
             return Ok(0);
         }
-        if let Some(buffered) = self.buffered.as_mut() {
-            return Ok(buffered.read(out)?);
+        if let Some((body, error)) = self.buffered.as_mut() {
+            return match body.read(out)? {
+                0 => error.take().map_or(Ok(0), Err),
+                count => Ok(count),
+            };
         }
         if let Some(kind) = self.error {
             self.conn = None;

@@ -154,6 +154,26 @@ impl Session {
         self.inner.pool.idle_count()
     }
 
+    /// Whether two handles are clones of one session (sharing its pool and cookie jar).
+    pub fn ptr_eq(&self, other: &Session) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
+    /// The cap on a body read whole.
+    pub fn max_body(&self) -> u64 {
+        self.inner.settings.max_body
+    }
+
+    /// The limits on idle pooled connections.
+    pub fn pool_limits(&self) -> PoolLimits {
+        self.inner.settings.pool_limits
+    }
+
+    /// The time limits.
+    pub fn timeouts(&self) -> Timeouts {
+        self.inner.settings.timeouts
+    }
+
     pub(crate) fn settings(&self) -> &Settings {
         &self.inner.settings
     }

@@ -1,12 +1,11 @@
-//! tidings-std against scripted servers on loopback: the API, pooling, timeouts and hostile
+//! Scenarios against scripted servers on loopback: the API, pooling, timeouts and hostile
 //! responses.
-
-mod common;
 
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
-use common::{ok, Action, Server};
+use super::{SendWith, Transport};
+use crate::common::{ok, Action, Server};
 use tidings_std::{ErrorKind, Session, StatusCode};
 
 fn gzip(data: &[u8]) -> Vec<u8> {
@@ -15,65 +14,67 @@ fn gzip(data: &[u8]) -> Vec<u8> {
     encoder.finish().expect("in memory")
 }
 
-#[test]
-fn get_text_and_keep_alive_reuse() {
+pub fn get_text_and_keep_alive_reuse(t: &dyn Transport) {
     let server = Server::always(
         b"HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=iso-8859-1\r\nContent-Length: 4\r\n\r\ncaf\xe9",
     );
     let session = Session::new();
-    let first = session.get(&server.url("/a")).send().expect("first");
+    let first = session.get(&server.url("/a")).send_with(t).expect("first");
     assert_eq!(first.status(), StatusCode::OK);
     assert!(!first.reused_connection());
     assert_eq!(first.text().expect("text"), "café");
-    let second = session.get(&server.url("/b")).send().expect("second");
+    let second = session.get(&server.url("/b")).send_with(t).expect("second");
     assert!(second.reused_connection());
     assert_eq!(second.bytes().expect("bytes"), b"caf\xe9");
     assert_eq!(server.connection_count(), 1, "one kept-alive connection");
-    assert_eq!(session.idle_connections(), 1);
+    assert_eq!(t.idle_connections(&session), 1);
 }
 
-#[test]
-fn connection_close_is_not_reused() {
+pub fn connection_close_is_not_reused(t: &dyn Transport) {
     let server = Server::start(|_, _| {
         Action::RespondAndClose(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok".to_vec())
     });
     let session = Session::new();
     for _ in 0..3 {
-        let mut response = session.get(&server.url("/")).send().expect("response");
+        let mut response = session.get(&server.url("/")).send_with(t).expect("response");
         assert_eq!(response.read_body().expect("body"), b"ok");
         assert_eq!(response.close_reason().map(|reason| reason.as_str()), Some("server_close"));
     }
     assert_eq!(server.connection_count(), 3);
-    assert_eq!(session.idle_connections(), 0);
+    assert_eq!(t.idle_connections(&session), 0);
 }
 
-#[test]
-fn a_stale_pooled_connection_is_replaced_transparently() {
+pub fn a_stale_pooled_connection_is_replaced_transparently(t: &dyn Transport) {
     // The server answers once per connection, then closes it while it sits in the pool.
-    let server = Server::start(|_, _| Action::RespondAndClose(ok("fresh")));
+    // The close comes a little later, so the client has pooled the connection by then.
+    let server = Server::start(|_, _| Action::Stall(ok("fresh"), Duration::from_millis(30)));
     let session = Session::new();
-    assert_eq!(session.get(&server.url("/")).send().expect("first").text().expect("text"), "fresh");
-    assert_eq!(session.idle_connections(), 1, "kept alive: the server did not say close");
-    std::thread::sleep(Duration::from_millis(50));
+    assert_eq!(session.get(&server.url("/")).send_with(t).expect("first").text().expect("text"), "fresh");
+    assert_eq!(t.idle_connections(&session), 1, "kept alive: the server did not say close");
+    std::thread::sleep(Duration::from_millis(100));
     // POST is not idempotent, yet nothing was processed: the retry is safe.
-    let response = session.post(&server.url("/")).body("x").send().expect("retried on a new connection");
+    let response = session.post(&server.url("/")).body("x").send_with(t).expect("retried on a new connection");
     assert!(!response.reused_connection());
     assert_eq!(response.text().expect("text"), "fresh");
     assert_eq!(server.connection_count(), 2);
 }
 
-#[test]
-fn query_form_json_and_auth_reach_the_server() {
+pub fn query_form_json_and_auth_reach_the_server(t: &dyn Transport) {
     let server = Server::always(b"HTTP/1.1 204 No Content\r\n\r\n");
     let session = Session::builder().header("X-Session", "1").query([("api", "v1")]).build().expect("session");
     session
         .get(&server.url("/search"))
         .query([("q", "a b&c"), ("q", "ü")])
         .basic_auth("user", Some("pa:ss"))
-        .send()
+        .send_with(t)
         .expect("get");
-    session.post(&server.url("/form")).form([("name", "J. Doe"), ("x", "1&2")]).send().expect("form");
-    session.put(&server.url("/json")).json(&serde_json::json!({"k": [1, 2]})).bearer_auth("tok").send().expect("json");
+    session.post(&server.url("/form")).form([("name", "J. Doe"), ("x", "1&2")]).send_with(t).expect("form");
+    session
+        .put(&server.url("/json"))
+        .json(&serde_json::json!({"k": [1, 2]}))
+        .bearer_auth("tok")
+        .send_with(t)
+        .expect("json");
     let recorded = server.recorded();
     assert_eq!(recorded[0].request_line(), "GET /search?api=v1&q=a+b%26c&q=%C3%BC HTTP/1.1");
     assert_eq!(recorded[0].header("authorization").as_deref(), Some("Basic dXNlcjpwYTpzcw=="));
@@ -86,22 +87,21 @@ fn query_form_json_and_auth_reach_the_server() {
     assert_eq!(server.connection_count(), 1, "204 responses keep the connection");
 }
 
-#[test]
-fn streamed_uploads_are_chunked_and_100_continue_is_honoured() {
+pub fn streamed_uploads_are_chunked_and_100_continue_is_honoured(t: &dyn Transport) {
     let server = Server::always(b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n");
     let session = Session::new();
     let data: Vec<u8> = (0..100_000u32).map(|index| (index % 251) as u8).collect();
     let response = session
         .post(&server.url("/upload"))
         .body_reader(std::io::Cursor::new(data.clone()), None)
-        .send()
+        .send_with(t)
         .expect("upload");
     assert_eq!(response.status(), StatusCode::CREATED);
     let response = session
         .put(&server.url("/expect"))
         .header("Expect", "100-continue")
         .body(b"after the interim response".to_vec())
-        .send()
+        .send_with(t)
         .expect("upload with expect");
     assert_eq!(response.informational().iter().map(|(status, _)| *status).collect::<Vec<_>>(), vec![100]);
     let recorded = server.recorded();
@@ -110,14 +110,13 @@ fn streamed_uploads_are_chunked_and_100_continue_is_honoured() {
     assert_eq!(recorded[1].body, b"after the interim response");
 }
 
-#[test]
-fn gzip_bodies_are_decoded_and_bombs_capped() {
+pub fn gzip_bodies_are_decoded_and_bombs_capped(t: &dyn Transport) {
     let body = gzip(b"{\"hello\":\"world\"}");
     let mut response_bytes =
         format!("HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
     response_bytes.extend_from_slice(&body);
     let server = Server::start(move |_, _| Action::Respond(response_bytes.clone()));
-    let value: serde_json::Value = tidings_std::get(&server.url("/gzip")).expect("get").json().expect("json");
+    let value: serde_json::Value = t.get(&server.url("/gzip")).expect("get").json().expect("json");
     assert_eq!(value["hello"], "world");
 
     let bomb = gzip(&vec![0u8; 8 << 20]);
@@ -126,46 +125,44 @@ fn gzip_bodies_are_decoded_and_bombs_capped() {
     bomb_bytes.extend_from_slice(&bomb);
     let server = Server::start(move |_, _| Action::Respond(bomb_bytes.clone()));
     let session = Session::builder().max_body(1 << 20).build().expect("session");
-    let error = session.get(&server.url("/bomb")).send().expect("head").bytes().expect_err("capped");
+    let error = session.get(&server.url("/bomb")).send_with(t).expect("head").bytes().expect_err("capped");
     assert_eq!(error.kind(), ErrorKind::TooLarge, "{error}");
 }
 
-#[test]
-fn hostile_servers_give_typed_errors() {
+pub fn hostile_servers_give_typed_errors(t: &dyn Transport) {
     let truncated =
         Server::start(|_, _| Action::RespondAndClose(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhalf".to_vec()));
-    let error = tidings_std::get(&truncated.url("/")).expect("head").bytes().expect_err("truncated");
+    let error = t.get(&truncated.url("/")).expect("head").bytes().expect_err("truncated");
     assert_eq!(error.kind(), ErrorKind::Eof, "{error}");
     assert!(error.to_string().contains("4 of 10"), "{error}");
 
     let garbage =
         Server::start(|_, _| Action::RespondAndClose(b"HTTP/1.1 200 OK\r\nContent-Length: 1x\r\n\r\n".to_vec()));
-    let error = tidings_std::get(&garbage.url("/")).expect_err("bad framing");
+    let error = t.get(&garbage.url("/")).expect_err("bad framing");
     assert_eq!(error.kind(), ErrorKind::Protocol);
     assert_eq!(error.url().map(|url| url.path()), Some("/"), "errors name the URL");
 
     let silent = Server::start(|_, _| Action::Close);
-    let error = tidings_std::get(&silent.url("/")).expect_err("closed");
+    let error = t.get(&silent.url("/")).expect_err("closed");
     assert_eq!(error.kind(), ErrorKind::Eof);
 
     let injected = Server::always(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
     let error = tidings_std::Session::new()
         .get(&injected.url("/"))
         .header("X-Evil", "a\r\nInjected: 1")
-        .send()
+        .send_with(t)
         .expect_err("refused");
     assert_eq!(error.kind(), ErrorKind::InvalidRequest);
     assert!(injected.recorded().is_empty(), "nothing reached the server");
 }
 
-#[test]
-fn stalls_and_refusals_time_out_or_fail_fast() {
+pub fn stalls_and_refusals_time_out_or_fail_fast(t: &dyn Transport) {
     let stall = Server::start(|_, _| {
         Action::Stall(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nab".to_vec(), Duration::from_secs(5))
     });
     let session = Session::builder().read_timeout(Duration::from_millis(300)).build().expect("session");
     let started = Instant::now();
-    let mut response = session.get(&stall.url("/")).send().expect("head arrives");
+    let mut response = session.get(&stall.url("/")).send_with(t).expect("head arrives");
     let mut body = Vec::new();
     let error = response.read_to_end(&mut body).expect_err("stalled body");
     assert_eq!(tidings_std::Error::from(error).kind(), ErrorKind::Timeout);
@@ -173,18 +170,17 @@ fn stalls_and_refusals_time_out_or_fail_fast() {
 
     let session = Session::builder().timeout(Duration::from_millis(300)).build().expect("session");
     let error =
-        session.get(&stall.url("/")).send().and_then(|response| response.bytes()).expect_err("whole-call limit");
+        session.get(&stall.url("/")).send_with(t).and_then(|response| response.bytes()).expect_err("whole-call limit");
     assert_eq!(error.kind(), ErrorKind::Timeout);
 
     let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = closed.local_addr().expect("address").port();
     drop(closed);
-    let error = tidings_std::get(&format!("http://127.0.0.1:{port}/")).expect_err("refused");
+    let error = t.get(&format!("http://127.0.0.1:{port}/")).expect_err("refused");
     assert_eq!(error.kind(), ErrorKind::Connect);
 }
 
-#[test]
-fn status_errors_prepared_requests_and_head() {
+pub fn status_errors_prepared_requests_and_head(t: &dyn Transport) {
     let server = Server::start(|request, _| {
         if request.request_line().starts_with("HEAD") {
             Action::Respond(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n".to_vec())
@@ -193,7 +189,7 @@ fn status_errors_prepared_requests_and_head() {
         }
     });
     let session = Session::new();
-    let response = session.get(&server.url("/missing")).send().expect("404 is a response");
+    let response = session.get(&server.url("/missing")).send_with(t).expect("404 is a response");
     assert!(!response.ok());
     let error = response.error_for_status().expect_err("4xx");
     assert_eq!(error.kind(), ErrorKind::HttpStatus);
@@ -202,21 +198,20 @@ fn status_errors_prepared_requests_and_head() {
     let response = error.into_response().expect("the response is kept");
     assert_eq!(response.text().expect("its body is still readable"), "gone");
 
-    let head = session.head(&server.url("/")).send().expect("head");
+    let head = session.head(&server.url("/")).send_with(t).expect("head");
     assert_eq!(head.headers().get("content-length"), Some(&b"1000"[..]));
     drop(head);
-    assert_eq!(session.idle_connections(), 1, "a HEAD response needs no reading to free its connection");
+    assert_eq!(t.idle_connections(&session), 1, "a HEAD response needs no reading to free its connection");
 
     let prepared = session.post(&server.url("/p")).query([("a", "1")]).body("data").build().expect("prepared");
     assert_eq!(prepared.url().as_str(), server.url("/p?a=1"));
     assert_eq!(prepared.body(), Some(&b"data"[..]));
     assert_eq!(prepared.method(), tidings_std::Method::POST);
-    let response = session.send(prepared).expect("sent");
+    let response = t.send_prepared(&session, prepared).expect("sent");
     assert_eq!(response.request().url().query(), Some("a=1"));
 }
 
-#[test]
-fn an_early_response_stops_a_large_upload() {
+pub fn an_early_response_stops_a_large_upload(t: &dyn Transport) {
     // The server reads only the head, answers 413 at once, and never reads the body.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("address").port();
@@ -235,7 +230,7 @@ fn an_early_response_stops_a_large_upload() {
     let response = Session::new()
         .put(&format!("http://127.0.0.1:{port}/upload"))
         .body_reader(upload, Some(256 << 20))
-        .send()
+        .send_with(t)
         .expect("the early response, not a write error");
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
     assert!(started.elapsed() < Duration::from_secs(4), "noticed while uploading, not after the server gave up");
@@ -244,8 +239,7 @@ fn an_early_response_stops_a_large_upload() {
     assert_eq!(response.close_reason().map(|reason| reason.as_str()), Some("aborted"), "the upload was cut short");
 }
 
-#[test]
-fn retries_follow_urllib3_semantics() {
+pub fn retries_follow_urllib3_semantics(t: &dyn Transport) {
     let flaky = Server::start(|_, index| {
         if index < 2 {
             Action::Respond(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\n\r\nbusy".to_vec())
@@ -255,7 +249,7 @@ fn retries_follow_urllib3_semantics() {
     });
     let policy = tidings_std::RetryPolicy::new(3).status_forcelist([503]).backoff_factor(Duration::from_millis(10));
     let session = Session::builder().retries(policy.clone()).build().expect("session");
-    let response = session.get(&flaky.url("/")).send().expect("recovers");
+    let response = session.get(&flaky.url("/")).send_with(t).expect("recovers");
     assert_eq!(response.attempts(), 3);
     assert_eq!(response.text().expect("text"), "finally");
     assert_eq!(flaky.connection_count(), 1, "retried responses were drained and the connection reused");
@@ -263,9 +257,9 @@ fn retries_follow_urllib3_semantics() {
     let busy = Server::start(|_, _| {
         Action::Respond(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n".to_vec())
     });
-    let response = session.post(&busy.url("/")).body("x").send().expect("a response");
+    let response = session.post(&busy.url("/")).body("x").send_with(t).expect("a response");
     assert_eq!((response.status().as_u16(), response.attempts()), (503, 1), "POST is not retried on a status");
-    let response = session.get(&busy.url("/")).send().expect("a response");
+    let response = session.get(&busy.url("/")).send_with(t).expect("a response");
     assert_eq!((response.status().as_u16(), response.attempts()), (503, 4), "the last response once retries run out");
 
     let throttled = Server::start(|_, index| {
@@ -281,7 +275,7 @@ fn retries_follow_urllib3_semantics() {
         .build()
         .expect("session")
         .get(&throttled.url("/"))
-        .send()
+        .send_with(t)
         .expect("after waiting");
     assert_eq!(response.status(), StatusCode::OK);
     assert!(started.elapsed() >= Duration::from_secs(1), "Retry-After was honoured");
@@ -289,7 +283,7 @@ fn retries_follow_urllib3_semantics() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = closed.local_addr().expect("address").port();
     drop(closed);
-    let error = session.post(&format!("http://127.0.0.1:{port}/")).body("x").send().expect_err("refused");
+    let error = session.post(&format!("http://127.0.0.1:{port}/")).body("x").send_with(t).expect_err("refused");
     assert_eq!(error.kind(), ErrorKind::Connect);
     assert!(error.to_string().contains("after 4 attempts"), "connect failures retry any method: {error}");
 }
@@ -308,12 +302,11 @@ fn digest_server() -> Server {
     })
 }
 
-#[test]
-fn digest_challenges_are_remembered_per_session() {
+pub fn digest_challenges_are_remembered_per_session(t: &dyn Transport) {
     let server = digest_server();
     let session = Session::builder().digest_auth("user", "passwd").build().expect("session");
-    assert_eq!(session.get(&server.url("/a")).send().expect("first").text().expect("text"), "in");
-    assert_eq!(session.get(&server.url("/b?x=1")).send().expect("second").text().expect("text"), "in");
+    assert_eq!(session.get(&server.url("/a")).send_with(t).expect("first").text().expect("text"), "in");
+    assert_eq!(session.get(&server.url("/b?x=1")).send_with(t).expect("second").text().expect("text"), "in");
     let recorded = server.recorded();
     assert_eq!(recorded.len(), 3, "one challenge, then answered at once: {recorded:?}");
     assert_eq!(recorded[0].header("authorization"), None);
@@ -324,8 +317,7 @@ fn digest_challenges_are_remembered_per_session() {
     assert!(second.contains("uri=\"/b?x=1\"") && second.contains("nc=00000002"), "{second}");
 }
 
-#[test]
-fn credentials_are_never_answered_or_sent_to_another_origin() {
+pub fn credentials_are_never_answered_or_sent_to_another_origin(t: &dyn Transport) {
     let other = digest_server();
     let location = other.url("/elsewhere");
     let first = Server::start(move |request, _| {
@@ -341,7 +333,7 @@ fn credentials_are_never_answered_or_sent_to_another_origin() {
         Session::builder().digest_auth("user", "passwd").build().expect("session"),
         Session::builder().basic_auth("user", Some("passwd")).build().expect("session"),
     ] {
-        let response = session.get(&first.url("/go")).send().expect("chain");
+        let response = session.get(&first.url("/go")).send_with(t).expect("chain");
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "the other origin's challenge is returned");
     }
     let recorded = other.recorded();
@@ -349,8 +341,7 @@ fn credentials_are_never_answered_or_sent_to_another_origin() {
     assert!(recorded.iter().all(|request| request.header("authorization").is_none()));
 }
 
-#[test]
-fn netrc_supplies_credentials_per_host_when_none_are_given() {
+pub fn netrc_supplies_credentials_per_host_when_none_are_given(t: &dyn Transport) {
     let directory = std::env::temp_dir().join(format!("tidings-netrc-{}", std::process::id()));
     std::fs::create_dir_all(&directory).expect("temp dir");
     let path = directory.join("netrc");
@@ -368,23 +359,23 @@ fn netrc_supplies_credentials_per_host_when_none_are_given() {
         }
     });
     let session = Session::builder().netrc_file(&path).build().expect("session");
-    session.get(&first.url("/plain")).send().expect("plain");
-    session.get(&first.url("/explicit")).basic_auth("given", Some("pw")).send().expect("explicit");
-    session.get(&first.url("/hop")).send().expect("hop");
+    session.get(&first.url("/plain")).send_with(t).expect("plain");
+    session.get(&first.url("/explicit")).basic_auth("given", Some("pw")).send_with(t).expect("explicit");
+    session.get(&first.url("/hop")).send_with(t).expect("hop");
     Session::builder()
         .netrc_file(&path)
         .netrc(false)
         .build()
         .expect("session")
         .get(&first.url("/off"))
-        .send()
+        .send_with(t)
         .expect("off");
     Session::builder()
         .netrc_file(directory.join("missing"))
         .build()
         .expect("session")
         .get(&first.url("/gone"))
-        .send()
+        .send_with(t)
         .expect("missing file");
 
     let basic = |user: &str, password: &str| {
@@ -401,8 +392,7 @@ fn netrc_supplies_credentials_per_host_when_none_are_given() {
     let _ = std::fs::remove_dir_all(&directory);
 }
 
-#[test]
-fn cookies_stay_with_their_host_across_redirects() {
+pub fn cookies_stay_with_their_host_across_redirects(t: &dyn Transport) {
     let other = Server::always(b"HTTP/1.1 204 No Content\r\n\r\n");
     let location = format!("http://localhost:{}/landing", other.port);
     let first = Server::start(move |request, _| {
@@ -416,8 +406,8 @@ fn cookies_stay_with_their_host_across_redirects() {
         }
     });
     let session = Session::new();
-    session.get(&first.url("/hop")).header("Cookie", "mine=1").send().expect("chain");
-    session.get(&first.url("/back")).send().expect("back home");
+    session.get(&first.url("/hop")).header("Cookie", "mine=1").send_with(t).expect("chain");
+    session.get(&first.url("/back")).send_with(t).expect("back home");
     assert_eq!(other.recorded()[0].header("cookie"), None, "neither the caller's nor the jar's cookies cross hosts");
     assert_eq!(first.recorded()[1].header("cookie").as_deref(), Some("id=secret; wide=1"));
     assert_eq!(session.cookies().len(), 2, "a Domain naming another host was refused");

@@ -1,0 +1,377 @@
+//! One connection's I/O: a non-blocking socket, rustls on top when the origin is `https`,
+//! and the read buffer. Every protocol decision is the core's (`tidings_core::Connection`);
+//! the client moves bytes between it and the socket.
+
+use std::io::{self, Read, Write};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use mio::net::TcpStream;
+use mio::{Interest, Registry, Token};
+use rustls::{ClientConfig, ClientConnection};
+use tidings_core::{Connection, Event, Headers, ResponseHead};
+use tidings_std::driver::PoolKey;
+
+/// Where a connection is in its setup.
+#[derive(Debug)]
+pub(crate) enum Phase {
+    /// Waiting for the resolver.
+    Resolving,
+    /// A TCP connect is under way to `addresses[next - 1]`.
+    Connecting { addresses: Vec<SocketAddr>, next: usize },
+    /// A `CONNECT` exchange with the proxy is under way on `tunnel`.
+    Tunnelling { tunnel: Box<Connection>, sent: bool },
+    /// The TLS handshake is under way.
+    Handshaking,
+    /// Ready for exchanges (the core knows whether it is idle or busy).
+    Ready,
+}
+
+/// Initial and largest read buffer.
+const INITIAL_BUFFER: usize = 8 * 1024;
+const LARGEST_BUFFER: usize = 256 * 1024;
+
+pub(crate) struct Conn {
+    pub(crate) key: PoolKey,
+    pub(crate) token: Token,
+    /// Tells this connection apart from earlier ones in the same slot (resolver answers).
+    pub(crate) serial: u64,
+    pub(crate) core: Connection,
+    pub(crate) phase: Phase,
+    socket: Option<TcpStream>,
+    tls: Option<Box<ClientConnection>>,
+    /// Received bytes not yet consumed by the core: `input[start..end]`.
+    input: Vec<u8>,
+    pub(crate) start: usize,
+    pub(crate) end: usize,
+    /// Request bytes framed by the core, waiting for the socket: `output[sent..]`.
+    pub(crate) output: Vec<u8>,
+    pub(crate) sent: usize,
+    /// The peer closed its side (or TLS saw the end).
+    pub(crate) eof: bool,
+    /// A write failed: nothing more is written; a response already on its way may still
+    /// be read.
+    pub(crate) write_failed: Option<io::Error>,
+    /// The task the connection works for, if any.
+    pub(crate) task: Option<u64>,
+    /// Whether the connection has carried an exchange before (came from the pool).
+    pub(crate) reused: bool,
+    /// The deadline registered in the client's timer set.
+    pub(crate) timer: Option<Instant>,
+    /// The TLS configuration, for an `https` origin.
+    pub(crate) tls_config: Option<Arc<ClientConfig>>,
+}
+
+/// A received event, detached from the core's borrow: data becomes a range of the
+/// connection's input buffer, valid until the next read.
+pub(crate) enum Received {
+    Informational(u16, Headers),
+    Head(ResponseHead),
+    Data(std::ops::Range<usize>),
+    Trailers(Headers),
+    End,
+}
+
+impl Conn {
+    pub(crate) fn new(key: PoolKey, token: Token, serial: u64, core: Connection) -> Conn {
+        Conn {
+            key,
+            token,
+            serial,
+            core,
+            phase: Phase::Resolving,
+            socket: None,
+            tls: None,
+            input: Vec::new(),
+            start: 0,
+            end: 0,
+            output: Vec::new(),
+            sent: 0,
+            eof: false,
+            write_failed: None,
+            task: None,
+            reused: false,
+            timer: None,
+            tls_config: None,
+        }
+    }
+
+    /// Feeds the unconsumed input (or, once it is all consumed after the end of the
+    /// stream, the end itself) to the core — the tunnel's while a `CONNECT` is under way.
+    /// Consumed bytes are marked; at most one event comes back.
+    pub(crate) fn feed(&mut self, now: Instant) -> Result<Option<Received>, tidings_core::Error> {
+        let base = self.start;
+        let input = &self.input[self.start..self.end];
+        let core = match &mut self.phase {
+            Phase::Tunnelling { tunnel, .. } => tunnel.as_mut(),
+            _ => &mut self.core,
+        };
+        let (used, received) = if input.is_empty() && self.eof {
+            (0, core.handle_eof(now)?.map(|event| detach(event, &[], base)))
+        } else {
+            let (used, event) = core.handle_input(now, input)?;
+            (used, event.map(|event| detach(event, input, base)))
+        };
+        self.start += used;
+        Ok(received)
+    }
+
+    /// Received bytes by their range (from [`Received::Data`]).
+    pub(crate) fn bytes(&self, range: std::ops::Range<usize>) -> &[u8] {
+        &self.input[range]
+    }
+
+    /// Starts a non-blocking connect to the next address; `Ok(false)` when none is left.
+    pub(crate) fn connect_next(&mut self, registry: &Registry) -> io::Result<bool> {
+        self.close_socket(registry);
+        let Phase::Connecting { addresses, next } = &mut self.phase else { return Ok(false) };
+        let mut last_error = None;
+        while *next < addresses.len() {
+            let address = addresses[*next];
+            *next += 1;
+            match TcpStream::connect(address) {
+                Ok(mut socket) => {
+                    registry.register(&mut socket, self.token, Interest::READABLE | Interest::WRITABLE)?;
+                    self.socket = Some(socket);
+                    return Ok(true);
+                }
+                Err(error) => last_error = Some(error),
+            }
+        }
+        match last_error {
+            Some(error) => Err(error),
+            None => Ok(false),
+        }
+    }
+
+    /// Whether the connect finished: `Ok(true)` connected, `Ok(false)` still going.
+    pub(crate) fn connect_done(&mut self) -> io::Result<bool> {
+        let Some(socket) = &self.socket else { return Ok(false) };
+        if let Some(error) = socket.take_error()? {
+            return Err(error);
+        }
+        match socket.peer_addr() {
+            Ok(_) => {
+                socket.set_nodelay(true)?;
+                Ok(true)
+            }
+            Err(error) if error.kind() == io::ErrorKind::NotConnected => Ok(false),
+            Err(error) if error.raw_os_error() == Some(libc_einprogress()) => Ok(false),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Starts TLS over the connected socket.
+    pub(crate) fn start_tls(&mut self, config: Arc<ClientConfig>) -> Result<(), tidings_std::Error> {
+        let name = tidings_std::driver::server_name(self.key.host())?;
+        let tls = ClientConnection::new(config, name)
+            .map_err(|error| tidings_std::Error::new(tidings_std::ErrorKind::Tls, "starting TLS").with_source(error))?;
+        self.tls = Some(Box::new(tls));
+        Ok(())
+    }
+
+    /// Moves the handshake on: `Ok(true)` once it is complete.
+    pub(crate) fn handshake(&mut self) -> io::Result<bool> {
+        loop {
+            self.flush_tls()?;
+            let (Some(tls), Some(socket)) = (self.tls.as_mut(), self.socket.as_mut()) else {
+                return Err(io::Error::other("no TLS session"));
+            };
+            if !tls.is_handshaking() {
+                return Ok(true);
+            }
+            if !tls.wants_read() {
+                if tls.wants_write() {
+                    continue;
+                }
+                return Ok(false);
+            }
+            match tls.read_tls(socket) {
+                Ok(0) => return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the server closed the connection")),
+                Ok(_) => {
+                    if let Err(error) = tls.process_new_packets() {
+                        // The alert goes out if it can.
+                        let _ = self.flush_tls();
+                        return Err(io::Error::new(io::ErrorKind::InvalidData, error));
+                    }
+                }
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
+    /// Writes TLS records rustls holds until it holds none (or the socket is full:
+    /// `WouldBlock`).
+    fn flush_tls(&mut self) -> io::Result<()> {
+        let (Some(tls), Some(socket)) = (self.tls.as_mut(), self.socket.as_mut()) else { return Ok(()) };
+        while tls.wants_write() {
+            match tls.write_tls(socket) {
+                Ok(_) => {}
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether written bytes still wait in the TLS layer.
+    pub(crate) fn tls_pending(&self) -> bool {
+        self.tls.as_ref().is_some_and(|tls| tls.wants_write())
+    }
+
+    /// Writes `output[sent..]` to the connection: `Ok(true)` when all of it went.
+    pub(crate) fn write_pending(&mut self) -> io::Result<bool> {
+        self.flush_tls()?;
+        while self.sent < self.output.len() {
+            let count = match (&mut self.tls, &mut self.socket) {
+                (Some(tls), _) => {
+                    // rustls buffers what it accepts; keep its buffer short so a slow
+                    // server pushes back on the upload.
+                    let count = tls.writer().write(&self.output[self.sent..])?;
+                    self.sent += count;
+                    self.flush_tls()?;
+                    continue;
+                }
+                (None, Some(socket)) => socket.write(&self.output[self.sent..]),
+                (None, None) => return Err(io::Error::from(io::ErrorKind::NotConnected)),
+            };
+            match count {
+                Ok(0) => return Err(io::Error::from(io::ErrorKind::WriteZero)),
+                Ok(count) => self.sent += count,
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(true)
+    }
+
+    /// Reads once into the input buffer: `Ok(0)` at the end of the stream, `WouldBlock`
+    /// when nothing is there.
+    pub(crate) fn read_some(&mut self) -> io::Result<usize> {
+        if self.eof {
+            return Ok(0);
+        }
+        self.make_room();
+        let space = self.input.len() - self.end;
+        let result = loop {
+            let buffer = &mut self.input[self.end..];
+            let result = match (&mut self.tls, &mut self.socket) {
+                (Some(tls), Some(socket)) => read_tls(tls, socket, buffer),
+                (None, Some(socket)) => socket.read(buffer),
+                _ => Err(io::Error::from(io::ErrorKind::NotConnected)),
+            };
+            match result {
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                other => break other,
+            }
+        };
+        // Records rustls wants to send back (alerts, key updates) go out when they can.
+        if self.tls_pending() {
+            match self.flush_tls() {
+                Err(error) if error.kind() != io::ErrorKind::WouldBlock => return Err(error),
+                _ => {}
+            }
+        }
+        match result {
+            Ok(0) => {
+                self.eof = true;
+                Ok(0)
+            }
+            Ok(count) => {
+                self.end += count;
+                // Big bodies deserve big reads: grow while reads fill the buffer.
+                if count == space && self.input.len() < LARGEST_BUFFER {
+                    self.input.resize(self.input.len() * 2, 0);
+                }
+                Ok(count)
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    /// The received bytes not yet consumed.
+    pub(crate) fn unconsumed(&self) -> &[u8] {
+        &self.input[self.start..self.end]
+    }
+
+    /// Space after the unconsumed bytes: rewind, compact or grow.
+    fn make_room(&mut self) {
+        if self.input.is_empty() {
+            self.input = vec![0; INITIAL_BUFFER];
+        }
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        } else if self.end == self.input.len() {
+            if self.start > 0 {
+                self.input.copy_within(self.start..self.end, 0);
+                self.end -= self.start;
+                self.start = 0;
+            } else if self.input.len() < LARGEST_BUFFER {
+                self.input.resize(self.input.len() * 2, 0);
+            }
+        }
+    }
+
+    /// Bytes held for this connection (for the memory-per-connection figure).
+    pub(crate) fn buffered_capacity(&self) -> usize {
+        self.input.capacity() + self.output.capacity()
+    }
+
+    /// Deregisters and closes the socket.
+    pub(crate) fn close_socket(&mut self, registry: &Registry) {
+        if let Some(mut socket) = self.socket.take() {
+            let _ = registry.deregister(&mut socket);
+        }
+    }
+}
+
+/// Reads plaintext from rustls, feeding it ciphertext from the socket as needed.
+fn read_tls(tls: &mut ClientConnection, socket: &mut TcpStream, buffer: &mut [u8]) -> io::Result<usize> {
+    let mut closed = false;
+    loop {
+        match tls.reader().read(buffer) {
+            Ok(count) => return Ok(count),
+            // A peer that closes without close_notify ends the stream; the core decides
+            // whether that completes the message (RFC 9112 §9.8).
+            Err(error) if error.kind() == io::ErrorKind::UnexpectedEof => return Ok(0),
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                if closed {
+                    return Ok(0);
+                }
+            }
+            Err(error) => return Err(error),
+        }
+        if tls.read_tls(socket)? == 0 {
+            closed = true;
+        }
+        tls.process_new_packets().map_err(|error| io::Error::new(io::ErrorKind::InvalidData, error))?;
+    }
+}
+
+/// `EINPROGRESS` on the platforms where `peer_addr` reports it for a pending connect.
+fn libc_einprogress() -> i32 {
+    if cfg!(target_os = "linux") {
+        115
+    } else {
+        36
+    }
+}
+
+/// Detaches an event from the core's borrow; data becomes a range of the input buffer
+/// (`input` starts at `base`).
+fn detach(event: Event<'_>, input: &[u8], base: usize) -> Received {
+    match event {
+        Event::Informational(head) => Received::Informational(head.status(), head.headers().to_headers()),
+        Event::Head(head) => Received::Head(head.clone()),
+        Event::Data(data) => {
+            let offset = data.as_ptr() as usize - input.as_ptr() as usize;
+            Received::Data(base + offset..base + offset + data.len())
+        }
+        Event::Trailers(fields) => Received::Trailers(fields.to_headers()),
+        Event::End => Received::End,
+    }
+}

@@ -1,0 +1,47 @@
+//! # tidings-mio: many HTTP/1.1 requests at once on one thread, over mio
+//!
+//! The same protocol core and the same policies as `tidings-std` — one [`Session`]
+//! configures both — driven by a `mio` event loop instead of blocking calls. Submit
+//! requests, get a [`RequestId`] for each, and take [`Completion`]s as they finish: let the
+//! [`Client`] run its own loop ([`Client::wait`], [`Client::wait_all`],
+//! [`Client::completions`]), or embed it in yours ([`ClientBuilder::build_embedded`],
+//! [`Client::handle_event`], [`Client::poll_timeout`], [`Client::handle_timeout`]).
+//!
+//! ```no_run
+//! use tidings_mio::Client;
+//!
+//! let mut client = Client::new(tidings_std::Session::new())?;
+//! let ids: Vec<_> = ["http://127.0.0.1:8080/get", "http://127.0.0.1:8080/headers"]
+//!     .iter()
+//!     .map(|url| client.get(url).build().map(|request| client.send(request)))
+//!     .collect::<Result<_, _>>()?;
+//! for completion in client.wait_all()? {
+//!     let response = completion.result?;
+//!     println!("{} {}", response.status(), response.url());
+//! }
+//! # let _ = ids;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! What is shared with `tidings-std`, by construction: the request model and its validation,
+//! the core's framing, limits and deadlines, and every hop decision — redirects, retries
+//! with backoff (here a timer, never a sleeping thread), Digest and other credentials,
+//! cookies, `.netrc`, proxy routes — which come from [`tidings_std::driver::Call`]. What is
+//! this crate's: non-blocking connects, DNS on a small resolver pool that wakes the loop
+//! ([`Resolver`] to replace it), non-blocking rustls with the session's TLS configuration,
+//! `CONNECT` tunnels, the pool (keyed exactly as `tidings-std`'s), concurrency limits, and one
+//! ordered timer set fed by every connection's deadline.
+//!
+//! Responses are `tidings_std::Response`s whose body was read (and decoded) whole, capped
+//! by the session's `max_body`, so `status`, `headers`, `text`, `json` and `bytes` read the
+//! same on both transports.
+
+#![forbid(unsafe_code)]
+
+mod client;
+mod conn;
+mod resolver;
+
+pub use client::{Client, ClientBuilder, Completion, Completions, Limits, RequestId};
+pub use resolver::{Resolver, SystemResolver};
+pub use tidings_std::{Error, ErrorKind, PreparedRequest, Response, Session};

@@ -1,0 +1,60 @@
+//! The shared scenario suite of tidings-std (`transport-std/tests/scenarios/`) on
+//! tidings-mio: every request goes through a `Client` (one per session, so pooling is
+//! per session as with tidings-std) and its event loop.
+
+#[path = "../../transport-std/tests/common/mod.rs"]
+mod common;
+#[path = "../../transport-std/tests/scenarios/mod.rs"]
+mod scenarios;
+
+use std::cell::RefCell;
+
+use scenarios::Transport;
+use tidings_mio::Client;
+use tidings_std::{Error, PreparedRequest, RequestBuilder, Response, Session};
+
+/// One client per session.
+#[derive(Default)]
+struct EventLoop {
+    clients: RefCell<Vec<(Session, Client)>>,
+}
+
+impl EventLoop {
+    fn with_client<T>(&self, session: &Session, run: impl FnOnce(&mut Client) -> T) -> T {
+        let mut clients = self.clients.borrow_mut();
+        let index = match clients.iter().position(|(known, _)| known.ptr_eq(session)) {
+            Some(index) => index,
+            None => {
+                let client = Client::new(session.clone()).expect("a mio poll");
+                clients.push((session.clone(), client));
+                clients.len() - 1
+            }
+        };
+        run(&mut clients[index].1)
+    }
+}
+
+impl Transport for EventLoop {
+    fn send(&self, request: RequestBuilder) -> Result<Response, Error> {
+        let session = request.session().clone();
+        let prepared = request.build()?;
+        self.send_prepared(&session, prepared)
+    }
+
+    fn send_prepared(&self, session: &Session, request: PreparedRequest) -> Result<Response, Error> {
+        self.with_client(session, |client| {
+            let id = client.send(request);
+            client.wait(id)
+        })
+    }
+
+    fn idle_connections(&self, session: &Session) -> usize {
+        self.with_client(session, |client| client.idle_connections())
+    }
+
+    fn streams_bodies(&self) -> bool {
+        false
+    }
+}
+
+scenario_tests!(EventLoop::default());

@@ -1,0 +1,89 @@
+//! The scenario suite shared by every transport: each scenario takes a [`Transport`] and
+//! runs the same requests against the same servers, so a behaviour is checked on
+//! `tidings-std` and `tidings-mio` alike. A test binary includes this module (and
+//! `common`) and expands [`scenario_tests!`] with its transport.
+#![allow(dead_code)]
+
+pub mod httpbin;
+pub mod loopback;
+
+use tidings_std::{Error, PreparedRequest, RequestBuilder, Response, Session};
+
+/// How a test sends a request.
+pub trait Transport {
+    /// Sends a built request through its session's configuration and returns the
+    /// response (its body may still be on the wire, or already read whole).
+    fn send(&self, request: RequestBuilder) -> Result<Response, Error>;
+
+    /// Sends a prepared request with `session`'s configuration.
+    fn send_prepared(&self, session: &Session, request: PreparedRequest) -> Result<Response, Error>;
+
+    /// Idle pooled connections of `session` (of the transport's client for it).
+    fn idle_connections(&self, session: &Session) -> usize;
+
+    /// A GET the way the module-level `tidings_std::get` sends it (no cookie jar).
+    fn get(&self, url: &str) -> Result<Response, Error> {
+        let session = Session::builder().cookie_store(false).build()?;
+        self.send(session.get(url))
+    }
+
+    /// Whether a response's body stays on the connection until it is read (else the
+    /// transport read it whole before handing the response over).
+    fn streams_bodies(&self) -> bool;
+}
+
+/// `builder.send_with(transport)`: reads as `builder.send()` does.
+pub trait SendWith {
+    /// Sends through `transport`.
+    fn send_with(self, transport: &dyn Transport) -> Result<Response, Error>;
+}
+
+impl SendWith for RequestBuilder {
+    fn send_with(self, transport: &dyn Transport) -> Result<Response, Error> {
+        transport.send(self)
+    }
+}
+
+/// One `#[test]` per scenario, run with `$transport` (an expression of a type that
+/// implements [`Transport`]).
+#[macro_export]
+macro_rules! scenario_tests {
+    ($transport:expr) => {
+        $crate::scenario_tests!(@each $transport;
+            httpbin::get_echoes_args_and_headers,
+            httpbin::every_method_and_body_kind,
+            httpbin::statuses_and_auth,
+            httpbin::codings_streams_and_bytes,
+            httpbin::timeouts_against_slow_endpoints,
+            httpbin::one_session_reuses_its_connection,
+            httpbin::multipart_forms_stream_files,
+            httpbin::redirects_are_followed_with_the_core_rules,
+            httpbin::credentials_never_follow_a_redirect_to_another_origin,
+            httpbin::digest_auth_answers_one_challenge_for_every_algorithm,
+            httpbin::cookies_follow_hops_and_persist_per_session,
+            loopback::get_text_and_keep_alive_reuse,
+            loopback::connection_close_is_not_reused,
+            loopback::a_stale_pooled_connection_is_replaced_transparently,
+            loopback::query_form_json_and_auth_reach_the_server,
+            loopback::streamed_uploads_are_chunked_and_100_continue_is_honoured,
+            loopback::gzip_bodies_are_decoded_and_bombs_capped,
+            loopback::hostile_servers_give_typed_errors,
+            loopback::stalls_and_refusals_time_out_or_fail_fast,
+            loopback::status_errors_prepared_requests_and_head,
+            loopback::an_early_response_stops_a_large_upload,
+            loopback::retries_follow_urllib3_semantics,
+            loopback::digest_challenges_are_remembered_per_session,
+            loopback::credentials_are_never_answered_or_sent_to_another_origin,
+            loopback::netrc_supplies_credentials_per_host_when_none_are_given,
+            loopback::cookies_stay_with_their_host_across_redirects
+        );
+    };
+    (@each $transport:expr; $($module:ident :: $name:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                $crate::scenarios::$module::$name(&$transport);
+            }
+        )*
+    };
+}
