@@ -41,6 +41,10 @@ pub enum Action {
     Stall(Vec<u8>, Duration),
     /// Close at once without a byte.
     Close,
+    /// Write these bytes one at a time, this long apart, and keep the connection.
+    Trickle(Vec<u8>, Duration),
+    /// Write these bytes, then reset the connection (RST, not FIN).
+    Reset(Vec<u8>),
 }
 
 type Script = dyn Fn(&Recorded, usize) -> Action + Send + Sync;
@@ -98,10 +102,18 @@ impl Server {
                 let connection = count.fetch_add(1, Ordering::SeqCst);
                 let (script, log, tls) = (script.clone(), log.clone(), tls.clone());
                 thread::spawn(move || match tls {
-                    None => serve(stream, connection, &*script, &log),
+                    None => {
+                        let handle = stream.try_clone();
+                        if serve(stream, connection, &*script, &log) == Ended::Reset {
+                            // Linger 0: closing sends RST.
+                            if let Ok(handle) = handle {
+                                let _ = socket2::SockRef::from(&handle).set_linger(Some(Duration::ZERO));
+                            }
+                        }
+                    }
                     Some(config) => {
                         let Ok(session) = rustls::ServerConnection::new(config) else { return };
-                        serve(rustls::StreamOwned::new(session, stream), connection, &*script, &log);
+                        let _ = serve(rustls::StreamOwned::new(session, stream), connection, &*script, &log);
                     }
                 });
             }
@@ -127,10 +139,17 @@ impl Server {
     }
 }
 
-fn serve(mut stream: impl Read + Write, connection: usize, script: &Script, log: &Mutex<Vec<Recorded>>) {
+/// How a connection's service ended.
+#[derive(Debug, PartialEq, Eq)]
+enum Ended {
+    Closed,
+    Reset,
+}
+
+fn serve(mut stream: impl Read + Write, connection: usize, script: &Script, log: &Mutex<Vec<Recorded>>) -> Ended {
     let mut buffer = Vec::new();
     loop {
-        let Some(request) = read_request(&mut stream, &mut buffer, connection) else { return };
+        let Some(request) = read_request(&mut stream, &mut buffer, connection) else { return Ended::Closed };
         let index = {
             let mut log = log.lock().expect("log");
             log.push(request.clone());
@@ -139,20 +158,34 @@ fn serve(mut stream: impl Read + Write, connection: usize, script: &Script, log:
         match script(&request, index) {
             Action::Respond(bytes) => {
                 if stream.write_all(&bytes).and_then(|()| stream.flush()).is_err() {
-                    return;
+                    return Ended::Closed;
                 }
             }
             Action::RespondAndClose(bytes) => {
                 let _ = stream.write_all(&bytes);
                 let _ = stream.flush();
-                return;
+                return Ended::Closed;
             }
             Action::Stall(bytes, wait) => {
                 let _ = stream.write_all(&bytes);
+                let _ = stream.flush();
                 thread::sleep(wait);
-                return;
+                return Ended::Closed;
             }
-            Action::Close => return,
+            Action::Close => return Ended::Closed,
+            Action::Trickle(bytes, gap) => {
+                for byte in bytes {
+                    if stream.write_all(&[byte]).and_then(|()| stream.flush()).is_err() {
+                        return Ended::Closed;
+                    }
+                    thread::sleep(gap);
+                }
+            }
+            Action::Reset(bytes) => {
+                let _ = stream.write_all(&bytes);
+                let _ = stream.flush();
+                return Ended::Reset;
+            }
         }
     }
 }

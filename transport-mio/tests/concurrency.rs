@@ -1,0 +1,238 @@
+//! Many requests at once: a thousand mixed calls over 64 connections, faults that fail only
+//! the calls they hit, cancellation, queueing under the limits, and a client embedded in
+//! the caller's own `mio::Poll`.
+
+#[path = "../../transport-std/tests/common/mod.rs"]
+mod common;
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use common::{ok, Action, Server};
+use serde_json::Value;
+use tidings_mio::{Client, RequestId};
+use tidings_std::{ErrorKind, PoolLimits, Session};
+
+/// What each request of the mix should come back as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Expect {
+    Echo(usize),
+    Status(u16),
+    Redirected,
+    Lines(usize),
+    Gzip,
+    Delayed,
+    Timeout,
+    Bytes(usize),
+}
+
+#[test]
+fn a_thousand_mixed_requests_over_64_connections() {
+    let httpbin = tidings_httpbin::Server::start().expect("httpbin on loopback");
+    let session =
+        Session::builder().pool_limits(PoolLimits { max_idle_per_host: 64, max_idle: 64 }).build().expect("session");
+    let mut client = Client::builder(session).max_in_flight(64).max_per_host(64).build().expect("client");
+    let mut expected = HashMap::new();
+    for index in 0..1000usize {
+        let (request, expect) = match index % 8 {
+            0 => (client.get(&httpbin.url("/get")).query([("i", index.to_string())]), Expect::Echo(index)),
+            1 => (
+                client.get(&httpbin.url(&format!("/status/{}", 400 + index % 5))),
+                Expect::Status(400 + (index % 5) as u16),
+            ),
+            2 => (client.get(&httpbin.url("/redirect/2")), Expect::Redirected),
+            3 => (client.get(&httpbin.url("/stream/3")), Expect::Lines(3)),
+            4 => (client.get(&httpbin.url("/gzip")), Expect::Gzip),
+            5 => (client.get(&httpbin.url("/delay/0.05")), Expect::Delayed),
+            6 if index % 48 == 6 => {
+                (client.get(&httpbin.url("/delay/3")).timeout(Duration::from_millis(200)), Expect::Timeout)
+            }
+            6 => (client.post(&httpbin.url("/anything")).body(vec![b'x'; index]), Expect::Echo(index)),
+            _ => (
+                client.get(&httpbin.url(&format!("/bytes/{}?seed={index}", 1000 + index))),
+                Expect::Bytes(1000 + index),
+            ),
+        };
+        let id = client.send(request.build().expect("request"));
+        expected.insert(id, (expect, index));
+    }
+    assert_eq!(client.pending(), 1000);
+    assert_eq!(client.in_flight(), 64, "the limit admits 64 at once");
+    let started = Instant::now();
+    let mut seen = HashMap::new();
+    let mut most_connections = 0;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut completions = Vec::new();
+    {
+        let mut stream = client.completions(Some(deadline));
+        for completion in stream.by_ref() {
+            completions.push(completion);
+        }
+    }
+    for completion in completions {
+        most_connections = most_connections.max(client.open_connections());
+        let (expect, index) = expected[&completion.id];
+        assert!(seen.insert(completion.id, index).is_none(), "{:?} completed twice", completion.id);
+        check(expect, completion.result, index);
+    }
+    assert_eq!(seen.len(), 1000, "every request accounted for in {:?}", started.elapsed());
+    assert_eq!(client.pending(), 0);
+    assert_eq!(client.in_flight(), 0);
+    assert!(client.open_connections() <= 64, "open connections {}", client.open_connections());
+    assert!(client.idle_connections() <= 64);
+    assert!(most_connections <= 64 + 1);
+    assert_eq!(client.open_connections(), client.idle_connections(), "every open connection is idle in the pool");
+}
+
+fn check(expect: Expect, result: Result<tidings_std::Response, tidings_std::Error>, index: usize) {
+    if expect == Expect::Timeout {
+        let error = result.expect_err("a 3 s delay under a 200 ms timeout");
+        assert_eq!(error.kind(), ErrorKind::Timeout, "request {index}: {error}");
+        return;
+    }
+    let response = result.unwrap_or_else(|error| panic!("request {index} ({expect:?}): {error}"));
+    match expect {
+        Expect::Echo(index) => {
+            let value: Value = response.json().expect("json");
+            let echoed = value["args"]["i"]
+                .as_str()
+                .map(str::to_owned)
+                .or_else(|| value["data"].as_str().map(|data| data.len().to_string()));
+            assert_eq!(echoed.as_deref(), Some(index.to_string().as_str()));
+        }
+        Expect::Status(code) => assert_eq!(response.status().as_u16(), code),
+        Expect::Redirected => {
+            assert_eq!(response.history().len(), 2);
+            assert_eq!(response.url().path(), "/get");
+        }
+        Expect::Lines(count) => assert_eq!(response.lines().expect("lines").count(), count),
+        Expect::Gzip => {
+            let value: Value = response.json().expect("gzip json");
+            assert_eq!(value["gzipped"], true);
+        }
+        Expect::Delayed => assert!(response.ok()),
+        Expect::Bytes(length) => assert_eq!(response.bytes().expect("bytes").len(), length),
+        Expect::Timeout => unreachable!("handled above"),
+    }
+}
+
+#[test]
+fn faults_fail_only_the_requests_they_hit() {
+    let server = Server::start(|request, _| {
+        let path = request.request_line().split(' ').nth(1).unwrap_or("/").to_owned();
+        match path.as_str() {
+            "/reset" => Action::Reset(Vec::new()),
+            "/reset-mid-body" => Action::Reset(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial".to_vec()),
+            "/stall" => Action::Stall(b"HTTP/1.1 200 OK\r\nContent-Le".to_vec(), Duration::from_secs(3)),
+            "/early-close" => Action::RespondAndClose(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabcd".to_vec()),
+            "/trickle" => Action::Trickle(ok("slow but steady"), Duration::from_millis(2)),
+            _ => Action::Respond(ok("fine")),
+        }
+    });
+    let session = Session::builder().read_timeout(Duration::from_millis(400)).build().expect("session");
+    let mut client = Client::builder(session).max_in_flight(32).max_per_host(32).build().expect("client");
+    let paths = ["/ok", "/reset", "/ok", "/reset-mid-body", "/stall", "/ok", "/early-close", "/trickle"];
+    let mut sent = HashMap::new();
+    for round in 0..10 {
+        for path in paths {
+            let id = client.send(client.get(&server.url(path)).build().expect("request"));
+            sent.insert(id, (path, round));
+        }
+    }
+    let completions = client.wait_all().expect("loop");
+    assert_eq!(completions.len(), sent.len());
+    for completion in completions {
+        let (path, round) = sent[&completion.id];
+        let context = format!("{path} in round {round}");
+        match path {
+            "/ok" => assert_eq!(completion.result.expect(&context).text().expect(&context), "fine"),
+            "/trickle" => assert_eq!(completion.result.expect(&context).text().expect(&context), "slow but steady"),
+            "/reset" => {
+                let error = completion.result.expect_err(&context);
+                assert!(matches!(error.kind(), ErrorKind::Io | ErrorKind::Eof), "{context}: {error}");
+            }
+            "/reset-mid-body" => {
+                let error = completion.result.expect(&context).bytes().expect_err(&context);
+                assert!(matches!(error.kind(), ErrorKind::Io | ErrorKind::Eof), "{context}: {error}");
+            }
+            "/early-close" => {
+                let error = completion.result.expect(&context).bytes().expect_err(&context);
+                assert_eq!(error.kind(), ErrorKind::Eof, "{context}: {error}");
+            }
+            "/stall" => {
+                let error = completion.result.expect_err(&context);
+                assert_eq!(error.kind(), ErrorKind::Timeout, "{context}: {error}");
+            }
+            _ => unreachable!(),
+        }
+    }
+    assert_eq!(client.pending(), 0);
+    assert_eq!(client.open_connections(), client.idle_connections());
+}
+
+#[test]
+fn requests_beyond_the_limits_queue_in_order() {
+    let httpbin = tidings_httpbin::Server::start().expect("httpbin on loopback");
+    let mut client = Client::builder(Session::new()).max_in_flight(4).max_per_host(2).build().expect("client");
+    let ids: Vec<RequestId> =
+        (0..6).map(|_| client.send(client.get(&httpbin.url("/delay/0.1")).build().expect("request"))).collect();
+    assert_eq!((client.in_flight(), client.queued()), (2, 4), "two per host");
+    let order: Vec<RequestId> = client.wait_all().expect("loop").into_iter().map(|completion| completion.id).collect();
+    assert_eq!(order.len(), 6);
+    // Admitted two at a time, in order: the first pair finishes before the last pair starts.
+    let position = |id: &RequestId| order.iter().position(|done| done == id).expect("completed");
+    assert!(position(&ids[0]).max(position(&ids[1])) < position(&ids[4]).min(position(&ids[5])));
+    assert!(client.open_connections() <= 2);
+}
+
+#[test]
+fn cancelling_closes_the_connection_and_leaves_the_rest() {
+    let httpbin = tidings_httpbin::Server::start().expect("httpbin on loopback");
+    let mut client = Client::new(Session::new()).expect("client");
+    let slow = client.send(client.get(&httpbin.url("/delay/2")).build().expect("request"));
+    let fast = client.send(client.get(&httpbin.url("/get")).build().expect("request"));
+    let started = Instant::now();
+    assert!(client.wait(fast).expect("fast").ok());
+    assert!(client.cancel(slow));
+    assert!(!client.cancel(slow), "already gone");
+    assert_eq!(client.pending(), 0);
+    assert!(client.wait_all().expect("loop").is_empty(), "a cancelled request completes nothing");
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert_eq!(client.open_connections(), 1, "the cancelled request's connection was closed, not pooled");
+    assert_eq!(client.idle_connections(), 1);
+}
+
+#[test]
+fn a_client_lives_in_the_callers_poll() {
+    let httpbin = tidings_httpbin::Server::start().expect("httpbin on loopback");
+    let mut poll = mio::Poll::new().expect("poll");
+    let mut events = mio::Events::with_capacity(64);
+    // Tokens below 100 are the caller's own.
+    let mut client = Client::builder(Session::new()).build_embedded(poll.registry(), 100..200).expect("client");
+    let ids: Vec<RequestId> = ["/get", "/headers", "/redirect/1", "/gzip"]
+        .iter()
+        .map(|path| client.send(client.get(&httpbin.url(path)).build().expect("request")))
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut done = Vec::new();
+    while done.len() < ids.len() && Instant::now() < deadline {
+        let timeout = client.poll_timeout().map(|at| at.saturating_duration_since(Instant::now()));
+        poll.poll(&mut events, Some(timeout.unwrap_or(Duration::from_millis(100)).min(Duration::from_millis(100))))
+            .expect("poll");
+        for event in events.iter() {
+            assert!((100..200).contains(&event.token().0), "only the client's tokens are registered");
+            client.handle_event(event, Instant::now());
+        }
+        client.handle_timeout(Instant::now());
+        while let Some(completion) = client.try_completion() {
+            assert!(completion.result.expect("response").ok());
+            done.push(completion.id);
+        }
+    }
+    done.sort();
+    assert_eq!(done, ids);
+    let extra = client.send(client.get(&httpbin.url("/delay/1")).build().expect("request"));
+    let error = client.wait(extra).expect_err("only the caller's loop can drive it");
+    assert_eq!(error.kind(), ErrorKind::InvalidRequest);
+    assert!(client.cancel(extra));
+}
