@@ -55,7 +55,8 @@ export TIDINGS_INTEROP_NGINX_TLS="https://localhost:$NGINX_TLS_PORT"
 export TIDINGS_INTEROP_CA="$work/ca.pem"
 export TIDINGS_INTEROP_LARGE="$work/www/large.bin"
 export TIDINGS_INTEROP_PROXY="http://tidings:s3cret@127.0.0.1:$PROXY_PORT"
-cargo test -p tidings-std --test interop -- --ignored
+cargo test -p tidings-std --test suite -- --ignored
+cargo test -p tidings-mio --test suite -- --ignored
 
 # The CLI's --proxy through tinyproxy, and --no-proxy beating the environment.
 cargo build -q -p tidings-examples --bin tidings
@@ -64,3 +65,5 @@ cli=target/debug/tidings
   | python3 -c 'import json, sys; r = json.loads(sys.stdin.readline()); assert r["status"] == 200, r; print("cli --proxy: 200")'
 http_proxy="http://127.0.0.1:1" no_proxy= NO_PROXY= "$cli" --no-proxy --report json "$TIDINGS_INTEROP_HTTPBIN/get" \
   | python3 -c 'import json, sys; r = json.loads(sys.stdin.readline()); assert r["status"] == 200, r; print("cli --no-proxy: 200")'
+"$cli" --transport mio --proxy "$TIDINGS_INTEROP_PROXY" --report json "$TIDINGS_INTEROP_HTTPBIN/get" "$TIDINGS_INTEROP_HTTPBIN/headers" \
+  | python3 -c 'import json, sys; r = [json.loads(line) for line in sys.stdin]; assert [x["status"] for x in r] == [200, 200], r; assert r[1]["reused_connection"], r; print("cli --transport mio --proxy: 200, 200 (reused)")'

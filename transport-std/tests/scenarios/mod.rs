@@ -5,7 +5,11 @@
 #![allow(dead_code)]
 
 pub mod httpbin;
+pub mod interop;
 pub mod loopback;
+pub mod proxy;
+pub mod security;
+pub mod tls;
 
 use tidings_std::{Error, PreparedRequest, RequestBuilder, Response, Session};
 
@@ -75,12 +79,42 @@ macro_rules! scenario_tests {
             loopback::digest_challenges_are_remembered_per_session,
             loopback::credentials_are_never_answered_or_sent_to_another_origin,
             loopback::netrc_supplies_credentials_per_host_when_none_are_given,
-            loopback::cookies_stay_with_their_host_across_redirects
+            loopback::cookies_stay_with_their_host_across_redirects,
+            tls::https_with_a_custom_ca_verifies_and_reuses,
+            tls::verification_is_on_by_default_and_checks_the_name,
+            tls::dangerous_mode_is_explicit,
+            tls::client_certificates_are_presented,
+            tls::a_missing_ca_file_is_a_tls_error_at_build_time,
+            proxy::plain_http_goes_to_the_proxy_in_absolute_form_with_its_credentials,
+            proxy::https_tunnels_with_credentials_on_the_connect_only,
+            proxy::a_refused_tunnel_is_a_connect_error,
+            proxy::no_proxy_per_scheme_settings_and_invalid_proxies,
+            security::cve_2018_20060_authorization_stays_with_its_origin,
+            security::cve_2018_18074_no_credentials_on_a_downgrade_to_http,
+            security::cve_2023_43804_cookie_headers_stay_with_their_origin,
+            security::cve_2023_45803_a_303_drops_the_body,
+            security::cve_2026_21441_redirect_bodies_are_never_decoded
+        );
+        $crate::scenario_tests!(@interop $transport;
+            interop::gunicorn_httpbin,
+            interop::nginx_keep_alive_and_a_large_file,
+            interop::nginx_https_with_a_local_ca,
+            interop::tinyproxy_forwards_and_tunnels
         );
     };
     (@each $transport:expr; $($module:ident :: $name:ident),* $(,)?) => {
         $(
             #[test]
+            fn $name() {
+                $crate::scenarios::$module::$name(&$transport);
+            }
+        )*
+    };
+    // Against the real servers `.ci/interop.sh` starts; plain `cargo test` skips them.
+    (@interop $transport:expr; $($module:ident :: $name:ident),* $(,)?) => {
+        $(
+            #[test]
+            #[ignore = "needs the servers of .ci/interop.sh"]
             fn $name() {
                 $crate::scenarios::$module::$name(&$transport);
             }

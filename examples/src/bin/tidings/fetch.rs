@@ -42,6 +42,8 @@ pub struct FetchOptions {
     include: bool,
     verbose: bool,
     json_report: bool,
+    /// `--transport mio`: every URL is sent at once on one event loop.
+    mio: bool,
 }
 
 /// Parses the request options and positionals (`[METHOD] URL...`), in any order.
@@ -90,9 +92,11 @@ pub fn parse(mut parser: lexopt::Parser) -> Result<FetchOptions, Usage> {
             }
             Long("transport") => {
                 let transport = parser.value()?.string()?;
-                if transport != "std" {
-                    return Err(Usage(format!("transport {transport:?} is not in this build (std only)")));
-                }
+                options.mio = match transport.as_str() {
+                    "std" => false,
+                    "mio" => true,
+                    _ => return Err(Usage(format!("transport {transport:?} is not std or mio"))),
+                };
             }
             Long("max-redirects") => options.max_redirects = Some(Some(parser.value()?.parse()?)),
             Long("no-redirects") => options.max_redirects = Some(None),
@@ -138,15 +142,31 @@ fn seconds(text: &str) -> Result<Duration, Usage> {
     Duration::try_from_secs_f64(value).map_err(|_| Usage(format!("{text:?} is not a duration")))
 }
 
-/// Sends a request to each URL in order over one session; returns whether all succeeded.
+/// Sends a request to each URL in order over one session and pool — through the blocking
+/// transport, or a `tidings-mio` client's event loop with `--transport mio`. Returns
+/// whether all succeeded.
 pub fn run(options: &FetchOptions) -> Result<bool, Usage> {
     let session = session(options)?;
+    let mut client = if options.mio {
+        let client = tidings_mio::Client::new(session.clone())
+            .map_err(|error| Usage(format!("cannot start the event loop: {error}")))?;
+        Some(client)
+    } else {
+        None
+    };
     let mut all_ok = true;
     let mut stdout = std::io::stdout().lock();
     for url in &options.urls {
         let started = Instant::now();
         let mut report = Report { url: Some(url.clone()), ..Report::default() };
-        let result = fetch(&session, options, url, &mut report);
+        let response = prepare(&session, options, url).and_then(|request| match client.as_mut() {
+            Some(client) => {
+                let id = client.send(request);
+                client.wait(id)
+            }
+            None => session.send(request),
+        });
+        let result = response.and_then(|response| finish(response, options, &mut report));
         if let Err(error) = &result {
             report.error = Some(ErrorReport { kind: error.kind().as_str(), message: error.to_string() });
             all_ok = false;
@@ -208,8 +228,8 @@ fn session(options: &FetchOptions) -> Result<Session, Usage> {
     builder.build().map_err(|error| Usage(format!("TLS settings: {error}")))
 }
 
-/// One request: fills `report` with what arrived, even when it fails part way.
-fn fetch(session: &Session, options: &FetchOptions, url: &str, report: &mut Report) -> Result<(), Error> {
+/// The request the options describe for `url`.
+fn prepare(session: &Session, options: &FetchOptions, url: &str) -> Result<tidings_std::PreparedRequest, Error> {
     let has_body = options.body.is_some() || !options.form.is_empty() || options.json.is_some();
     let method = match &options.method {
         Some(method) => Method::from_bytes(method.as_bytes())
@@ -252,7 +272,11 @@ fn fetch(session: &Session, options: &FetchOptions, url: &str, report: &mut Repo
         }
         eprintln!(">");
     }
-    let mut response = session.send(prepared)?;
+    Ok(prepared)
+}
+
+/// Reads a response: fills `report` with what arrived, even when it fails part way.
+fn finish(mut response: Response, options: &FetchOptions, report: &mut Report) -> Result<(), Error> {
     if options.verbose {
         eprintln!("< {} {} {}", response.version().as_str(), response.status().as_u16(), response.reason());
         for (name, value) in response.headers().iter() {

@@ -2,7 +2,9 @@
 //!
 //! `tidings decode [OPTIONS] [FILE|-]` parses a raw response capture with the core alone.
 //! The JSON report (`--report json`) is a stable contract: see `../shared/CONTRACT.md`.
-//! Requests over the network arrive with the transport crates.
+//! `tidings [METHOD] URL...` sends a request to each URL in order over one session and pool,
+//! on the blocking transport (`--transport std`, the default) or a `tidings-mio` event loop
+//! (`--transport mio`).
 
 mod decode;
 mod fetch;
@@ -23,7 +25,7 @@ request options (see CONTRACT.md):
   --form k=v   --json TEXT     -u, --user U:P  --digest   --bearer TOKEN
   --timeout S  --connect-timeout S  --read-timeout S  --max-body BYTES  --fail
   --max-redirects N  --no-redirects  --retries N  --retry-status CODES  --backoff S
-  --cacert FILE  --insecure  --cert FILE --key FILE  --transport std
+  --cacert FILE  --insecure  --cert FILE --key FILE  --transport std|mio
   --proxy URL  --no-proxy (default: http_proxy, https_proxy, all_proxy, no_proxy)
   -o, --output FILE  -i, --include  -v, --verbose  --report json
 

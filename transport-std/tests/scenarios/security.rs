@@ -2,11 +2,10 @@
 //! the advisory that taught it. (Proxy credentials inside a CONNECT tunnel,
 //! CVE-2023-32681, are checked in `tests/proxy.rs` with the proxy that test starts.)
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{ok, pki, Action, Server};
+use super::{SendWith, Transport};
+use crate::common::{ok, pki, Action, Server};
 use tidings_std::{Session, TlsSettings};
 
 fn redirect_to(location: String) -> Vec<u8> {
@@ -15,15 +14,14 @@ fn redirect_to(location: String) -> Vec<u8> {
 
 /// urllib3 CVE-2018-20060: `Authorization` followed a redirect to another host, port or
 /// scheme. Whatever the header's case, and whoever set it.
-#[test]
-fn cve_2018_20060_authorization_stays_with_its_origin() {
+pub fn cve_2018_20060_authorization_stays_with_its_origin(t: &dyn Transport) {
     let other = Server::always(b"HTTP/1.1 204 No Content\r\n\r\n");
     let location = other.url("/landing");
     let first = Server::start(move |_, _| Action::Respond(redirect_to(location.clone())));
     let session = Session::new();
-    session.get(&first.url("/")).header("AUTHORIZATION", "Bearer leaked").send().expect("chain");
-    session.get(&first.url("/")).basic_auth("user", Some("secret")).send().expect("chain");
-    session.get(&first.url("/")).header("Proxy-Authorization", "Basic leaked").send().expect("chain");
+    session.get(&first.url("/")).header("AUTHORIZATION", "Bearer leaked").send_with(t).expect("chain");
+    session.get(&first.url("/")).basic_auth("user", Some("secret")).send_with(t).expect("chain");
+    session.get(&first.url("/")).header("Proxy-Authorization", "Basic leaked").send_with(t).expect("chain");
     let recorded = other.recorded();
     assert_eq!(recorded.len(), 3);
     for request in recorded {
@@ -34,8 +32,7 @@ fn cve_2018_20060_authorization_stays_with_its_origin() {
 
 /// Requests CVE-2018-18074: an https→http redirect on the same host kept `Authorization`,
 /// sending it in clear text.
-#[test]
-fn cve_2018_18074_no_credentials_on_a_downgrade_to_http() {
+pub fn cve_2018_18074_no_credentials_on_a_downgrade_to_http(t: &dyn Transport) {
     let plain = Server::always(b"HTTP/1.1 204 No Content\r\n\r\n");
     let location = format!("http://localhost:{}/clear", plain.port);
     let pki = pki(&["localhost"]);
@@ -43,26 +40,24 @@ fn cve_2018_18074_no_credentials_on_a_downgrade_to_http() {
     let session =
         Session::builder().tls(TlsSettings::default().ca_bundle(pki.ca_file.path())).build().expect("session");
     let url = format!("https://localhost:{}/", secure.port);
-    session.get(&url).basic_auth("user", Some("secret")).send().expect("chain");
+    session.get(&url).basic_auth("user", Some("secret")).send_with(t).expect("chain");
     assert_eq!(secure.recorded()[0].header("authorization").as_deref(), Some("Basic dXNlcjpzZWNyZXQ="));
     assert_eq!(plain.recorded()[0].header("authorization"), None);
 }
 
 /// urllib3 CVE-2023-43804: a caller-written `Cookie` header followed a cross-origin
 /// redirect.
-#[test]
-fn cve_2023_43804_cookie_headers_stay_with_their_origin() {
+pub fn cve_2023_43804_cookie_headers_stay_with_their_origin(t: &dyn Transport) {
     let other = Server::always(b"HTTP/1.1 204 No Content\r\n\r\n");
     let location = format!("http://localhost:{}/landing", other.port);
     let first = Server::start(move |_, _| Action::Respond(redirect_to(location.clone())));
-    Session::new().get(&first.url("/")).header("cookie", "session=secret").send().expect("chain");
+    Session::new().get(&first.url("/")).header("cookie", "session=secret").send_with(t).expect("chain");
     assert_eq!(first.recorded()[0].header("cookie").as_deref(), Some("session=secret"));
     assert_eq!(other.recorded()[0].header("cookie"), None);
 }
 
 /// urllib3 CVE-2023-45803: after a 303 the body was sent again with the GET.
-#[test]
-fn cve_2023_45803_a_303_drops_the_body() {
+pub fn cve_2023_45803_a_303_drops_the_body(t: &dyn Transport) {
     let server = Server::start(|request, _| {
         if request.request_line().starts_with("POST") {
             Action::Respond(b"HTTP/1.1 303 See Other\r\nLocation: /result\r\nContent-Length: 0\r\n\r\n".to_vec())
@@ -70,7 +65,8 @@ fn cve_2023_45803_a_303_drops_the_body() {
             Action::Respond(ok("done"))
         }
     });
-    let response = Session::new().post(&server.url("/form")).form([("password", "secret")]).send().expect("303 chain");
+    let response =
+        Session::new().post(&server.url("/form")).form([("password", "secret")]).send_with(t).expect("303 chain");
     assert_eq!(response.text().expect("text"), "done");
     let follow = &server.recorded()[1];
     assert_eq!(follow.request_line(), "GET /result HTTP/1.1");
@@ -84,8 +80,7 @@ fn cve_2023_45803_a_303_drops_the_body() {
 /// so a decompression bomb bypassed the read limits. Here a redirect body that is not even
 /// valid gzip is drained raw, and a large one is not drained at all: its connection is
 /// closed and the next hop opens another.
-#[test]
-fn cve_2026_21441_redirect_bodies_are_never_decoded() {
+pub fn cve_2026_21441_redirect_bodies_are_never_decoded(t: &dyn Transport) {
     let server = Server::start(|request, _| {
         if request.request_line().starts_with("GET /small ") {
             let mut response =
@@ -101,12 +96,12 @@ fn cve_2026_21441_redirect_bodies_are_never_decoded() {
         }
     });
     let session = Session::new();
-    let response = session.get(&server.url("/small")).send().expect("drained raw");
+    let response = session.get(&server.url("/small")).send_with(t).expect("drained raw");
     assert_eq!(response.text().expect("text"), "landed");
     assert_eq!(server.connection_count(), 1, "a small redirect body is drained and the connection kept");
 
     let started = Instant::now();
-    let response = session.get(&server.url("/huge")).send().expect("not drained");
+    let response = session.get(&server.url("/huge")).send_with(t).expect("not drained");
     assert_eq!(response.text().expect("text"), "landed");
     assert!(started.elapsed() < Duration::from_secs(3), "the 1 GB body was not waited for");
     assert_eq!(server.connection_count(), 2, "its connection was closed, the next hop opened another");

@@ -5,6 +5,7 @@
 use std::io::Read;
 use std::time::Duration;
 
+use super::{SendWith, Transport};
 use serde_json::Value;
 use tidings_std::{ErrorKind, Session, StatusCode, TlsSettings};
 
@@ -12,36 +13,40 @@ fn env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| panic!("{name} is set by .ci/interop.sh"))
 }
 
-#[test]
-#[ignore = "needs gunicorn httpbin; run by .ci/interop.sh"]
-fn gunicorn_httpbin() {
+pub fn gunicorn_httpbin(t: &dyn Transport) {
     let base = env("TIDINGS_INTEROP_HTTPBIN");
     let session = Session::new();
-    let value: Value =
-        session.get(&format!("{base}/get")).query([("a", "1"), ("a", "2")]).send().expect("get").json().expect("json");
+    let value: Value = session
+        .get(&format!("{base}/get"))
+        .query([("a", "1"), ("a", "2")])
+        .send_with(t)
+        .expect("get")
+        .json()
+        .expect("json");
     assert_eq!(value["args"]["a"], serde_json::json!(["1", "2"]));
     let value: Value = session
         .post(&format!("{base}/post"))
         .json(&serde_json::json!({"k": "v"}))
-        .send()
+        .send_with(t)
         .expect("post")
         .json()
         .expect("json");
     assert_eq!(value["json"]["k"], "v");
     let value: Value =
-        session.post(&format!("{base}/post")).form([("f", "x y")]).send().expect("form").json().expect("json");
+        session.post(&format!("{base}/post")).form([("f", "x y")]).send_with(t).expect("form").json().expect("json");
     assert_eq!(value["form"]["f"], "x y");
     for (coding, key) in [("gzip", "gzipped"), ("deflate", "deflated"), ("brotli", "brotli")] {
-        let value: Value = session.get(&format!("{base}/{coding}")).send().expect(coding).json().expect("decoded");
+        let value: Value =
+            session.get(&format!("{base}/{coding}")).send_with(t).expect(coding).json().expect("decoded");
         assert_eq!(value[key], true, "{coding}");
     }
-    let lines = session.get(&format!("{base}/stream/20")).send().expect("stream").lines().expect("lines");
+    let lines = session.get(&format!("{base}/stream/20")).send_with(t).expect("stream").lines().expect("lines");
     assert_eq!(lines.count(), 20);
-    assert_eq!(session.get(&format!("{base}/status/418")).send().expect("teapot").status().as_u16(), 418);
+    assert_eq!(session.get(&format!("{base}/status/418")).send_with(t).expect("teapot").status().as_u16(), 418);
     let value: Value = session
         .get(&format!("{base}/basic-auth/u/p"))
         .basic_auth("u", Some("p"))
-        .send()
+        .send_with(t)
         .expect("auth")
         .json()
         .expect("json");
@@ -49,16 +54,16 @@ fn gunicorn_httpbin() {
     // Digest against httpbin's own check (werkzeug), for each algorithm both implement.
     for algorithm in ["MD5", "SHA-256"] {
         let url = format!("{base}/digest-auth/auth/user/passwd/{algorithm}");
-        let response = Session::new().get(&url).digest_auth("user", "passwd").send().expect("digest");
+        let response = Session::new().get(&url).digest_auth("user", "passwd").send_with(t).expect("digest");
         assert_eq!(response.status(), StatusCode::OK, "{algorithm}");
-        let response = Session::new().get(&url).digest_auth("user", "nope").send().expect("digest");
+        let response = Session::new().get(&url).digest_auth("user", "nope").send_with(t).expect("digest");
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{algorithm}");
     }
-    let bytes = session.get(&format!("{base}/bytes/102400")).send().expect("bytes").bytes().expect("body");
+    let bytes = session.get(&format!("{base}/bytes/102400")).send_with(t).expect("bytes").bytes().expect("body");
     assert_eq!(bytes.len(), 102_400);
     let value: Value = session
         .get(&format!("{base}/encoding/utf8"))
-        .send()
+        .send_with(t)
         .map(|r| Value::String(r.text().unwrap_or_default()))
         .expect("utf8");
     assert!(value.as_str().unwrap_or_default().contains("∮"));
@@ -67,55 +72,49 @@ fn gunicorn_httpbin() {
         tidings_std::Part::reader(std::io::Cursor::new(b"streamed file".to_vec()), Some(13)).file_name("a.txt"),
     );
     let value: Value =
-        session.post(&format!("{base}/post")).multipart(form).send().expect("multipart").json().expect("json");
+        session.post(&format!("{base}/post")).multipart(form).send_with(t).expect("multipart").json().expect("json");
     assert_eq!(value["form"]["field"], "value", "Werkzeug parsed the form");
     assert_eq!(value["files"]["upload"], "streamed file");
     let quick = Session::builder().timeout(Duration::from_millis(800)).build().expect("session");
-    let error = quick.get(&format!("{base}/delay/3")).send().expect_err("too slow");
+    let error = quick.get(&format!("{base}/delay/3")).send_with(t).expect_err("too slow");
     assert_eq!(error.kind(), ErrorKind::Timeout);
 }
 
-#[test]
-#[ignore = "needs nginx; run by .ci/interop.sh"]
-fn nginx_keep_alive_and_a_large_file() {
+pub fn nginx_keep_alive_and_a_large_file(t: &dyn Transport) {
     let base = env("TIDINGS_INTEROP_NGINX");
     let session = Session::new();
     for round in 0..20 {
-        let response = session.get(&format!("{base}/small.txt")).send().expect("small");
+        let response = session.get(&format!("{base}/small.txt")).send_with(t).expect("small");
         assert_eq!(response.reused_connection(), round > 0, "round {round}");
         assert_eq!(response.text().expect("text"), "hello from nginx\n");
     }
-    let head = session.head(&format!("{base}/large.bin")).send().expect("head");
+    let head = session.head(&format!("{base}/large.bin")).send_with(t).expect("head");
     let length: u64 = head.headers().get_str("content-length").and_then(|value| value.parse().ok()).expect("length");
     let expected = std::fs::read(env("TIDINGS_INTEROP_LARGE")).expect("the file nginx serves");
     assert_eq!(length, expected.len() as u64);
-    let mut response = session.get(&format!("{base}/large.bin")).send().expect("large");
+    let mut response = session.get(&format!("{base}/large.bin")).send_with(t).expect("large");
     let mut received = Vec::with_capacity(expected.len());
     response.read_to_end(&mut received).expect("download");
     assert!(received == expected, "the 32 MiB body arrived intact");
-    assert_eq!(session.get(&format!("{base}/missing")).send().expect("404").status(), StatusCode::NOT_FOUND);
+    assert_eq!(session.get(&format!("{base}/missing")).send_with(t).expect("404").status(), StatusCode::NOT_FOUND);
 }
 
-#[test]
-#[ignore = "needs nginx with TLS; run by .ci/interop.sh"]
-fn nginx_https_with_a_local_ca() {
+pub fn nginx_https_with_a_local_ca(t: &dyn Transport) {
     let base = env("TIDINGS_INTEROP_NGINX_TLS");
-    let error = tidings_std::get(&format!("{base}/small.txt")).expect_err("unknown CA");
+    let error = t.get(&format!("{base}/small.txt")).expect_err("unknown CA");
     assert_eq!(error.kind(), ErrorKind::Tls);
     let session =
         Session::builder().tls(TlsSettings::default().ca_bundle(env("TIDINGS_INTEROP_CA"))).build().expect("session");
     for round in 0..3 {
-        let response = session.get(&format!("{base}/small.txt")).send().expect("verified");
+        let response = session.get(&format!("{base}/small.txt")).send_with(t).expect("verified");
         assert_eq!(response.reused_connection(), round > 0);
         assert_eq!(response.text().expect("text"), "hello from nginx\n");
     }
     let by_ip = base.replace("localhost", "127.0.0.1");
-    assert_eq!(session.get(&format!("{by_ip}/small.txt")).send().expect("IP SAN").status(), StatusCode::OK);
+    assert_eq!(session.get(&format!("{by_ip}/small.txt")).send_with(t).expect("IP SAN").status(), StatusCode::OK);
 }
 
-#[test]
-#[ignore = "needs tinyproxy, httpbin and nginx; run by .ci/interop.sh"]
-fn tinyproxy_forwards_and_tunnels() {
+pub fn tinyproxy_forwards_and_tunnels(t: &dyn Transport) {
     let proxy = tidings_std::Proxy::parse(&env("TIDINGS_INTEROP_PROXY")).expect("proxy URL");
     let session = Session::builder()
         .proxy(proxy)
@@ -125,15 +124,15 @@ fn tinyproxy_forwards_and_tunnels() {
     // Plain HTTP in absolute form; the proxy takes its credentials and forwards the rest.
     let value: Value = session
         .get(&format!("{}/get", env("TIDINGS_INTEROP_HTTPBIN")))
-        .send()
+        .send_with(t)
         .expect("forwarded")
         .json()
         .expect("json");
     assert!(value["headers"].get("Proxy-Authorization").is_none(), "{value}");
     // HTTPS through CONNECT, verified end to end against nginx.
     let url = format!("{}/small.txt", env("TIDINGS_INTEROP_NGINX_TLS"));
-    assert_eq!(session.get(&url).send().expect("tunnelled").text().expect("text"), "hello from nginx\n");
-    assert!(session.get(&url).send().expect("again").reused_connection(), "the tunnel is pooled");
+    assert_eq!(session.get(&url).send_with(t).expect("tunnelled").text().expect("text"), "hello from nginx\n");
+    assert!(session.get(&url).send_with(t).expect("again").reused_connection(), "the tunnel is pooled");
 
     // Wrong credentials: the forward request gets the proxy's refusal as its response
     // (tinyproxy answers 401 to wrong credentials, 407 to none); a tunnel fails to open.
@@ -143,8 +142,8 @@ fn tinyproxy_forwards_and_tunnels() {
         .tls(TlsSettings::default().ca_bundle(env("TIDINGS_INTEROP_CA")))
         .build()
         .expect("session");
-    let response = refused.get(&format!("{}/get", env("TIDINGS_INTEROP_HTTPBIN"))).send().expect("407");
+    let response = refused.get(&format!("{}/get", env("TIDINGS_INTEROP_HTTPBIN"))).send_with(t).expect("407");
     assert!(matches!(response.status().as_u16(), 401 | 407), "{}", response.status());
-    let error = refused.get(&url).send().expect_err("no tunnel");
+    let error = refused.get(&url).send_with(t).expect_err("no tunnel");
     assert_eq!(error.kind(), ErrorKind::Connect, "{error}");
 }

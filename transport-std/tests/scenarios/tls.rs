@@ -2,54 +2,49 @@
 //! a custom CA that replaces the default roots, hostname checks, and the explicit
 //! dangerous mode.
 
-mod common;
-
-use common::{ok, pki, tempfile_path, Action, Server};
+use super::{SendWith, Transport};
+use crate::common::{ok, pki, tempfile_path, Action, Server};
 use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 use tidings_std::{ErrorKind, Session, TlsSettings};
 
-#[test]
-fn https_with_a_custom_ca_verifies_and_reuses() {
+pub fn https_with_a_custom_ca_verifies_and_reuses(t: &dyn Transport) {
     let pki = pki(&["localhost", "127.0.0.1"]);
     let server = Server::start_tls(pki.chain, pki.key, |_, _| Action::Respond(ok("secure")));
     let session =
         Session::builder().tls(TlsSettings::default().ca_bundle(pki.ca_file.path())).build().expect("session");
     let url = format!("https://localhost:{}/", server.port);
-    assert_eq!(session.get(&url).send().expect("verified").text().expect("text"), "secure");
-    let again = session.get(&format!("https://127.0.0.1:{}/ip", server.port)).send().expect("IP SAN");
+    assert_eq!(session.get(&url).send_with(t).expect("verified").text().expect("text"), "secure");
+    let again = session.get(&format!("https://127.0.0.1:{}/ip", server.port)).send_with(t).expect("IP SAN");
     assert_eq!(again.text().expect("text"), "secure");
-    let third = session.get(&url).send().expect("pooled");
+    let third = session.get(&url).send_with(t).expect("pooled");
     assert!(third.reused_connection());
     assert_eq!(server.connection_count(), 2, "one connection per host name, each reused");
 }
 
-#[test]
-fn verification_is_on_by_default_and_checks_the_name() {
+pub fn verification_is_on_by_default_and_checks_the_name(t: &dyn Transport) {
     let pki = pki(&["other.example"]);
     let ca = pki.ca_file.path().to_owned();
     let server = Server::start_tls(pki.chain, pki.key, |_, _| Action::Respond(ok("never")));
     let url = format!("https://127.0.0.1:{}/", server.port);
-    let error = tidings_std::get(&url).expect_err("unknown CA");
+    let error = t.get(&url).expect_err("unknown CA");
     assert_eq!(error.kind(), ErrorKind::Tls, "{error}");
     let session = Session::builder().tls(TlsSettings::default().ca_bundle(&ca)).build().expect("session");
-    let error = session.get(&url).send().expect_err("name mismatch");
+    let error = session.get(&url).send_with(t).expect_err("name mismatch");
     assert_eq!(error.kind(), ErrorKind::Tls, "{error}");
     assert!(server.recorded().is_empty(), "no request was sent over an unverified connection");
     drop(pki.ca_file);
 }
 
-#[test]
-fn dangerous_mode_is_explicit() {
+pub fn dangerous_mode_is_explicit(t: &dyn Transport) {
     let pki = pki(&["other.example"]);
     let server = Server::start_tls(pki.chain, pki.key, |_, _| Action::Respond(ok("unverified")));
     let insecure =
         Session::builder().tls(TlsSettings::default().danger_accept_invalid_certs()).build().expect("session");
     let url = format!("https://127.0.0.1:{}/", server.port);
-    assert_eq!(insecure.get(&url).send().expect("accepted").text().expect("text"), "unverified");
+    assert_eq!(insecure.get(&url).send_with(t).expect("accepted").text().expect("text"), "unverified");
 }
 
-#[test]
-fn client_certificates_are_presented() {
+pub fn client_certificates_are_presented(t: &dyn Transport) {
     let ca_key = rcgen::KeyPair::generate().expect("CA key");
     let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("CA params");
     ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
@@ -87,17 +82,16 @@ fn client_certificates_are_presented() {
     let cert_file = tempfile_path::TempPath::with_contents(client_cert.pem().as_bytes());
     let key_file = tempfile_path::TempPath::with_contents(client_key.serialize_pem().as_bytes());
     let anonymous = Session::builder().tls(TlsSettings::default().ca_bundle(ca_file.path())).build().expect("session");
-    let error = anonymous.get(&url).send().expect_err("the server requires a certificate");
+    let error = anonymous.get(&url).send_with(t).expect_err("the server requires a certificate");
     assert_eq!(error.kind(), ErrorKind::Tls, "{error}");
     let identified = Session::builder()
         .tls(TlsSettings::default().ca_bundle(ca_file.path()).client_identity(cert_file.path(), key_file.path()))
         .build()
         .expect("session");
-    assert_eq!(identified.get(&url).send().expect("accepted").text().expect("text"), "hello, client");
+    assert_eq!(identified.get(&url).send_with(t).expect("accepted").text().expect("text"), "hello, client");
 }
 
-#[test]
-fn a_missing_ca_file_is_a_tls_error_at_build_time() {
+pub fn a_missing_ca_file_is_a_tls_error_at_build_time(_: &dyn Transport) {
     let error =
         Session::builder().tls(TlsSettings::default().ca_bundle("/nonexistent/ca.pem")).build().expect_err("missing");
     assert_eq!(error.kind(), ErrorKind::Tls);

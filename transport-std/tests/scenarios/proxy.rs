@@ -2,23 +2,21 @@
 //! absolute-form forwarding): the route the core chooses, and where the proxy's
 //! credentials may appear.
 
-mod common;
-
-use common::{ok, pki, Action, ForwardProxy, Server};
+use super::{SendWith, Transport};
+use crate::common::{ok, pki, Action, ForwardProxy, Server};
 use tidings_std::{ErrorKind, NoProxy, Proxy, ProxySetting, ProxySettings, Session, TlsSettings};
 
 fn proxy_with_credentials(proxy: &ForwardProxy) -> Proxy {
     Proxy::parse(&format!("http://pu:pp@127.0.0.1:{}", proxy.port)).expect("proxy URL")
 }
 
-#[test]
-fn plain_http_goes_to_the_proxy_in_absolute_form_with_its_credentials() {
+pub fn plain_http_goes_to_the_proxy_in_absolute_form_with_its_credentials(t: &dyn Transport) {
     let origin = Server::start(|_, _| Action::Respond(ok("via proxy")));
     let proxy = ForwardProxy::start();
     let session = Session::builder().proxy(proxy_with_credentials(&proxy)).build().expect("session");
     let url = origin.url("/path?q=1");
-    assert_eq!(session.get(&url).send().expect("proxied").text().expect("text"), "via proxy");
-    let second = session.get(&url).send().expect("again");
+    assert_eq!(session.get(&url).send_with(t).expect("proxied").text().expect("text"), "via proxy");
+    let second = session.get(&url).send_with(t).expect("again");
     assert!(second.reused_connection(), "the connection to the proxy is pooled");
     drop(second);
 
@@ -29,8 +27,7 @@ fn plain_http_goes_to_the_proxy_in_absolute_form_with_its_credentials() {
     assert_eq!(origin.recorded().len(), 2);
 }
 
-#[test]
-fn https_tunnels_with_credentials_on_the_connect_only() {
+pub fn https_tunnels_with_credentials_on_the_connect_only(t: &dyn Transport) {
     let pki = pki(&["localhost"]);
     let origin = Server::start_tls(pki.chain, pki.key, |_, _| Action::Respond(ok("tunnelled")));
     let proxy = ForwardProxy::start();
@@ -43,9 +40,9 @@ fn https_tunnels_with_credentials_on_the_connect_only() {
     // CVE-2023-32681 (Requests): Proxy-Authorization leaked into the tunnel. A header the
     // caller sets is removed there too.
     let response =
-        session.get(&url).header("Proxy-Authorization", "Basic c2VjcmV0").send().expect("through the tunnel");
+        session.get(&url).header("Proxy-Authorization", "Basic c2VjcmV0").send_with(t).expect("through the tunnel");
     assert_eq!(response.text().expect("text"), "tunnelled");
-    assert!(session.get(&url).send().expect("again").reused_connection(), "the tunnel is pooled");
+    assert!(session.get(&url).send_with(t).expect("again").reused_connection(), "the tunnel is pooled");
 
     let heads = proxy.heads();
     assert_eq!(heads.len(), 1, "one CONNECT: {heads:?}");
@@ -57,35 +54,45 @@ fn https_tunnels_with_credentials_on_the_connect_only() {
     assert!(inner.iter().all(|request| request.header("proxy-authorization").is_none()), "{inner:?}");
 }
 
-#[test]
-fn a_refused_tunnel_is_a_connect_error() {
+pub fn a_refused_tunnel_is_a_connect_error(t: &dyn Transport) {
     let proxy = ForwardProxy::refusing(
         b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"p\"\r\nContent-Length: 0\r\n\r\n",
     );
     let session = Session::builder().proxy(Proxy::parse(&proxy.url()).expect("proxy")).build().expect("session");
-    let error = session.get("https://localhost:1/").send().expect_err("refused");
+    let error = session.get("https://localhost:1/").send_with(t).expect_err("refused");
     assert_eq!(error.kind(), ErrorKind::Connect);
     assert!(error.to_string().contains("407"), "{error}");
 }
 
-#[test]
-fn no_proxy_per_scheme_settings_and_invalid_proxies() {
+pub fn no_proxy_per_scheme_settings_and_invalid_proxies(t: &dyn Transport) {
     let origin = Server::always(b"HTTP/1.1 204 No Content\r\n\r\n");
     let proxy = ForwardProxy::start();
     let through = Proxy::parse(&proxy.url()).expect("proxy");
 
     // NO_PROXY as CIDR: loopback goes direct.
     let bypass = ProxySettings { no_proxy: NoProxy::parse("127.0.0.0/8"), ..ProxySettings::all(through.clone()) };
-    Session::builder().proxies(bypass).build().expect("session").get(&origin.url("/direct")).send().expect("direct");
+    Session::builder()
+        .proxies(bypass)
+        .build()
+        .expect("session")
+        .get(&origin.url("/direct"))
+        .send_with(t)
+        .expect("direct");
     // Only https is proxied: http goes direct.
     let https_only = ProxySettings { https: ProxySetting::Proxy(through), ..ProxySettings::none() };
-    Session::builder().proxies(https_only).build().expect("session").get(&origin.url("/plain")).send().expect("plain");
+    Session::builder()
+        .proxies(https_only)
+        .build()
+        .expect("session")
+        .get(&origin.url("/plain"))
+        .send_with(t)
+        .expect("plain");
     assert!(proxy.heads().is_empty(), "{:?}", proxy.heads());
     assert_eq!(origin.recorded().len(), 2);
 
     // A proxy setting that does not parse fails the request instead of going direct.
     let broken = ProxySettings::from_env(|name| (name == "http_proxy").then(|| "socks5://127.0.0.1:1".to_owned()));
-    let error = Session::builder().proxies(broken).build().expect("session").get(&origin.url("/")).send();
+    let error = Session::builder().proxies(broken).build().expect("session").get(&origin.url("/")).send_with(t);
     assert_eq!(error.expect_err("invalid proxy").kind(), ErrorKind::InvalidRequest);
     assert_eq!(origin.recorded().len(), 2);
 }
