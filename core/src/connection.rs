@@ -38,6 +38,8 @@
 //! | `handle_input` with bytes, once reading | pushes between-bytes forward |
 //! | the final head | clears wait-for-head |
 //! | the response's end | clears the exchange's deadlines; sets idle |
+//! | [`pause_reading`](Connection::pause_reading) | clears between-bytes |
+//! | [`resume_reading`](Connection::resume_reading) | sets between-bytes from `now` |
 //! | [`handle_timeout`](Connection::handle_timeout) | fires any that passed |
 
 use std::time::{Duration, Instant};
@@ -577,6 +579,24 @@ impl Connection {
             return Err(self.status.fail(Timeout { phase }.into(), CloseReason::Timeout));
         }
         Ok(())
+    }
+
+    /// The driver stops reading for a while (flow control: whoever consumes the body is
+    /// slower than the server). The between-bytes deadline is suspended — the silence is
+    /// the driver's choice, not the server's — while the whole-call deadline keeps running.
+    /// Call [`resume_reading`](Self::resume_reading) when reading again.
+    pub fn pause_reading(&mut self) {
+        if self.status.phase == Phase::Busy {
+            self.deadlines.between_bytes = None;
+        }
+    }
+
+    /// The driver reads again after [`pause_reading`](Self::pause_reading): silence counts
+    /// from `now`.
+    pub fn resume_reading(&mut self, now: Instant) {
+        if self.status.phase == Phase::Busy && self.request_finished() && self.deadlines.between_bytes.is_none() {
+            self.deadlines.between_bytes = after(now, self.config.timeouts.between_bytes);
+        }
     }
 
     /// Whether request bytes are waiting for [`poll_transmit`](Self::poll_transmit).

@@ -163,6 +163,23 @@ fn read_while_sending_keeps_the_connection_when_the_body_was_complete() {
 }
 
 #[test]
+fn a_paused_reader_is_not_timed_out_until_it_resumes() {
+    let mut pair = Pair::new(Config::default());
+    pair.send(&Request::get("http://server.test/big").expect("valid"));
+    let mut seen = Seen::default();
+    pair.receive(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n01234", &mut seen).expect("part");
+    pair.client.pause_reading();
+    assert_eq!(pair.client.poll_timeout(), None, "nothing runs while the driver holds back");
+    pair.at(90_000);
+    pair.client.handle_timeout(pair.now).expect("a pause is not a stall");
+    pair.client.resume_reading(pair.now);
+    assert_eq!(pair.millis(pair.client.poll_timeout()), Some(120_000), "silence counts from the resume");
+    pair.at(120_000);
+    let error = pair.client.handle_timeout(pair.now).expect_err("stalled after resuming");
+    assert_eq!(error, Error::Timeout(Timeout { phase: TimeoutPhase::BetweenBytes }));
+}
+
+#[test]
 fn between_bytes_deadline_moves_with_each_byte_and_fails_sticky() {
     let mut pair = Pair::new(Config::default());
     pair.send(&Request::get("http://server.test/slow").expect("valid"));

@@ -160,6 +160,7 @@ impl ClientBuilder {
             timers: BTreeSet::new(),
             completions: VecDeque::new(),
             limits: self.limits,
+            streams: HashMap::new(),
         })
     }
 }
@@ -216,6 +217,27 @@ struct Task {
     /// The wait after a drained response.
     then: Duration,
     timer: Option<Instant>,
+    /// The body is streamed to the caller ([`Client::send_streaming`]) instead of read whole.
+    streaming: bool,
+}
+
+/// A streamed body between the connection and its reader.
+struct Stream {
+    url: url::Url,
+    /// Decoded bytes; `data[read..]` are unread.
+    data: Vec<u8>,
+    read: usize,
+    ended: bool,
+    error: Option<Error>,
+    /// The connection still delivering it.
+    slot: Option<usize>,
+    paused: bool,
+}
+
+impl Stream {
+    fn unread(&self) -> usize {
+        self.data.len() - self.read
+    }
 }
 
 /// An HTTP/1.1 client with many requests in flight on one thread. Built from a
@@ -254,6 +276,7 @@ pub struct Client {
     timers: BTreeSet<(Instant, Timer)>,
     completions: VecDeque<Completion>,
     limits: Limits,
+    streams: HashMap<u64, Stream>,
 }
 
 impl std::fmt::Debug for Client {
@@ -271,6 +294,9 @@ impl std::fmt::Debug for Client {
 const DRAIN_AT_MOST: u64 = 64 * 1024;
 /// Request bytes framed at a time.
 const FRAME: usize = 16 * 1024;
+/// Unread bytes of a streamed body at which its connection stops being read; reading
+/// resumes once the reader has taken half.
+const WINDOW: usize = 256 * 1024;
 
 impl Client {
     /// A client with its own event loop and the default limits.
@@ -306,6 +332,20 @@ impl Client {
     /// Submits a request; it starts when the limits allow. Its whole-call timeout counts
     /// from now, queueing included.
     pub fn send(&mut self, request: PreparedRequest) -> RequestId {
+        self.submit(request, false)
+    }
+
+    /// Submits a request whose body is streamed: its completion comes as soon as the final
+    /// head is in (after redirects, retries and auth, as with [`send`](Self::send)), with a
+    /// response whose own body is empty; the body is then read with [`read`](Self::read) or
+    /// [`try_read`](Self::try_read) as it arrives. Flow control: when 256 KiB wait unread,
+    /// the connection is not read further (and its read timeout is suspended) until the
+    /// reader catches up, so a slow reader costs bounded memory.
+    pub fn send_streaming(&mut self, request: PreparedRequest) -> RequestId {
+        self.submit(request, true)
+    }
+
+    fn submit(&mut self, request: PreparedRequest, streaming: bool) -> RequestId {
         let now = Instant::now();
         self.next_id += 1;
         let id = self.next_id;
@@ -331,6 +371,7 @@ impl Client {
                 reused: false,
                 then: Duration::ZERO,
                 timer: None,
+                streaming,
             },
         );
         self.queue.push_back(id);
@@ -342,6 +383,14 @@ impl Client {
     /// Cancels a request: it is forgotten, and a connection it was using is closed (never
     /// pooled). Returns whether the request was still pending.
     pub fn cancel(&mut self, id: RequestId) -> bool {
+        if let Some(stream) = self.streams.remove(&id.0) {
+            if let Some(slot) = stream.slot {
+                self.close_conn(slot);
+            }
+            self.forget_task(id.0);
+            self.admit(Instant::now());
+            return true;
+        }
         let Some(task) = self.tasks.get(&id.0) else {
             let before = self.completions.len();
             self.completions.retain(|completion| completion.id != id);
@@ -387,6 +436,63 @@ impl Client {
         self.conns.iter().flatten().map(Conn::buffered_capacity).sum()
     }
 
+    /// Body bytes held for callers: streamed bodies not yet read, and bodies being read whole.
+    pub fn body_buffer_bytes(&self) -> usize {
+        let streams: usize = self.streams.values().map(|stream| stream.data.capacity()).sum();
+        streams + self.tasks.values().map(|task| task.body.capacity()).sum::<usize>()
+    }
+
+    /// Reads a streamed body ([`send_streaming`](Self::send_streaming)) once its head has
+    /// been delivered, running the loop until bytes arrive: `Ok(0)` at its end, or the error
+    /// that cut it short.
+    pub fn read(&mut self, id: RequestId, buf: &mut [u8]) -> Result<usize, Error> {
+        loop {
+            if let Some(result) = self.try_read(id, buf) {
+                return result;
+            }
+            self.turn(None)?;
+        }
+    }
+
+    /// [`read`](Self::read) without waiting: `None` when no byte is ready yet (for a
+    /// client in the caller's event loop).
+    pub fn try_read(&mut self, id: RequestId, buf: &mut [u8]) -> Option<Result<usize, Error>> {
+        let Some(stream) = self.streams.get_mut(&id.0) else {
+            let error = Error::new(ErrorKind::InvalidRequest, format!("request {} has no streamed body to read", id.0));
+            return Some(Err(error));
+        };
+        if stream.unread() > 0 && !buf.is_empty() {
+            let count = stream.unread().min(buf.len());
+            buf[..count].copy_from_slice(&stream.data[stream.read..stream.read + count]);
+            stream.read += count;
+            if stream.read == stream.data.len() {
+                stream.data.clear();
+                stream.read = 0;
+            }
+            if stream.paused && stream.unread() <= WINDOW / 2 {
+                stream.paused = false;
+                if let Some(slot) = stream.slot {
+                    let now = Instant::now();
+                    if let Some(conn) = self.conns[slot].as_mut() {
+                        conn.paused = false;
+                        conn.core.resume_reading(now);
+                    }
+                    self.drive(slot, now);
+                }
+            }
+            return Some(Ok(count));
+        }
+        if let Some(error) = stream.error.take() {
+            self.streams.remove(&id.0);
+            return Some(Err(error));
+        }
+        if stream.ended {
+            self.streams.remove(&id.0);
+            return Some(Ok(0));
+        }
+        None
+    }
+
     /// A completion that is ready, without waiting.
     pub fn try_completion(&mut self) -> Option<Completion> {
         self.completions.pop_front()
@@ -408,10 +514,16 @@ impl Client {
         }
     }
 
+    /// Whether a request has not completed yet (a streamed body still arriving does not
+    /// count: its request completed with its head).
+    fn unfinished(&self) -> bool {
+        self.tasks.iter().any(|(id, _)| !self.streams.contains_key(id))
+    }
+
     /// Runs the loop until every request has completed; returns every completion not yet
-    /// taken, in the order they finished.
+    /// taken, in the order they finished. Streamed bodies are read with [`read`](Self::read).
     pub fn wait_all(&mut self) -> Result<Vec<Completion>, Error> {
-        while !self.tasks.is_empty() {
+        while self.unfinished() {
             self.turn(None)?;
         }
         Ok(self.completions.drain(..).collect())
@@ -502,7 +614,18 @@ impl Client {
                     };
                     match result {
                         Ok(()) => self.drive(slot, now),
-                        Err(error) => self.conn_failed(slot, Error::from(error), now),
+                        Err(error) => {
+                            if let Some(conn) = self.conns[slot].as_ref() {
+                                eprintln!(
+                                    "DEBUG timeout slot {slot} paused {} unconsumed {} eof {} late {:?}",
+                                    conn.paused,
+                                    conn.unconsumed().len(),
+                                    conn.eof,
+                                    now.duration_since(deadline)
+                                );
+                            }
+                            self.conn_failed(slot, Error::from(error), now)
+                        }
                     }
                 }
                 Timer::Task(id) => {
@@ -848,15 +971,19 @@ impl Client {
                     }
                 }
             }
-            // Read and handle.
+            // Read and handle (unless a streamed body's reader is behind).
             loop {
                 let Some(conn) = self.conns[slot].as_mut() else { return };
-                if !conn.unconsumed().is_empty() || conn.eof {
+                if conn.paused {
+                    break;
+                }
+                if !conn.unconsumed().is_empty() || conn.eof || conn.feed_pending {
+                    conn.feed_pending = false;
                     if !self.handle_input(slot, now) {
                         return;
                     }
                     let Some(conn) = self.conns[slot].as_ref() else { return };
-                    if conn.eof || (conn.task.is_none() && conn.core.is_closed()) {
+                    if conn.eof || conn.paused || (conn.task.is_none() && conn.core.is_closed()) {
                         break;
                     }
                 }
@@ -931,6 +1058,12 @@ impl Client {
             if at_eof {
                 return true;
             }
+            if let Some(conn) = self.conns[slot].as_mut().filter(|conn| conn.paused) {
+                // The core may hold an event for no further input (the body's end): it is
+                // asked again when reading resumes.
+                conn.feed_pending = true;
+                return true;
+            }
         }
     }
 
@@ -962,6 +1095,9 @@ impl Client {
                         }
                         task.head = Some(head);
                         task.stage = Stage::Body(slot);
+                        if task.streaming {
+                            return self.deliver_head(id, slot);
+                        }
                     }
                     Next::Again(wait) => {
                         task.head = Some(head);
@@ -989,7 +1125,28 @@ impl Client {
                 }
             }
             Received::Data(range) => {
-                if let (Stage::Body(_), Some(decoder)) = (task.stage, task.decoder.as_mut()) {
+                if let Some(stream) = self.streams.get_mut(&id) {
+                    let (Some(conn), Some(decoder)) = (self.conns[slot].as_mut(), task.decoder.as_mut()) else {
+                        return false;
+                    };
+                    if stream.read > 0 {
+                        stream.data.drain(..stream.read);
+                        stream.read = 0;
+                    }
+                    if let Err(error) = decoder.decode_into(conn.bytes(range), &mut stream.data) {
+                        stream.error = Some(Error::from(error).at(&stream.url));
+                        stream.slot = None;
+                        self.close_conn(slot);
+                        self.forget_task(id);
+                        return false;
+                    }
+                    if stream.unread() >= WINDOW && !stream.paused {
+                        // Flow control: the reader is behind.
+                        stream.paused = true;
+                        conn.paused = true;
+                        conn.core.pause_reading();
+                    }
+                } else if let (Stage::Body(_), Some(decoder)) = (task.stage, task.decoder.as_mut()) {
                     let Some(conn) = self.conns[slot].as_ref() else { return false };
                     if let Err(error) = decoder.decode_into(conn.bytes(range), &mut task.body) {
                         self.close_conn(slot);
@@ -999,6 +1156,18 @@ impl Client {
                 }
             }
             Received::Trailers(trailers) => task.trailers = Some(trailers),
+            Received::End if self.streams.contains_key(&id) => {
+                if let Some(stream) = self.streams.get_mut(&id) {
+                    if let Some(Err(error)) = task.decoder.as_mut().map(|decoder| decoder.finish_into(&mut stream.data))
+                    {
+                        stream.error = Some(Error::from(error).at(&stream.url));
+                    }
+                    stream.ended = true;
+                    stream.slot = None;
+                }
+                self.release_from(slot);
+                self.forget_task(id);
+            }
             Received::End => match task.stage {
                 Stage::Body(_) => {
                     let finished = match task.decoder.as_mut() {
@@ -1048,6 +1217,38 @@ impl Client {
         self.complete(id, result);
     }
 
+    /// A streamed request completes with its head; its body follows through `read`.
+    fn deliver_head(&mut self, id: u64, slot: usize) -> bool {
+        let Some(task) = self.tasks.get_mut(&id) else { return false };
+        let (Some(call), Some(head)) = (task.call.take(), task.head.clone()) else { return false };
+        let url = call.url().clone();
+        let parts = BufferedResponse {
+            head,
+            informational: std::mem::take(&mut task.informational),
+            request: call.summary(),
+            reused: task.reused,
+            elapsed: task.elapsed,
+            body: Vec::new(),
+            trailers: None,
+            close_reason: None,
+            decoder: None,
+            body_error: None,
+        };
+        let result = call.finish(parts.into_response(&self.session));
+        let failed = result.is_err();
+        self.completions.push_back(Completion { id: RequestId(id), result });
+        if failed {
+            // The call ended in an error (a redirect limit): its body is not wanted.
+            self.close_conn(slot);
+            self.forget_task(id);
+            return false;
+        }
+        let stream =
+            Stream { url, data: Vec::new(), read: 0, ended: false, error: None, slot: Some(slot), paused: false };
+        self.streams.insert(id, stream);
+        true
+    }
+
     /// The next attempt after `wait`.
     fn again(&mut self, id: u64, wait: Duration, now: Instant) {
         let Some(task) = self.tasks.get_mut(&id) else { return };
@@ -1088,7 +1289,14 @@ impl Client {
                 let failure = if connecting { Failure::Connect } else { Failure::Exchange { stale_retry_safe } };
                 self.attempt_failed(id, error, failure, now);
             }
-            Stage::Body(_) => self.deliver(id, None, Some(error)),
+            Stage::Body(_) => match self.streams.get_mut(&id) {
+                Some(stream) => {
+                    stream.error = Some(error.at(&stream.url));
+                    stream.slot = None;
+                    self.forget_task(id);
+                }
+                None => self.deliver(id, None, Some(error)),
+            },
             Stage::Drain(_) => {
                 let wait = task.then;
                 self.again(id, wait, now);
@@ -1223,7 +1431,7 @@ impl Iterator for Completions<'_> {
             if let Some(completion) = self.client.completions.pop_front() {
                 return Some(completion);
             }
-            if self.client.tasks.is_empty() || self.deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+            if !self.client.unfinished() || self.deadline.is_some_and(|deadline| Instant::now() >= deadline) {
                 return None;
             }
             if self.client.turn(self.deadline).is_err() {

@@ -57,6 +57,10 @@ pub(crate) struct Conn {
     pub(crate) task: Option<u64>,
     /// Whether the connection has carried an exchange before (came from the pool).
     pub(crate) reused: bool,
+    /// Reading is paused: a streamed body's reader is behind (flow control).
+    pub(crate) paused: bool,
+    /// The core must be fed again (even with no new bytes) once reading resumes.
+    pub(crate) feed_pending: bool,
     /// The deadline registered in the client's timer set.
     pub(crate) timer: Option<Instant>,
     /// The TLS configuration, for an `https` origin.
@@ -92,6 +96,8 @@ impl Conn {
             write_failed: None,
             task: None,
             reused: false,
+            paused: false,
+            feed_pending: false,
             timer: None,
             tls_config: None,
         }

@@ -236,3 +236,49 @@ fn a_client_lives_in_the_callers_poll() {
     assert_eq!(error.kind(), ErrorKind::InvalidRequest);
     assert!(client.cancel(extra));
 }
+
+#[test]
+fn a_slow_reader_of_a_streamed_body_keeps_memory_bounded() {
+    const SIZE: usize = 32 << 20;
+    let mut large = format!("HTTP/1.1 200 OK\r\nContent-Length: {SIZE}\r\n\r\n").into_bytes();
+    large.resize(large.len() + SIZE, b'z');
+    let server = Server::start(move |request, _| match request.request_line().contains("/large") {
+        true => Action::Respond(large.clone()),
+        false => Action::Respond(ok("small")),
+    });
+    // A read timeout shorter than the reader's pauses: a paused connection is not timed out.
+    let session = Session::builder().read_timeout(Duration::from_millis(300)).build().expect("session");
+    let mut client = Client::new(session).expect("client");
+    let id = client.send_streaming(client.get(&server.url("/large")).build().expect("request"));
+    let head = client.wait(id).expect("the head completes the request");
+    assert!(head.ok());
+    assert_eq!(head.headers().get_str("content-length"), Some(SIZE.to_string().as_str()));
+    assert!(head.bytes().expect("no body on the head").is_empty(), "the body comes through read");
+    let mut buffer = vec![0u8; 64 * 1024];
+    let (mut total, mut reads, mut peak) = (0, 0, 0);
+    loop {
+        let count = client
+            .read(id, &mut buffer)
+            .unwrap_or_else(|error| panic!("after {total} bytes in {reads} reads: {error}"));
+        if count == 0 {
+            break;
+        }
+        assert!(buffer[..count].iter().all(|byte| *byte == b'z'));
+        total += count;
+        reads += 1;
+        peak = peak.max(client.body_buffer_bytes() + client.connection_buffer_bytes());
+        if reads == 20 {
+            // A slow reader: other requests go on meanwhile.
+            let small = client.send(client.get(&server.url("/small")).build().expect("request"));
+            assert_eq!(client.wait(small).expect("small").text().expect("text"), "small");
+            std::thread::sleep(Duration::from_millis(700));
+        } else if reads % 64 == 0 {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+    assert_eq!(total, SIZE);
+    assert!(peak < 2 << 20, "memory held for a 32 MiB body read slowly: {peak} bytes");
+    assert_eq!(client.read(id, &mut buffer).expect_err("the stream is over").kind(), ErrorKind::InvalidRequest);
+    assert_eq!(client.pending(), 0);
+    assert_eq!(client.idle_connections(), 2, "both connections went back to the pool");
+}
