@@ -221,6 +221,24 @@ struct Task {
     streaming: bool,
 }
 
+impl Task {
+    /// The response's parts known once its head is in (an empty body so far).
+    fn response_parts(&mut self, call: &Call, head: ResponseHead) -> BufferedResponse {
+        BufferedResponse {
+            head,
+            informational: std::mem::take(&mut self.informational),
+            request: call.summary(),
+            reused: self.reused,
+            elapsed: self.elapsed,
+            body: Vec::new(),
+            trailers: None,
+            close_reason: None,
+            decoder: None,
+            body_error: None,
+        }
+    }
+}
+
 /// A streamed body between the connection and its reader.
 struct Stream {
     url: url::Url,
@@ -1201,16 +1219,12 @@ impl Client {
         };
         let body_error = body_error.map(|error| error.at(call.url()));
         let parts = BufferedResponse {
-            head,
-            informational: std::mem::take(&mut task.informational),
-            request: call.summary(),
-            reused: task.reused,
-            elapsed: task.elapsed,
             body: std::mem::take(&mut task.body),
             trailers: task.trailers.take(),
             close_reason,
             decoder: task.decoder.take(),
             body_error,
+            ..task.response_parts(&call, head)
         };
         let response = parts.into_response(&self.session);
         let result = call.finish(response);
@@ -1222,18 +1236,7 @@ impl Client {
         let Some(task) = self.tasks.get_mut(&id) else { return false };
         let (Some(call), Some(head)) = (task.call.take(), task.head.clone()) else { return false };
         let url = call.url().clone();
-        let parts = BufferedResponse {
-            head,
-            informational: std::mem::take(&mut task.informational),
-            request: call.summary(),
-            reused: task.reused,
-            elapsed: task.elapsed,
-            body: Vec::new(),
-            trailers: None,
-            close_reason: None,
-            decoder: None,
-            body_error: None,
-        };
+        let parts = task.response_parts(&call, head);
         let result = call.finish(parts.into_response(&self.session));
         let failed = result.is_err();
         self.completions.push_back(Completion { id: RequestId(id), result });
