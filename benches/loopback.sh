@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Loopback comparison against peer clients: starts nginx on a free loopback port (a small
-# file and a 100 MiB file, keep-alive), runs the `loopback` bench with every client in the
-# same run, and stops nginx (only the process it started, by PID). The nginx setup is
-# shared with .ci/interop.sh through .ci/nginx.sh.
+# file and a 100 MiB file, keep-alive), runs the `loopback` bench (tidings-std against the
+# blocking peers; `TIDINGS_BENCH=concurrent` runs tidings-mio against the async peers) with
+# every client in the same run, and stops nginx (only the process it started, by PID). The
+# nginx setup is shared with .ci/interop.sh through .ci/nginx.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . .ci/nginx.sh
@@ -13,4 +14,4 @@ make_certificates "$work"
 start_nginx "$work" "$port" 100 "$tls_port"
 sleep 0.5
 TIDINGS_BENCH_URL="http://127.0.0.1:$port" TIDINGS_BENCH_TLS_URL="https://localhost:$tls_port" \
-  TIDINGS_BENCH_CA="$work/ca.pem" cargo bench -p tidings-benches --features peers --bench loopback "$@"
+  TIDINGS_BENCH_CA="$work/ca.pem" cargo bench -p tidings-benches --features peers --bench "${TIDINGS_BENCH:-loopback}" "$@"

@@ -34,6 +34,30 @@ use tidings_std::{Error, ErrorKind, PreparedRequest, RequestBuilder, Response, S
 use crate::conn::{Conn, Phase, Received};
 use crate::resolver::{literal, Resolver, ResolverPool, SystemResolver};
 
+/// Hashes the client's own sequential ids (unique, never chosen by a peer) by one
+/// multiplication, spreading them over the table's high bits.
+#[derive(Debug, Default, Clone, Copy)]
+struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for byte in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(*byte)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+
+    fn write_u64(&mut self, id: u64) {
+        self.0 = id.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
+/// A map keyed by the client's request ids.
+type ById<V> = HashMap<u64, V, std::hash::BuildHasherDefault<IdHasher>>;
+
 /// Identifies a request sent through a [`Client`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RequestId(u64);
@@ -152,7 +176,7 @@ impl ClientBuilder {
             serial: 0,
             idle: HashMap::new(),
             idle_count: 0,
-            tasks: HashMap::new(),
+            tasks: ById::default(),
             next_id: 0,
             queue: VecDeque::new(),
             per_host: HashMap::new(),
@@ -160,7 +184,7 @@ impl ClientBuilder {
             timers: BTreeSet::new(),
             completions: VecDeque::new(),
             limits: self.limits,
-            streams: HashMap::new(),
+            streams: ById::default(),
         })
     }
 }
@@ -286,7 +310,7 @@ pub struct Client {
     /// Idle connections by key, most recent last.
     idle: HashMap<PoolKey, Vec<usize>>,
     idle_count: usize,
-    tasks: HashMap<u64, Task>,
+    tasks: ById<Task>,
     next_id: u64,
     queue: VecDeque<u64>,
     per_host: HashMap<String, usize>,
@@ -294,7 +318,7 @@ pub struct Client {
     timers: BTreeSet<(Instant, Timer)>,
     completions: VecDeque<Completion>,
     limits: Limits,
-    streams: HashMap<u64, Stream>,
+    streams: ById<Stream>,
 }
 
 impl std::fmt::Debug for Client {
@@ -310,7 +334,8 @@ impl std::fmt::Debug for Client {
 /// Bodies of redirects and retried responses at most this long are read off to keep the
 /// connection; longer ones cost more than a new connection.
 const DRAIN_AT_MOST: u64 = 64 * 1024;
-/// Request bytes framed at a time.
+/// Request bytes framed at a time: heads alone, and with body data.
+const HEAD_FRAME: usize = 2 * 1024;
 const FRAME: usize = 16 * 1024;
 /// Unread bytes of a streamed body at which its connection stops being read; reading
 /// resumes once the reader has taken half.
@@ -690,7 +715,12 @@ impl Client {
                 continue;
             }
             self.queue.remove(index);
-            *self.per_host.entry(task.host.clone()).or_default() += 1;
+            match self.per_host.get_mut(&task.host) {
+                Some(count) => *count += 1,
+                None => {
+                    self.per_host.insert(task.host.clone(), 1);
+                }
+            }
             self.active += 1;
             self.set_task_timer(id, None);
             self.start_attempt(id, now);
@@ -945,8 +975,8 @@ impl Client {
         if let Some(deadline) = attempt.deadline {
             conn.core.set_call_deadline(deadline);
         }
-        conn.output.clear();
         conn.sent = 0;
+        conn.filled = 0;
         conn.write_failed = None;
         self.exchange_io(slot, now);
     }
@@ -961,7 +991,7 @@ impl Client {
                 let Some(conn) = self.conns[slot].as_mut() else { return };
                 if conn.write_failed.is_none() && conn.task.is_some() {
                     loop {
-                        if conn.sent == conn.output.len() {
+                        if !conn.output_pending() {
                             let task = conn.task.and_then(|id| self.tasks.get_mut(&id));
                             match frame(conn, task, now) {
                                 Ok(0) => {
@@ -1369,8 +1399,9 @@ impl Client {
             self.active -= 1;
             if let Some(count) = self.per_host.get_mut(&task.host) {
                 *count -= 1;
-                if *count == 0 {
-                    self.per_host.remove(&task.host);
+                // A host's entry stays at zero while others are busy (no churn per request).
+                if *count == 0 && self.active == 0 {
+                    self.per_host.clear();
                 }
             }
         }
@@ -1447,13 +1478,19 @@ impl Iterator for Completions<'_> {
 /// Frames request bytes into the connection's output: what the core holds (head, chunk
 /// framing, trailers), then body data while the core wants it. Returns how many.
 fn frame(conn: &mut Conn, task: Option<&mut Task>, now: Instant) -> Result<usize, Error> {
-    conn.output.clear();
-    conn.output.resize(FRAME, 0);
+    // Small to start (a head fits, and the core resumes a longer one); a body gets more.
+    if conn.output.is_empty() {
+        conn.output.resize(HEAD_FRAME, 0);
+    }
     conn.sent = 0;
+    conn.filled = 0;
     let mut filled = conn.core.poll_transmit(now, &mut conn.output);
     if let Some(task) = task {
         let Task { call, body_position, scratch, .. } = task;
         if let Some(call) = call.as_mut() {
+            if conn.core.wants_body() && conn.output.len() < FRAME {
+                conn.output.resize(FRAME, 0);
+            }
             while conn.core.wants_body() && conn.output.len() - filled > 64 {
                 match call.body_resume() {
                     RequestBody::Empty => break,
@@ -1490,7 +1527,7 @@ fn frame(conn: &mut Conn, task: Option<&mut Task>, now: Instant) -> Result<usize
             }
         }
     }
-    conn.output.truncate(filled);
+    conn.filled = filled;
     Ok(filled)
 }
 
@@ -1516,9 +1553,9 @@ fn tunnel_step(conn: &mut Conn, now: Instant) -> Result<bool, Error> {
                 output.resize(output.len() * 2, 0);
             }
         }
-        output.truncate(filled);
         conn.output = output;
         conn.sent = 0;
+        conn.filled = filled;
         *sent = true;
     }
     match conn.write_pending() {
@@ -1546,8 +1583,8 @@ fn tunnel_step(conn: &mut Conn, now: Instant) -> Result<bool, Error> {
                     return Err(refused("sent bytes after accepting the tunnel, before TLS began".to_owned()));
                 }
                 log::debug!("tunnel to {}:{} open through {proxy_host}:{proxy_port}", key.host(), key.port());
-                conn.output.clear();
                 conn.sent = 0;
+                conn.filled = 0;
                 return Ok(true);
             }
             Some((status, reason)) => {

@@ -45,9 +45,11 @@ pub(crate) struct Conn {
     input: Vec<u8>,
     pub(crate) start: usize,
     pub(crate) end: usize,
-    /// Request bytes framed by the core, waiting for the socket: `output[sent..]`.
+    /// Request bytes framed by the core, waiting for the socket: `output[sent..filled]`
+    /// (the buffer keeps its length between requests, so framing never clears it).
     pub(crate) output: Vec<u8>,
     pub(crate) sent: usize,
+    pub(crate) filled: usize,
     /// The peer closed its side (or TLS saw the end).
     pub(crate) eof: bool,
     /// A write failed: nothing more is written; a response already on its way may still
@@ -92,6 +94,7 @@ impl Conn {
             end: 0,
             output: Vec::new(),
             sent: 0,
+            filled: 0,
             eof: false,
             write_failed: None,
             task: None,
@@ -228,20 +231,25 @@ impl Conn {
         self.tls.as_ref().is_some_and(|tls| tls.wants_write())
     }
 
-    /// Writes `output[sent..]` to the connection: `Ok(true)` when all of it went.
+    /// Whether framed request bytes wait for the socket.
+    pub(crate) fn output_pending(&self) -> bool {
+        self.sent < self.filled
+    }
+
+    /// Writes `output[sent..filled]` to the connection: `Ok(true)` when all of it went.
     pub(crate) fn write_pending(&mut self) -> io::Result<bool> {
         self.flush_tls()?;
-        while self.sent < self.output.len() {
+        while self.sent < self.filled {
             let count = match (&mut self.tls, &mut self.socket) {
                 (Some(tls), _) => {
                     // rustls buffers what it accepts; keep its buffer short so a slow
                     // server pushes back on the upload.
-                    let count = tls.writer().write(&self.output[self.sent..])?;
+                    let count = tls.writer().write(&self.output[self.sent..self.filled])?;
                     self.sent += count;
                     self.flush_tls()?;
                     continue;
                 }
-                (None, Some(socket)) => socket.write(&self.output[self.sent..]),
+                (None, Some(socket)) => socket.write(&self.output[self.sent..self.filled]),
                 (None, None) => return Err(io::Error::from(io::ErrorKind::NotConnected)),
             };
             match count {

@@ -419,6 +419,12 @@ impl Call {
     fn set_cookie_header(&mut self) {
         let request = &mut self.request;
         request.headers.remove("cookie");
+        let session_jar = self.session.settings().cookies.as_ref();
+        let session_empty =
+            session_jar.is_none_or(|jar| jar.lock().unwrap_or_else(std::sync::PoisonError::into_inner).is_empty());
+        if self.call_jar.is_empty() && session_empty {
+            return;
+        }
         let now = SystemTime::now();
         let mut pairs: Vec<(String, String)> = self
             .call_jar

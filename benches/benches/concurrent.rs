@@ -1,0 +1,338 @@
+//! tidings-mio against async peers over loopback, in the same run, all on one thread:
+//! reqwest's async client and hyper's client, each on a current-thread tokio runtime.
+//!
+//! `TIDINGS_BENCH=concurrent bash benches/loopback.sh` starts nginx and runs this.
+//! Scenarios: (a) small GETs with 64 in flight, (b) the large file (100 MiB) downloaded and
+//! streamed, (c) memory per open connection (plain and TLS): N connections opened at once
+//! and left idle, resident memory measured before and after. Client CPU is this process's
+//! user + system time (`/proc/self/stat`); ratios are to tidings-mio.
+#![allow(missing_docs)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty};
+
+type Failure = Box<dyn std::error::Error + Send + Sync>;
+
+const IN_FLIGHT: usize = 64;
+
+/// One client's way of running `requests` GETs of `url` with `IN_FLIGHT` at once; returns
+/// the body bytes read.
+trait Client {
+    fn name(&self) -> &'static str;
+    fn run(&mut self, url: &str, requests: usize) -> Result<usize, Failure>;
+}
+
+struct Mio(tidings_mio::Client);
+
+impl Client for Mio {
+    fn name(&self) -> &'static str {
+        "tidings-mio"
+    }
+
+    fn run(&mut self, url: &str, requests: usize) -> Result<usize, Failure> {
+        let client = &mut self.0;
+        let mut total = 0;
+        if requests == 1 {
+            // One large body, streamed (never held whole).
+            let id = client.send_streaming(client.get(url).build()?);
+            client.wait(id)?;
+            let mut buffer = vec![0u8; 1 << 20];
+            loop {
+                match client.read(id, &mut buffer)? {
+                    0 => return Ok(total),
+                    count => total += count,
+                }
+            }
+        }
+        // IN_FLIGHT at a time, as the peers' workers do: a new request for each completion.
+        let mut sent = 0;
+        while sent < requests.min(IN_FLIGHT) {
+            client.send(client.get(url).build()?);
+            sent += 1;
+        }
+        let mut done = 0;
+        while done < requests {
+            let Some(completion) = client.completions(None).next() else { break };
+            total += completion.result?.bytes()?.len();
+            done += 1;
+            if sent < requests {
+                client.send(client.get(url).build()?);
+                sent += 1;
+            }
+        }
+        Ok(total)
+    }
+}
+
+struct Reqwest {
+    runtime: tokio::runtime::Runtime,
+    client: reqwest::Client,
+}
+
+impl Client for Reqwest {
+    fn name(&self) -> &'static str {
+        "reqwest async (current-thread tokio)"
+    }
+
+    fn run(&mut self, url: &str, requests: usize) -> Result<usize, Failure> {
+        let client = self.client.clone();
+        let url = url.to_owned();
+        self.runtime.block_on(in_flight(requests, move || {
+            let (client, url) = (client.clone(), url.clone());
+            async move {
+                let mut response = client.get(&url).send().await?;
+                let mut total = 0;
+                while let Some(chunk) = response.chunk().await? {
+                    total += chunk.len();
+                }
+                Ok(total)
+            }
+        }))
+    }
+}
+
+type HyperConnector = hyper_rustls::HttpsConnector<hyper_util_client::client::legacy::connect::HttpConnector>;
+
+struct Hyper {
+    runtime: tokio::runtime::Runtime,
+    client: hyper_util_client::client::legacy::Client<HyperConnector, Empty<Bytes>>,
+}
+
+impl Client for Hyper {
+    fn name(&self) -> &'static str {
+        "hyper client (current-thread tokio)"
+    }
+
+    fn run(&mut self, url: &str, requests: usize) -> Result<usize, Failure> {
+        let uri: hyper::Uri = url.parse()?;
+        let client = self.client.clone();
+        self.runtime.block_on(in_flight(requests, move || {
+            let (client, uri) = (client.clone(), uri.clone());
+            async move {
+                let mut body = client.get(uri).await?.into_body();
+                let mut total = 0;
+                while let Some(frame) = body.frame().await {
+                    if let Ok(data) = frame?.into_data() {
+                        total += data.len();
+                    }
+                }
+                Ok(total)
+            }
+        }))
+    }
+}
+
+/// Runs `requests` calls of `call`, `IN_FLIGHT` tasks at a time, on the current runtime.
+async fn in_flight<F, Fut>(requests: usize, call: F) -> Result<usize, Failure>
+where
+    F: Fn() -> Fut + Clone + 'static,
+    Fut: std::future::Future<Output = Result<usize, Failure>> + 'static,
+{
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let local = tokio::task::LocalSet::new();
+    let mut workers = Vec::new();
+    for _ in 0..IN_FLIGHT.min(requests) {
+        let (next, call) = (next.clone(), call.clone());
+        workers.push(local.spawn_local(async move {
+            let mut total = 0;
+            while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < requests {
+                total += call().await?;
+            }
+            Ok::<usize, Failure>(total)
+        }));
+    }
+    local
+        .run_until(async move {
+            let mut total = 0;
+            for worker in workers {
+                total += worker.await??;
+            }
+            Ok(total)
+        })
+        .await
+}
+
+/// Fresh clients, each allowed `connections` connections to the host, trusting only `ca`
+/// for HTTPS when given.
+fn clients(connections: usize, ca: Option<&str>) -> Result<Vec<Box<dyn Client>>, Failure> {
+    let mut tls = tidings_std::TlsSettings::default();
+    if let Some(path) = ca {
+        tls = tls.ca_bundle(path);
+    }
+    let session = tidings_std::Session::builder()
+        .pool_limits(tidings_std::PoolLimits { max_idle_per_host: connections, max_idle: connections })
+        .max_body(1 << 30)
+        .tls(tls)
+        .build()?;
+    let mio = tidings_mio::Client::builder(session).max_in_flight(connections).max_per_host(connections).build()?;
+
+    let ca_pem = ca.map(std::fs::read).transpose()?;
+    let mut reqwest = reqwest::Client::builder().pool_max_idle_per_host(connections).use_rustls_tls();
+    if let Some(pem) = &ca_pem {
+        reqwest = reqwest.tls_built_in_root_certs(false).add_root_certificate(reqwest::Certificate::from_pem(pem)?);
+    }
+    let reqwest_runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let reqwest = {
+        let _entered = reqwest_runtime.enter();
+        reqwest.build()?
+    };
+
+    let mut roots = rustls::RootCertStore::empty();
+    if let Some(path) = ca {
+        use rustls::pki_types::pem::PemObject;
+        for certificate in rustls::pki_types::CertificateDer::pem_file_iter(path)? {
+            roots.add(certificate?)?;
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let hyper_tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let mut http = hyper_util_client::client::legacy::connect::HttpConnector::new();
+    http.set_nodelay(true);
+    http.enforce_http(false);
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(hyper_tls)
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(http);
+    let hyper = hyper_util_client::client::legacy::Client::builder(hyper_util_client::rt::TokioExecutor::new())
+        .pool_max_idle_per_host(connections)
+        .build(connector);
+    let hyper_runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+
+    let clients: Vec<Box<dyn Client>> = vec![
+        Box::new(Mio(mio)),
+        Box::new(Reqwest { runtime: reqwest_runtime, client: reqwest }),
+        Box::new(Hyper { runtime: hyper_runtime, client: hyper }),
+    ];
+    // `TIDINGS_BENCH_ONLY=hyper` keeps the clients whose name contains it (for profiling).
+    let only = std::env::var("TIDINGS_BENCH_ONLY").unwrap_or_default();
+    Ok(clients.into_iter().filter(|client| client.name().contains(&only)).collect())
+}
+
+/// Process CPU time (user + system) so far.
+fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> =
+        stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
+    let ticks = |index: usize| fields.get(index).and_then(|field| field.parse::<u64>().ok()).unwrap_or(0);
+    Duration::from_millis((ticks(11) + ticks(12)) * 10)
+}
+
+/// Resident memory now, in bytes (`/proc/self/statm`, 4 KiB pages).
+fn resident() -> usize {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    statm.split_whitespace().nth(1).and_then(|pages| pages.parse::<usize>().ok()).unwrap_or(0) * 4096
+}
+
+struct Measured {
+    name: &'static str,
+    per_second: f64,
+    cpu_per_request: Duration,
+    bytes_per_second: f64,
+}
+
+fn measure(client: &mut dyn Client, url: &str, requests: usize) -> Result<Measured, Failure> {
+    client.run(url, requests.min(IN_FLIGHT))?; // warm up: connect the pool
+    let (wall, cpu) = (Instant::now(), cpu_time());
+    let bytes = client.run(url, requests)?;
+    let (wall, cpu) = (wall.elapsed(), cpu_time() - cpu);
+    Ok(Measured {
+        name: client.name(),
+        per_second: requests as f64 / wall.as_secs_f64(),
+        cpu_per_request: cpu / requests as u32,
+        bytes_per_second: bytes as f64 / wall.as_secs_f64(),
+    })
+}
+
+fn report(title: &str, results: &[Measured], throughput: bool) {
+    println!("\n### {title}\n");
+    let base = &results[0];
+    if throughput {
+        println!("| client | MiB/s | vs tidings-mio |\n|---|---|---|");
+        for result in results {
+            let rate = result.bytes_per_second / (1 << 20) as f64;
+            println!("| {} | {rate:.0} | {:.2}× |", result.name, result.bytes_per_second / base.bytes_per_second);
+        }
+    } else {
+        println!("| client | requests/s | client CPU per request | vs tidings-mio (requests/s) | vs tidings-mio (CPU) |\n|---|---|---|---|---|");
+        for result in results {
+            println!(
+                "| {} | {:.0} | {:.1} µs | {:.2}× | {:.2}× |",
+                result.name,
+                result.per_second,
+                result.cpu_per_request.as_secs_f64() * 1e6,
+                result.per_second / base.per_second,
+                result.cpu_per_request.as_secs_f64() / base.cpu_per_request.as_secs_f64().max(1e-9),
+            );
+        }
+    }
+}
+
+/// Opens `count` connections at once (one request each, all in flight together) and
+/// leaves them idle; returns (resident bytes per connection, client buffer bytes per
+/// connection).
+fn memory_per_connection(url: &str, count: usize, ca: Option<&str>) -> Result<(f64, f64), Failure> {
+    let mut tls = tidings_std::TlsSettings::default();
+    if let Some(path) = ca {
+        tls = tls.ca_bundle(path);
+    }
+    let session = tidings_std::Session::builder()
+        .pool_limits(tidings_std::PoolLimits { max_idle_per_host: count, max_idle: count })
+        .tls(tls)
+        .build()?;
+    let mut client = tidings_mio::Client::builder(session).max_in_flight(count).max_per_host(count).build()?;
+    // Warm the allocator and TLS configuration with one connection first.
+    let id = client.send(client.get(url).build()?);
+    client.wait(id)?.bytes()?;
+    let before = resident();
+    for _ in 0..count {
+        client.send(client.get(url).build()?);
+    }
+    for completion in client.wait_all()? {
+        completion.result?.bytes()?;
+    }
+    let opened = client.open_connections().max(1);
+    let after = resident();
+    Ok(((after.saturating_sub(before)) as f64 / opened as f64, client.connection_buffer_bytes() as f64 / opened as f64))
+}
+
+fn main() -> Result<(), Failure> {
+    let Ok(base) = std::env::var("TIDINGS_BENCH_URL") else {
+        println!("TIDINGS_BENCH_URL is not set: run `TIDINGS_BENCH=concurrent bash benches/loopback.sh`");
+        return Ok(());
+    };
+    let requests: usize = std::env::var("TIDINGS_BENCH_REQUESTS").ok().and_then(|n| n.parse().ok()).unwrap_or(20_000);
+    let tls = std::env::var("TIDINGS_BENCH_TLS_URL").ok().zip(std::env::var("TIDINGS_BENCH_CA").ok());
+    let mut origins = vec![(base, None, "")];
+    if let Some((tls_base, ca)) = &tls {
+        origins.push((tls_base.clone(), Some(ca.clone()), ", TLS"));
+    }
+    for (origin, ca, label) in &origins {
+        let small = format!("{origin}/small.txt");
+        let large = format!("{origin}/large.bin");
+        let mut results = Vec::new();
+        for mut client in clients(IN_FLIGHT, ca.as_deref())? {
+            results.push(measure(client.as_mut(), &small, requests)?);
+        }
+        report(&format!("(a{label}) {requests} small GETs, {IN_FLIGHT} in flight on one thread"), &results, false);
+        let mut results = Vec::new();
+        for mut client in clients(IN_FLIGHT, ca.as_deref())? {
+            results.push(measure(client.as_mut(), &large, 1)?);
+        }
+        report(&format!("(b{label}) the large file, one download streamed"), &results, true);
+    }
+    println!("\n### (c) memory per open connection (tidings-mio, 500 idle connections)\n");
+    println!("| connections | resident memory per connection | client buffers per connection |\n|---|---|---|");
+    for (origin, ca, _) in &origins {
+        let (resident, buffers) = memory_per_connection(&format!("{origin}/small.txt"), 500, ca.as_deref())?;
+        let kind = if ca.is_some() { "TLS" } else { "plain" };
+        println!("| {kind} | {:.1} KiB | {:.1} KiB |", resident / 1024.0, buffers / 1024.0);
+    }
+    Ok(())
+}
