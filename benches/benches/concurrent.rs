@@ -9,12 +9,11 @@
 #![allow(missing_docs)]
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
-
-type Failure = Box<dyn std::error::Error + Send + Sync>;
+use tidings_benches::peers::{cpu_time, hyper_connector, report, resident, Failure, HyperConnector, Measured};
 
 const IN_FLIGHT: usize = 64;
 
@@ -93,8 +92,6 @@ impl Client for Reqwest {
         }))
     }
 }
-
-type HyperConnector = hyper_rustls::HttpsConnector<hyper_util_client::client::legacy::connect::HttpConnector>;
 
 struct Hyper {
     runtime: tokio::runtime::Runtime,
@@ -180,26 +177,7 @@ fn clients(connections: usize, ca: Option<&str>) -> Result<Vec<Box<dyn Client>>,
         reqwest.build()?
     };
 
-    let mut roots = rustls::RootCertStore::empty();
-    if let Some(path) = ca {
-        use rustls::pki_types::pem::PemObject;
-        for certificate in rustls::pki_types::CertificateDer::pem_file_iter(path)? {
-            roots.add(certificate?)?;
-        }
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let hyper_tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    let mut http = hyper_util_client::client::legacy::connect::HttpConnector::new();
-    http.set_nodelay(true);
-    http.enforce_http(false);
-    let connector = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config(hyper_tls)
-        .https_or_http()
-        .enable_http1()
-        .wrap_connector(http);
+    let connector = hyper_connector(ca)?;
     let hyper = hyper_util_client::client::legacy::Client::builder(hyper_util_client::rt::TokioExecutor::new())
         .pool_max_idle_per_host(connections)
         .build(connector);
@@ -215,28 +193,6 @@ fn clients(connections: usize, ca: Option<&str>) -> Result<Vec<Box<dyn Client>>,
     Ok(clients.into_iter().filter(|client| client.name().contains(&only)).collect())
 }
 
-/// Process CPU time (user + system) so far.
-fn cpu_time() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let fields: Vec<&str> =
-        stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
-    let ticks = |index: usize| fields.get(index).and_then(|field| field.parse::<u64>().ok()).unwrap_or(0);
-    Duration::from_millis((ticks(11) + ticks(12)) * 10)
-}
-
-/// Resident memory now, in bytes (`/proc/self/statm`, 4 KiB pages).
-fn resident() -> usize {
-    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    statm.split_whitespace().nth(1).and_then(|pages| pages.parse::<usize>().ok()).unwrap_or(0) * 4096
-}
-
-struct Measured {
-    name: &'static str,
-    per_second: f64,
-    cpu_per_request: Duration,
-    bytes_per_second: f64,
-}
-
 fn measure(client: &mut dyn Client, url: &str, requests: usize) -> Result<Measured, Failure> {
     client.run(url, requests.min(IN_FLIGHT))?; // warm up: connect the pool
     let (wall, cpu) = (Instant::now(), cpu_time());
@@ -250,33 +206,6 @@ fn measure(client: &mut dyn Client, url: &str, requests: usize) -> Result<Measur
     })
 }
 
-fn report(title: &str, results: &[Measured], throughput: bool) {
-    println!("\n### {title}\n");
-    let base = &results[0];
-    if throughput {
-        println!("| client | MiB/s | vs tidings-mio |\n|---|---|---|");
-        for result in results {
-            let rate = result.bytes_per_second / (1 << 20) as f64;
-            println!("| {} | {rate:.0} | {:.2}× |", result.name, result.bytes_per_second / base.bytes_per_second);
-        }
-    } else {
-        println!("| client | requests/s | client CPU per request | vs tidings-mio (requests/s) | vs tidings-mio (CPU) |\n|---|---|---|---|---|");
-        for result in results {
-            println!(
-                "| {} | {:.0} | {:.1} µs | {:.2}× | {:.2}× |",
-                result.name,
-                result.per_second,
-                result.cpu_per_request.as_secs_f64() * 1e6,
-                result.per_second / base.per_second,
-                result.cpu_per_request.as_secs_f64() / base.cpu_per_request.as_secs_f64().max(1e-9),
-            );
-        }
-    }
-}
-
-/// Opens `count` connections at once (one request each, all in flight together) and
-/// leaves them idle; returns (resident bytes per connection, client buffer bytes per
-/// connection).
 fn memory_per_connection(url: &str, count: usize, ca: Option<&str>) -> Result<(f64, f64), Failure> {
     let mut tls = tidings_std::TlsSettings::default();
     if let Some(path) = ca {

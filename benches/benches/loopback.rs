@@ -9,12 +9,11 @@
 #![allow(missing_docs)]
 
 use std::io::Read;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
-
-type Failure = Box<dyn std::error::Error + Send + Sync>;
+use tidings_benches::peers::{cpu_time, hyper_connector, report, Failure, HyperConnector, Measured};
 
 /// One client's way of doing a GET and reading the whole body.
 trait Client {
@@ -57,8 +56,6 @@ impl Client for ReqwestBlocking {
         Ok(drain(&mut response)?)
     }
 }
-
-type HyperConnector = hyper_rustls::HttpsConnector<hyper_util_client::client::legacy::connect::HttpConnector>;
 
 struct Hyper {
     runtime: tokio::runtime::Runtime,
@@ -125,27 +122,7 @@ fn clients(pooled: bool, ca: Option<&str>) -> Result<Vec<Box<dyn Client>>, Failu
         reqwest = reqwest.tls_built_in_root_certs(false).add_root_certificate(reqwest::Certificate::from_pem(pem)?);
     }
 
-    let mut roots = rustls::RootCertStore::empty();
-    if let Some(path) = ca {
-        use rustls::pki_types::pem::PemObject;
-        for certificate in rustls::pki_types::CertificateDer::pem_file_iter(path)? {
-            roots.add(certificate?)?;
-        }
-    }
-    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-    let hyper_tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    // TCP_NODELAY as every other client here sets it (hyper's connector leaves it off).
-    let mut http = hyper_util_client::client::legacy::connect::HttpConnector::new();
-    http.set_nodelay(true);
-    http.enforce_http(false);
-    let connector = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config(hyper_tls)
-        .https_or_http()
-        .enable_http1()
-        .wrap_connector(http);
+    let connector = hyper_connector(ca)?;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let hyper = hyper_util_client::client::legacy::Client::builder(hyper_util_client::rt::TokioExecutor::new())
         .pool_max_idle_per_host(keep)
@@ -157,24 +134,6 @@ fn clients(pooled: bool, ca: Option<&str>) -> Result<Vec<Box<dyn Client>>, Failu
         Box::new(ReqwestBlocking(reqwest.build()?)),
         Box::new(Hyper { runtime, client: hyper }),
     ])
-}
-
-/// Process CPU time (user + system) so far.
-fn cpu_time() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields after the command name (which may hold spaces) start after the last ')'.
-    let fields: Vec<&str> =
-        stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
-    let ticks = |index: usize| fields.get(index).and_then(|field| field.parse::<u64>().ok()).unwrap_or(0);
-    // utime and stime are fields 14 and 15 (1-based), 12 and 13 after the ')'; 100 ticks/s.
-    Duration::from_millis((ticks(11) + ticks(12)) * 10)
-}
-
-struct Measured {
-    name: &'static str,
-    per_second: f64,
-    cpu_per_request: Duration,
-    bytes_per_second: f64,
 }
 
 fn measure(client: &mut dyn Client, url: &str, requests: usize) -> Result<Measured, Failure> {
@@ -191,30 +150,6 @@ fn measure(client: &mut dyn Client, url: &str, requests: usize) -> Result<Measur
         cpu_per_request: cpu / requests as u32,
         bytes_per_second: bytes as f64 / wall.as_secs_f64(),
     })
-}
-
-fn report(title: &str, results: &[Measured], throughput: bool) {
-    println!("\n### {title}\n");
-    let base = &results[0];
-    if throughput {
-        println!("| client | MiB/s | vs tidings |\n|---|---|---|");
-        for result in results {
-            let rate = result.bytes_per_second / (1 << 20) as f64;
-            println!("| {} | {rate:.0} | {:.2}× |", result.name, result.bytes_per_second / base.bytes_per_second);
-        }
-    } else {
-        println!("| client | requests/s | client CPU per request | vs tidings (requests/s) | vs tidings (CPU) |\n|---|---|---|---|---|");
-        for result in results {
-            println!(
-                "| {} | {:.0} | {:.1} µs | {:.2}× | {:.2}× |",
-                result.name,
-                result.per_second,
-                result.cpu_per_request.as_secs_f64() * 1e6,
-                result.per_second / base.per_second,
-                result.cpu_per_request.as_secs_f64() / base.cpu_per_request.as_secs_f64().max(1e-9),
-            );
-        }
-    }
 }
 
 fn main() -> Result<(), Failure> {

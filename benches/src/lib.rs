@@ -35,3 +35,6 @@ pub fn content_length_response(body_len: usize) -> Vec<u8> {
     bytes.extend((0..body_len).map(|index| (index % 251) as u8));
     bytes
 }
+
+#[cfg(feature = "peers")]
+pub mod peers;

@@ -1,0 +1,92 @@
+//! What the loopback comparisons share: CPU and memory readings, the report tables, and
+//! hyper's TLS connector.
+
+use std::time::Duration;
+
+/// Any error a bench run may stop on.
+pub type Failure = Box<dyn std::error::Error + Send + Sync>;
+
+/// hyper's connector: TCP with TCP_NODELAY, rustls for `https`.
+pub type HyperConnector = hyper_rustls::HttpsConnector<hyper_util_client::client::legacy::connect::HttpConnector>;
+
+/// Process CPU time (user + system) so far, from `/proc/self/stat` (10 ms ticks).
+pub fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    let fields: Vec<&str> =
+        stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
+    let ticks = |index: usize| fields.get(index).and_then(|field| field.parse::<u64>().ok()).unwrap_or(0);
+    // utime and stime are fields 14 and 15 (1-based), 12 and 13 after the ')'; 100 ticks/s.
+    Duration::from_millis((ticks(11) + ticks(12)) * 10)
+}
+
+/// Resident memory now, in bytes (`/proc/self/statm`, 4 KiB pages).
+pub fn resident() -> usize {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    statm.split_whitespace().nth(1).and_then(|pages| pages.parse::<usize>().ok()).unwrap_or(0) * 4096
+}
+
+/// One client's result in one scenario.
+#[derive(Debug)]
+pub struct Measured {
+    /// The client.
+    pub name: &'static str,
+    /// Requests per second of wall time.
+    pub per_second: f64,
+    /// Process CPU per request.
+    pub cpu_per_request: Duration,
+    /// Body bytes per second of wall time.
+    pub bytes_per_second: f64,
+}
+
+/// Prints a Markdown table of `results`, with ratios to the first.
+pub fn report(title: &str, results: &[Measured], throughput: bool) {
+    println!("\n### {title}\n");
+    let Some(base) = results.first() else { return };
+    let versus = format!("vs {}", base.name);
+    if throughput {
+        println!("| client | MiB/s | {versus} |\n|---|---|---|");
+        for result in results {
+            let rate = result.bytes_per_second / (1 << 20) as f64;
+            println!("| {} | {rate:.0} | {:.2}× |", result.name, result.bytes_per_second / base.bytes_per_second);
+        }
+    } else {
+        println!("| client | requests/s | client CPU per request | {versus} (requests/s) | {versus} (CPU) |");
+        println!("|---|---|---|---|---|");
+        for result in results {
+            println!(
+                "| {} | {:.0} | {:.1} µs | {:.2}× | {:.2}× |",
+                result.name,
+                result.per_second,
+                result.cpu_per_request.as_secs_f64() * 1e6,
+                result.per_second / base.per_second,
+                result.cpu_per_request.as_secs_f64() / base.cpu_per_request.as_secs_f64().max(1e-9),
+            );
+        }
+    }
+}
+
+/// hyper's connector trusting exactly the CA in `ca` (none without it), with TCP_NODELAY as
+/// every other client here sets it (hyper's connector leaves it off).
+pub fn hyper_connector(ca: Option<&str>) -> Result<HyperConnector, Failure> {
+    let mut roots = rustls::RootCertStore::empty();
+    if let Some(path) = ca {
+        use rustls::pki_types::pem::PemObject;
+        for certificate in rustls::pki_types::CertificateDer::pem_file_iter(path)? {
+            roots.add(certificate?)?;
+        }
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let mut http = hyper_util_client::client::legacy::connect::HttpConnector::new();
+    http.set_nodelay(true);
+    http.enforce_http(false);
+    Ok(hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(http))
+}
