@@ -282,3 +282,58 @@ fn a_slow_reader_of_a_streamed_body_keeps_memory_bounded() {
     assert_eq!(client.pending(), 0);
     assert_eq!(client.idle_connections(), 2, "both connections went back to the pool");
 }
+
+/// A fixed table, recording who asked and on which thread.
+struct Table {
+    asked: std::sync::Arc<std::sync::Mutex<Vec<(String, std::thread::ThreadId)>>>,
+}
+
+impl tidings_mio::Resolver for Table {
+    fn resolve(&self, host: &str, port: u16) -> std::io::Result<Vec<std::net::SocketAddr>> {
+        self.asked.lock().expect("log").push((host.to_owned(), std::thread::current().id()));
+        match host {
+            "tidings.test" => Ok(vec![std::net::SocketAddr::from(([127, 0, 0, 1], port))]),
+            _ => Err(std::io::Error::new(std::io::ErrorKind::NotFound, "not in the table")),
+        }
+    }
+}
+
+#[test]
+fn names_resolve_off_the_loop_through_a_replaceable_resolver() {
+    let httpbin = tidings_httpbin::Server::start().expect("httpbin on loopback");
+    let port = url::Url::parse(&httpbin.url("/")).expect("url").port().expect("port");
+    let asked = std::sync::Arc::default();
+    let session = Session::builder().no_proxy().build().expect("session");
+    let mut client =
+        Client::builder(session).resolver(Table { asked: std::sync::Arc::clone(&asked) }).build().expect("client");
+    let found = client.send(client.get(&format!("http://tidings.test:{port}/headers")).build().expect("request"));
+    let missing = client.send(client.get("http://nowhere.test/").build().expect("request"));
+    let literal = client.send(client.get(&httpbin.url("/get")).build().expect("request"));
+    let value: Value = client.wait(found).expect("resolved by the table").json().expect("json");
+    assert_eq!(value["headers"]["Host"], format!("tidings.test:{port}"));
+    let error = client.wait(missing).expect_err("not in the table");
+    assert_eq!(error.kind(), ErrorKind::Connect, "{error}");
+    assert!(client.wait(literal).expect("an IP literal").ok());
+    let asked = asked.lock().expect("log").clone();
+    let hosts: Vec<&str> = asked.iter().map(|(host, _)| host.as_str()).collect();
+    assert_eq!(hosts.len(), 2, "IP literals need no lookup: {hosts:?}");
+    assert!(hosts.contains(&"tidings.test") && hosts.contains(&"nowhere.test"));
+    assert!(asked.iter().all(|(_, thread)| *thread != std::thread::current().id()), "lookups run off the loop");
+}
+
+#[test]
+fn idle_connections_expire_on_the_loops_timers() {
+    let first = tidings_httpbin::Server::start().expect("httpbin on loopback");
+    let second = tidings_httpbin::Server::start().expect("httpbin on loopback");
+    let session = Session::builder().pool_idle_timeout(Some(Duration::from_millis(150))).build().expect("session");
+    let mut client = Client::new(session).expect("client");
+    let id = client.send(client.get(&first.url("/get")).build().expect("request"));
+    assert!(client.wait(id).expect("first").ok());
+    assert_eq!((client.open_connections(), client.idle_connections()), (1, 1));
+    // While the loop serves a slow request elsewhere, the idle connection's deadline passes.
+    let slow = client.send(client.get(&second.url("/delay/0.5")).build().expect("request"));
+    assert!(client.wait(slow).expect("slow").ok());
+    assert_eq!((client.open_connections(), client.idle_connections()), (1, 1), "only the second is left");
+    let again = client.send(client.get(&first.url("/get")).build().expect("request"));
+    assert!(!client.wait(again).expect("again").reused_connection(), "the expired one was closed");
+}

@@ -236,6 +236,7 @@ impl Call {
         config.timeouts.connect = timeouts.connect;
         config.timeouts.send = timeouts.read;
         config.timeouts.between_bytes = timeouts.read;
+        config.timeouts.idle = self.session.settings().pool_idle_timeout;
         if let (Some(deadline), Some(connect)) = (self.deadline, config.timeouts.connect) {
             config.timeouts.connect = Some(connect.min(deadline.saturating_duration_since(now)));
         }

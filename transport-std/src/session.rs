@@ -21,6 +21,9 @@ use crate::response::Response;
 use crate::tls::TlsSettings;
 use tidings_core::proxy::Proxy;
 
+/// How long an idle pooled connection is kept by default: 90 s.
+pub const DEFAULT_POOL_IDLE: Duration = Duration::from_secs(90);
+
 /// Default cap on a body read whole (`bytes`, `text`, `json`): 256 MiB.
 pub const DEFAULT_MAX_BODY: u64 = 256 << 20;
 
@@ -55,6 +58,8 @@ pub(crate) struct Settings {
     pub(crate) proxies: ProxySettings,
     pub(crate) timeouts: Timeouts,
     pub(crate) pool_limits: PoolLimits,
+    /// How long an idle pooled connection is kept.
+    pub(crate) pool_idle_timeout: Option<Duration>,
     pub(crate) max_body: u64,
     pub(crate) redirects: RedirectPolicy,
     pub(crate) retries: RetryPolicy,
@@ -311,6 +316,7 @@ pub struct SessionBuilder {
     timeouts: Timeouts,
     tls: TlsSettings,
     pool_limits: PoolLimits,
+    pool_idle_timeout: Option<Option<Duration>>,
     max_body: Option<u64>,
     redirects: RedirectPolicy,
     retries: RetryPolicy,
@@ -454,6 +460,13 @@ impl SessionBuilder {
         self
     }
 
+    /// How long an idle pooled connection is kept before it is closed (default 90 s;
+    /// `None` keeps it until the server closes it or the pool limits drop it).
+    pub fn pool_idle_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.pool_idle_timeout = Some(timeout);
+        self
+    }
+
     /// The cap on bodies read whole and on decoded size (default 256 MiB).
     pub fn max_body(mut self, bytes: u64) -> Self {
         self.max_body = Some(bytes);
@@ -491,6 +504,7 @@ impl SessionBuilder {
                 .then(|| NetrcSource { path: self.netrc_path, loaded: OnceLock::new() }),
             timeouts: self.timeouts,
             pool_limits: self.pool_limits,
+            pool_idle_timeout: self.pool_idle_timeout.unwrap_or(Some(DEFAULT_POOL_IDLE)),
             max_body: self.max_body.unwrap_or(DEFAULT_MAX_BODY),
             redirects: self.redirects,
             retries: self.retries,

@@ -412,3 +412,16 @@ pub fn cookies_stay_with_their_host_across_redirects(t: &dyn Transport) {
     assert_eq!(first.recorded()[1].header("cookie").as_deref(), Some("id=secret; wide=1"));
     assert_eq!(session.cookies().len(), 2, "a Domain naming another host was refused");
 }
+
+pub fn pooled_connections_expire_after_the_idle_timeout(t: &dyn Transport) {
+    let server = Server::always(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    let session = Session::builder().pool_idle_timeout(Some(Duration::from_millis(100))).build().expect("session");
+    assert_eq!(session.get(&server.url("/")).send_with(t).expect("first").text().expect("body"), "ok");
+    let soon = session.get(&server.url("/")).send_with(t).expect("soon after");
+    assert!(soon.reused_connection());
+    assert_eq!(soon.text().expect("body"), "ok", "read to the end: the connection goes back to the pool");
+    std::thread::sleep(Duration::from_millis(250));
+    let late = session.get(&server.url("/")).send_with(t).expect("after the idle timeout");
+    assert!(!late.reused_connection(), "an expired connection is never reused");
+    assert_eq!(server.connection_count(), 2);
+}
