@@ -270,31 +270,10 @@ impl Conn {
         }
         self.make_room();
         let space = self.input.len() - self.end;
-        let result = loop {
-            let buffer = &mut self.input[self.end..];
-            let result = match (&mut self.tls, &mut self.socket) {
-                (Some(tls), Some(socket)) => read_tls(tls, socket, buffer),
-                (None, Some(socket)) => socket.read(buffer),
-                _ => Err(io::Error::from(io::ErrorKind::NotConnected)),
-            };
-            match result {
-                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-                other => break other,
-            }
-        };
-        // Records rustls wants to send back (alerts, key updates) go out when they can.
-        if self.tls_pending() {
-            match self.flush_tls() {
-                Err(error) if error.kind() != io::ErrorKind::WouldBlock => return Err(error),
-                _ => {}
-            }
-        }
-        match result {
-            Ok(0) => {
-                self.eof = true;
-                Ok(0)
-            }
-            Ok(count) => {
+        let result = receive(&mut self.tls, &mut self.socket, &mut self.input[self.end..]);
+        match self.after_receive(result)? {
+            0 => Ok(0),
+            count => {
                 self.end += count;
                 // Big bodies deserve big reads: grow while reads fill the buffer.
                 if count == space && self.input.len() < LARGEST_BUFFER {
@@ -302,8 +281,73 @@ impl Conn {
                 }
                 Ok(count)
             }
-            Err(error) => Err(error),
         }
+    }
+
+    /// Reads once straight into `out` (a reader's buffer), bypassing the input buffer:
+    /// `Ok(0)` at the end of the stream, `WouldBlock` when nothing is there.
+    pub(crate) fn read_into(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if self.eof {
+            return Ok(0);
+        }
+        let result = receive(&mut self.tls, &mut self.socket, out);
+        self.after_receive(result)
+    }
+
+    /// Sends what rustls wants to send back (alerts, key updates) and notes the end of the
+    /// stream.
+    fn after_receive(&mut self, result: io::Result<usize>) -> io::Result<usize> {
+        if self.tls_pending() {
+            match self.flush_tls() {
+                Err(error) if error.kind() != io::ErrorKind::WouldBlock => return Err(error),
+                _ => {}
+            }
+        }
+        if let Ok(0) = result {
+            self.eof = true;
+        }
+        result
+    }
+
+    /// Hands bytes read with [`read_into`](Self::read_into) to the core: returns how many
+    /// of them are body data (a prefix of `data`: the body is framed by its length or the
+    /// close). Bytes past the body's end go to the input buffer for the core to judge.
+    pub(crate) fn feed_direct(&mut self, now: Instant, data: &[u8]) -> Result<usize, tidings_core::Error> {
+        let (used, event) = self.core.handle_input(now, data)?;
+        let body = match event {
+            Some(Event::Data(body)) => body.len(),
+            _ => 0,
+        };
+        let extra = &data[used..];
+        if !extra.is_empty() {
+            self.make_room();
+            if self.input.len() - self.end < extra.len() {
+                self.input.resize(self.end + extra.len(), 0);
+            }
+            self.input[self.end..self.end + extra.len()].copy_from_slice(extra);
+            self.end += extra.len();
+        }
+        // The core may have an event for no further input (the body's end).
+        self.feed_pending = true;
+        Ok(body)
+    }
+
+    /// Whether the next body bytes can be read straight into a reader's buffer: nothing is
+    /// buffered or pending, and the body is framed by Content-Length or the close, so its
+    /// bytes on the wire are the body itself.
+    pub(crate) fn can_read_direct(&self) -> bool {
+        let decoder = self.core.decoder();
+        matches!(self.phase, Phase::Ready)
+            && !self.paused
+            && !self.eof
+            && !self.feed_pending
+            && self.start == self.end
+            && !decoder.is_done()
+            && match decoder.framing().map(|framing| framing.length) {
+                Some(tidings_core::BodyLength::ContentLength(length)) => decoder.body_received() < length,
+                Some(tidings_core::BodyLength::CloseDelimited) => true,
+                _ => false,
+            }
     }
 
     /// The received bytes not yet consumed.
@@ -339,6 +383,25 @@ impl Conn {
     pub(crate) fn close_socket(&mut self, registry: &Registry) {
         if let Some(mut socket) = self.socket.take() {
             let _ = registry.deregister(&mut socket);
+        }
+    }
+}
+
+/// Reads once from the connection (plaintext from rustls over TLS) into `buffer`.
+fn receive(
+    tls: &mut Option<Box<ClientConnection>>,
+    socket: &mut Option<TcpStream>,
+    buffer: &mut [u8],
+) -> io::Result<usize> {
+    loop {
+        let result = match (&mut *tls, &mut *socket) {
+            (Some(tls), Some(socket)) => read_tls(tls, socket, buffer),
+            (None, Some(socket)) => socket.read(buffer),
+            _ => Err(io::Error::from(io::ErrorKind::NotConnected)),
+        };
+        match result {
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            other => return other,
         }
     }
 }
