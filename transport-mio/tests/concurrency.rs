@@ -337,3 +337,35 @@ fn idle_connections_expire_on_the_loops_timers() {
     let again = client.send(client.get(&first.url("/get")).build().expect("request"));
     assert!(!client.wait(again).expect("again").reused_connection(), "the expired one was closed");
 }
+
+#[test]
+fn retry_backoff_waits_on_a_timer_while_others_run() {
+    // The first answer is a 503 with Retry-After: 1; the retry waits a second on the loop's
+    // timers, during which other requests complete.
+    let throttled = Server::start(|_, index| match index {
+        0 => {
+            Action::Respond(b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Length: 0\r\n\r\n".to_vec())
+        }
+        _ => Action::Respond(ok("after the wait")),
+    });
+    let quick = Server::always(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nquick");
+    let policy = tidings_std::RetryPolicy::new(2).status_forcelist([503]);
+    let session = Session::builder().retries(policy).build().expect("session");
+    let mut client = Client::new(session).expect("client");
+    let started = Instant::now();
+    let slow = client.send(client.get(&throttled.url("/")).build().expect("request"));
+    let mut quick_done = Vec::new();
+    for _ in 0..20 {
+        let id = client.send(client.get(&quick.url("/")).build().expect("request"));
+        assert_eq!(client.wait(id).expect("quick").text().expect("text"), "quick");
+        quick_done.push(started.elapsed());
+    }
+    assert!(
+        quick_done.iter().all(|elapsed| *elapsed < Duration::from_millis(900)),
+        "nothing waited for the backoff: {quick_done:?}"
+    );
+    let response = client.wait(slow).expect("retried");
+    assert!(started.elapsed() >= Duration::from_millis(950), "Retry-After was honoured");
+    assert_eq!((response.attempts(), response.text().expect("text").as_str()), (2, "after the wait"));
+    assert_eq!(throttled.connection_count(), 1, "the drained 503 kept its connection");
+}
