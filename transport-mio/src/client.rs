@@ -815,7 +815,7 @@ impl Client {
         task.attempt = Some(attempt);
         if !fresh {
             if let Some(slot) = self.take_idle(&key, now) {
-                let task = self.tasks.get_mut(&id).expect("the task is there");
+                let Some(task) = self.tasks.get_mut(&id) else { return self.release(slot) };
                 task.stage = Stage::Exchange(slot);
                 task.reused = true;
                 if let Some(conn) = self.conns[slot].as_mut() {
@@ -1663,7 +1663,8 @@ fn tunnel_step(conn: &mut Conn, now: Instant) -> Result<bool, Error> {
 /// Alternates address families, starting with the family of the first address (RFC 8305
 /// §4), so a dead family costs one failed attempt, not all of them.
 fn interleave_families(addresses: &[std::net::SocketAddr]) -> Vec<std::net::SocketAddr> {
-    let first_v6 = addresses[0].is_ipv6();
+    let Some(first) = addresses.first() else { return Vec::new() };
+    let first_v6 = first.is_ipv6();
     let (preferred, other): (Vec<std::net::SocketAddr>, Vec<std::net::SocketAddr>) =
         addresses.iter().partition(|address| address.is_ipv6() == first_v6);
     let mut ordered = Vec::with_capacity(addresses.len());

@@ -131,6 +131,13 @@ mod tests {
     use super::*;
 
     #[test]
+    fn clients_and_their_results_can_move_between_threads() {
+        fn sendable<T: Send>() {}
+        sendable::<crate::Client>();
+        sendable::<crate::Completion>();
+    }
+
+    #[test]
     fn literals_need_no_lookup() {
         assert_eq!(literal("127.0.0.1", 80), Some("127.0.0.1:80".parse().expect("address")));
         assert_eq!(literal("[::1]", 443), Some("[::1]:443".parse().expect("address")));
