@@ -34,7 +34,16 @@
 //!
 //! Responses are `tidings_std::Response`s whose body was read (and decoded) whole, capped
 //! by the session's `max_body`, so `status`, `headers`, `text`, `json` and `bytes` read the
-//! same on both transports.
+//! same on both transports; a body cut short is delivered as far as it came, with its error
+//! returned on reading, as `tidings-std` returns it. For large bodies,
+//! [`Client::send_streaming`] completes with the head and hands the body out through
+//! [`Client::read`] as it arrives, with flow control: a connection whose reader is 256 KiB
+//! behind is not read further (and its read timeout is suspended) until the reader catches
+//! up.
+//!
+//! Concurrency: at most [`Limits::max_in_flight`] requests at once and
+//! [`Limits::max_per_host`] per host; the rest queue in the order they were sent.
+//! [`Client::cancel`] forgets a request and closes its connection.
 
 #![forbid(unsafe_code)]
 
