@@ -570,6 +570,7 @@ impl Client {
                     let now = Instant::now();
                     if let Some(conn) = self.conns[slot].as_mut() {
                         conn.paused = false;
+                        conn.readable = true;
                         conn.core.resume_reading(now);
                     }
                     self.drive(slot, now);
@@ -676,7 +677,8 @@ impl Client {
             }
         } else if self.tokens.contains(&token.0) {
             let slot = token.0 - self.tokens.start - 1;
-            if self.conns.get(slot).is_some_and(Option::is_some) {
+            if let Some(conn) = self.conns.get_mut(slot).and_then(Option::as_mut) {
+                conn.readable = true;
                 self.drive(slot, now);
             }
         }
@@ -705,6 +707,7 @@ impl Client {
                     if matches!(conn.phase, Phase::Ready) {
                         // Bytes that wait in the socket (a reader that took the last ones
                         // directly left no readiness edge behind) count before the deadline.
+                        conn.readable = true;
                         self.drive(slot, now);
                     }
                     let Some(conn) = self.conns.get_mut(slot).and_then(Option::as_mut) else { continue };
@@ -1097,6 +1100,9 @@ impl Client {
                     }
                 }
                 let Some(conn) = self.conns[slot].as_mut() else { return };
+                if !conn.readable {
+                    break;
+                }
                 match conn.read_some() {
                     Ok(0) => progress = true,
                     Ok(_) => progress = true,

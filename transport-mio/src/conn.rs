@@ -63,6 +63,11 @@ pub(crate) struct Conn {
     pub(crate) paused: bool,
     /// The core must be fed again (even with no new bytes) once reading resumes.
     pub(crate) feed_pending: bool,
+    /// Bytes may be waiting in the socket: set by a readiness event (or a reason to look),
+    /// cleared by `WouldBlock` or a short read — which on epoll and kqueue shows the socket
+    /// was drained, as tokio also relies on — so no read is made only to learn it would
+    /// block.
+    pub(crate) readable: bool,
     /// The deadline registered in the client's timer set.
     pub(crate) timer: Option<Instant>,
     /// The TLS configuration, for an `https` origin.
@@ -101,6 +106,7 @@ impl Conn {
             reused: false,
             paused: false,
             feed_pending: false,
+            readable: true,
             timer: None,
             tls_config: None,
         }
@@ -271,9 +277,16 @@ impl Conn {
         self.make_room();
         let space = self.input.len() - self.end;
         let result = receive(&mut self.tls, &mut self.socket, &mut self.input[self.end..]);
+        if matches!(result, Err(ref error) if error.kind() == io::ErrorKind::WouldBlock) {
+            self.readable = false;
+        }
         match self.after_receive(result)? {
             0 => Ok(0),
             count => {
+                // Over TLS, rustls decides how much it reads from the socket.
+                if count < space && self.tls.is_none() && cfg!(any(target_os = "linux", target_os = "macos")) {
+                    self.readable = false;
+                }
                 self.end += count;
                 // Big bodies deserve big reads: grow while reads fill the buffer.
                 if count == space && self.input.len() < LARGEST_BUFFER {
@@ -291,6 +304,15 @@ impl Conn {
             return Ok(0);
         }
         let result = receive(&mut self.tls, &mut self.socket, out);
+        let drained = match &result {
+            Err(error) => error.kind() == io::ErrorKind::WouldBlock,
+            Ok(count) => {
+                *count < out.len() && self.tls.is_none() && cfg!(any(target_os = "linux", target_os = "macos"))
+            }
+        };
+        if drained {
+            self.readable = false;
+        }
         self.after_receive(result)
     }
 
@@ -338,6 +360,7 @@ impl Conn {
     pub(crate) fn can_read_direct(&self) -> bool {
         let decoder = self.core.decoder();
         matches!(self.phase, Phase::Ready)
+            && self.readable
             && !self.paused
             && !self.eof
             && !self.feed_pending
