@@ -720,18 +720,7 @@ impl Client {
                     };
                     match result {
                         Ok(()) => self.drive(slot, now),
-                        Err(error) => {
-                            if let Some(conn) = self.conns[slot].as_ref() {
-                                eprintln!(
-                                    "DEBUG timeout slot {slot} paused {} unconsumed {} eof {} late {:?}",
-                                    conn.paused,
-                                    conn.unconsumed().len(),
-                                    conn.eof,
-                                    now.duration_since(deadline)
-                                );
-                            }
-                            self.conn_failed(slot, Error::from(error), now)
-                        }
+                        Err(error) => self.conn_failed(slot, Error::from(error), now),
                     }
                 }
                 Timer::Last => {}
