@@ -268,23 +268,28 @@ impl Task {
     }
 }
 
-/// A streamed body between the connection and its reader.
+/// A streamed body: its bytes stay in the connection (the socket, then the connection's
+/// read buffer) until its reader asks, so TCP's own flow control holds a slow reader's
+/// server back and nothing grows in between.
 struct Stream {
     url: url::Url,
-    /// Decoded bytes; `data[read..]` are unread.
-    data: Vec<u8>,
-    read: usize,
+    /// The connection delivering it, until it ends or fails.
+    slot: Option<usize>,
+    /// Received body bytes not yet decoded, as a range of the connection's read buffer.
+    pending: Range<usize>,
+    /// The core saw the body's end.
     ended: bool,
     error: Option<Error>,
-    /// The connection still delivering it.
-    slot: Option<usize>,
-    paused: bool,
 }
 
-impl Stream {
-    fn unread(&self) -> usize {
-        self.data.len() - self.read
-    }
+/// One step of reading a streamed body.
+enum StreamStep {
+    Bytes(usize),
+    Again,
+    /// Nothing until the socket is readable again.
+    Wait,
+    Done,
+    Failed(Error),
 }
 
 /// An HTTP/1.1 client with many requests in flight on one thread. Built from a
@@ -342,9 +347,6 @@ const DRAIN_AT_MOST: u64 = 64 * 1024;
 /// Request bytes framed at a time: heads alone, and with body data.
 const HEAD_FRAME: usize = 2 * 1024;
 const FRAME: usize = 16 * 1024;
-/// Unread bytes of a streamed body at which its connection stops being read; reading
-/// resumes once the reader has taken half.
-const WINDOW: usize = 256 * 1024;
 /// Reader buffers at least this large are filled straight from the socket when they can.
 const DIRECT_READ: usize = 16 * 1024;
 
@@ -388,9 +390,8 @@ impl Client {
     /// Submits a request whose body is streamed: its completion comes as soon as the final
     /// head is in (after redirects, retries and auth, as with [`send`](Self::send)), with a
     /// response whose own body is empty; the body is then read with [`read`](Self::read) or
-    /// [`try_read`](Self::try_read) as it arrives. Flow control: when 256 KiB wait unread,
-    /// the connection is not read further (and its read timeout is suspended) until the
-    /// reader catches up, so a slow reader costs bounded memory.
+    /// [`try_read`](Self::try_read). Its bytes wait in the connection until they are read,
+    /// so a slow reader costs bounded memory whatever the body's size or coding.
     pub fn send_streaming(&mut self, request: PreparedRequest) -> RequestId {
         self.submit(request, true)
     }
@@ -486,10 +487,10 @@ impl Client {
         self.conns.iter().flatten().map(Conn::buffered_capacity).sum()
     }
 
-    /// Body bytes held for callers: streamed bodies not yet read, and bodies being read whole.
+    /// Body bytes held for callers: bodies being read whole (a streamed body holds none of
+    /// its own; its bytes wait in the connection's buffer).
     pub fn body_buffer_bytes(&self) -> usize {
-        let streams: usize = self.streams.values().map(|stream| stream.data.capacity()).sum();
-        streams + self.tasks.values().map(|task| task.body.capacity()).sum::<usize>()
+        self.tasks.values().map(|task| task.body.capacity()).sum::<usize>()
     }
 
     /// Reads a streamed body ([`send_streaming`](Self::send_streaming)) once its head has
@@ -500,93 +501,145 @@ impl Client {
             if let Some(result) = self.try_read(id, buf) {
                 return result;
             }
-            if buf.len() >= DIRECT_READ {
-                if let Some(count) = self.read_direct(id.0, buf) {
-                    return Ok(count);
-                }
-            }
             self.turn(None)?;
         }
     }
 
-    /// With nothing buffered, reads the next bytes of an identity body framed by its
-    /// length (or the close) straight into the reader's buffer — one copy fewer for large
-    /// downloads — and has the core check them in place. `None` when nothing came (or the
-    /// body does not qualify); errors and the end are left for `try_read` to report.
-    fn read_direct(&mut self, id: u64, buf: &mut [u8]) -> Option<usize> {
-        let slot = self.streams.get(&id).filter(|stream| stream.unread() == 0)?.slot?;
-        let task = self.tasks.get_mut(&id)?;
-        let decoder = task.decoder.as_mut().filter(|decoder| decoder.is_identity())?;
-        let room = usize::try_from(decoder.room()).unwrap_or(usize::MAX);
-        let conn = self.conns[slot].as_mut().filter(|conn| conn.can_read_direct() && room > 0)?;
-        let now = Instant::now();
-        let limit = buf.len().min(room);
-        let body = match conn.read_into(&mut buf[..limit]) {
-            Ok(0) => None,
-            Ok(count) => match conn.feed_direct(now, &buf[..count]) {
-                Ok(body) => match decoder.pass_through(body) {
-                    Ok(()) => Some(body),
-                    Err(error) => {
-                        self.conn_failed(slot, Error::from(error), now);
-                        return None;
-                    }
-                },
-                Err(error) => {
-                    self.conn_failed(slot, Error::from(error), now);
-                    return None;
-                }
-            },
-            Err(error) if error.kind() == io::ErrorKind::WouldBlock => return None,
-            Err(error) => {
-                self.conn_failed(slot, Error::io(ErrorKind::Io, "reading the response", error), now);
-                return None;
-            }
-        };
-        // The end of the body (or of the stream) and any bytes past it, without reading on.
-        if self.handle_input(slot, now) {
-            self.refresh_conn_timer(slot);
-        }
-        body.filter(|count| *count > 0)
-    }
-
-    /// [`read`](Self::read) without waiting: `None` when no byte is ready yet (for a
-    /// client in the caller's event loop).
+    /// [`read`](Self::read) without waiting: `None` when no byte is ready yet (then wait
+    /// for the connection's readiness, for a client in the caller's event loop).
+    ///
+    /// The reader drives its connection: bytes already received are decoded into `buf`;
+    /// an identity body framed by its length (or the close) is read from the socket
+    /// straight into `buf` when nothing is buffered, one copy fewer for large downloads.
+    /// The read timeout runs only while the reader waits for the server.
     pub fn try_read(&mut self, id: RequestId, buf: &mut [u8]) -> Option<Result<usize, Error>> {
         let Some(stream) = self.streams.get_mut(&id.0) else {
             let error = Error::new(ErrorKind::InvalidRequest, format!("request {} has no streamed body to read", id.0));
             return Some(Err(error));
         };
-        if stream.unread() > 0 && !buf.is_empty() {
-            let count = stream.unread().min(buf.len());
-            buf[..count].copy_from_slice(&stream.data[stream.read..stream.read + count]);
-            stream.read += count;
-            if stream.read == stream.data.len() {
-                stream.data.clear();
-                stream.read = 0;
-            }
-            if stream.paused && stream.unread() <= WINDOW / 2 {
-                stream.paused = false;
-                if let Some(slot) = stream.slot {
-                    let now = Instant::now();
-                    if let Some(conn) = self.conns[slot].as_mut() {
-                        conn.paused = false;
-                        conn.readable = true;
-                        conn.core.resume_reading(now);
-                    }
-                    self.drive(slot, now);
-                }
-            }
-            return Some(Ok(count));
-        }
         if let Some(error) = stream.error.take() {
             self.streams.remove(&id.0);
             return Some(Err(error));
         }
-        if stream.ended {
+        let Some(slot) = stream.slot else {
             self.streams.remove(&id.0);
             return Some(Ok(0));
+        };
+        if buf.is_empty() {
+            return Some(Ok(0));
         }
-        None
+        let now = Instant::now();
+        loop {
+            match self.stream_step(id.0, slot, buf, now) {
+                StreamStep::Bytes(count) => return Some(Ok(count)),
+                StreamStep::Again => {}
+                StreamStep::Wait => {
+                    // Waiting on the server now: its silence counts.
+                    if let Some(conn) = self.conns[slot].as_mut() {
+                        conn.core.resume_reading(now);
+                    }
+                    self.refresh_conn_timer(slot);
+                    return None;
+                }
+                StreamStep::Done => {
+                    self.streams.remove(&id.0);
+                    self.release_from(slot);
+                    self.forget_task(id.0);
+                    return Some(Ok(0));
+                }
+                StreamStep::Failed(error) => {
+                    let error = match self.streams.remove(&id.0) {
+                        Some(stream) => error.at(&stream.url),
+                        None => error,
+                    };
+                    self.close_conn(slot);
+                    self.forget_task(id.0);
+                    return Some(Err(error));
+                }
+            }
+        }
+    }
+
+    /// One step of a streamed body's reader on connection `slot`: decode what is pending,
+    /// finish at the end, feed the core, or read from the socket.
+    fn stream_step(&mut self, id: u64, slot: usize, buf: &mut [u8], now: Instant) -> StreamStep {
+        let (Some(stream), Some(task), Some(conn)) =
+            (self.streams.get_mut(&id), self.tasks.get_mut(&id), self.conns.get_mut(slot).and_then(Option::as_mut))
+        else {
+            return StreamStep::Failed(Error::new(ErrorKind::Io, "the connection of the streamed body is gone"));
+        };
+        let Some(decoder) = task.decoder.as_mut() else {
+            return StreamStep::Failed(Error::new(ErrorKind::Decode, "no decoder for the streamed body"));
+        };
+        if !stream.pending.is_empty() {
+            return match decoder.decode(conn.bytes(stream.pending.clone()), buf) {
+                Ok((0, 0)) => StreamStep::Failed(Error::new(ErrorKind::Decode, "the body's decoder made no progress")),
+                Ok((used, written)) => {
+                    stream.pending.start += used;
+                    if written > 0 {
+                        StreamStep::Bytes(written)
+                    } else {
+                        StreamStep::Again
+                    }
+                }
+                Err(error) => StreamStep::Failed(error.into()),
+            };
+        }
+        if stream.ended {
+            return match decoder.finish(buf) {
+                Ok(0) => StreamStep::Done,
+                Ok(written) => StreamStep::Bytes(written),
+                Err(error) => StreamStep::Failed(error.into()),
+            };
+        }
+        if !conn.unconsumed().is_empty() || conn.eof || conn.feed_pending {
+            conn.feed_pending = false;
+            let at_eof = conn.eof && conn.unconsumed().is_empty();
+            match conn.feed(now) {
+                Ok(Some(received)) => {
+                    match received {
+                        Received::Data(range) => stream.pending = range,
+                        Received::Trailers(trailers) => task.trailers = Some(trailers),
+                        Received::End => stream.ended = true,
+                        Received::Informational(..) | Received::Head(_) => {}
+                    }
+                    // The core may have another event for no further input (the end).
+                    conn.feed_pending = true;
+                    return StreamStep::Again;
+                }
+                Ok(None) if at_eof => {
+                    return StreamStep::Failed(Error::new(ErrorKind::Eof, "connection closed before the body ended"))
+                }
+                Ok(None) if !conn.unconsumed().is_empty() => return StreamStep::Again,
+                Ok(None) => {}
+                Err(error) => return StreamStep::Failed(error.into()),
+            }
+        }
+        if !conn.readable {
+            return StreamStep::Wait;
+        }
+        let room = usize::try_from(decoder.room()).unwrap_or(usize::MAX);
+        if decoder.is_identity() && buf.len() >= DIRECT_READ && room > 0 && conn.can_read_direct() {
+            let limit = buf.len().min(room);
+            return match conn.read_into(&mut buf[..limit]) {
+                Ok(0) => StreamStep::Again,
+                Ok(count) => match conn.feed_direct(now, &buf[..count]) {
+                    Ok(0) => StreamStep::Again,
+                    Ok(body) => match decoder.pass_through(body) {
+                        Ok(()) => StreamStep::Bytes(body),
+                        Err(error) => StreamStep::Failed(error.into()),
+                    },
+                    Err(error) => StreamStep::Failed(error.into()),
+                },
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => StreamStep::Wait,
+                Err(error) => StreamStep::Failed(Error::io(ErrorKind::Io, "reading the response", error)),
+            };
+        }
+        match conn.read_some() {
+            Ok(_) => StreamStep::Again,
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => StreamStep::Wait,
+            Err(error) => StreamStep::Failed(Error::io(ErrorKind::Io, "reading the response", error)),
+        }
     }
 
     /// A completion that is ready, without waiting.
@@ -696,7 +749,7 @@ impl Client {
         // The deadlines passed now; any set again while handling them wait for the next call.
         let later = self.timers.split_off(&(now, Timer::Last));
         let passed = std::mem::replace(&mut self.timers, later);
-        for (deadline, timer) in passed {
+        for (_, timer) in passed {
             match timer {
                 Timer::Conn { slot, serial } => {
                     let Some(conn) = self.conns.get_mut(slot).and_then(Option::as_mut) else { continue };
@@ -704,9 +757,9 @@ impl Client {
                         continue;
                     }
                     conn.timer = None;
-                    if matches!(conn.phase, Phase::Ready) {
-                        // Bytes that wait in the socket (a reader that took the last ones
-                        // directly left no readiness edge behind) count before the deadline.
+                    let reader_driven = conn.task.is_some_and(|id| self.streams.contains_key(&id));
+                    if matches!(conn.phase, Phase::Ready) && !reader_driven {
+                        // Bytes that wait in the socket count before the deadline.
                         conn.readable = true;
                         self.drive(slot, now);
                     }
@@ -1075,7 +1128,10 @@ impl Client {
             // Read and handle (unless a streamed body's reader is behind).
             loop {
                 let Some(conn) = self.conns[slot].as_mut() else { return };
-                if conn.paused {
+                if conn.task.is_some_and(|id| self.streams.contains_key(&id)) {
+                    // A streamed body's reader reads its own bytes; until it asks, the
+                    // silence is the reader's, not the server's.
+                    conn.core.pause_reading();
                     break;
                 }
                 if !conn.unconsumed().is_empty() || conn.eof || conn.feed_pending {
@@ -1084,7 +1140,7 @@ impl Client {
                         return;
                     }
                     let Some(conn) = self.conns[slot].as_ref() else { return };
-                    if conn.eof || conn.paused || (conn.task.is_none() && conn.core.is_closed()) {
+                    if conn.eof || (conn.task.is_none() && conn.core.is_closed()) {
                         break;
                     }
                 }
@@ -1159,13 +1215,8 @@ impl Client {
             if self.conns[slot].as_ref().is_none_or(|conn| conn.task != Some(id)) {
                 return self.conns[slot].is_some();
             }
-            if at_eof {
-                return true;
-            }
-            if let Some(conn) = self.conns[slot].as_mut().filter(|conn| conn.paused) {
-                // The core may hold an event for no further input (the body's end): it is
-                // asked again when reading resumes.
-                conn.feed_pending = true;
+            if at_eof || self.streams.contains_key(&id) {
+                // A streamed body's reader takes it from here.
                 return true;
             }
         }
@@ -1229,28 +1280,7 @@ impl Client {
                 }
             }
             Received::Data(range) => {
-                if let Some(stream) = self.streams.get_mut(&id) {
-                    let (Some(conn), Some(decoder)) = (self.conns[slot].as_mut(), task.decoder.as_mut()) else {
-                        return false;
-                    };
-                    if stream.read > 0 {
-                        stream.data.drain(..stream.read);
-                        stream.read = 0;
-                    }
-                    if let Err(error) = decoder.decode_into(conn.bytes(range), &mut stream.data) {
-                        stream.error = Some(Error::from(error).at(&stream.url));
-                        stream.slot = None;
-                        self.close_conn(slot);
-                        self.forget_task(id);
-                        return false;
-                    }
-                    if stream.unread() >= WINDOW && !stream.paused {
-                        // Flow control: the reader is behind.
-                        stream.paused = true;
-                        conn.paused = true;
-                        conn.core.pause_reading();
-                    }
-                } else if let (Stage::Body(_), Some(decoder)) = (task.stage, task.decoder.as_mut()) {
+                if let (Stage::Body(_), Some(decoder)) = (task.stage, task.decoder.as_mut()) {
                     let Some(conn) = self.conns[slot].as_ref() else { return false };
                     if let Err(error) = decoder.decode_into(conn.bytes(range), &mut task.body) {
                         self.close_conn(slot);
@@ -1260,18 +1290,6 @@ impl Client {
                 }
             }
             Received::Trailers(trailers) => task.trailers = Some(trailers),
-            Received::End if self.streams.contains_key(&id) => {
-                if let Some(stream) = self.streams.get_mut(&id) {
-                    if let Some(Err(error)) = task.decoder.as_mut().map(|decoder| decoder.finish_into(&mut stream.data))
-                    {
-                        stream.error = Some(Error::from(error).at(&stream.url));
-                    }
-                    stream.ended = true;
-                    stream.slot = None;
-                }
-                self.release_from(slot);
-                self.forget_task(id);
-            }
             Received::End => match task.stage {
                 Stage::Body(_) => {
                     let finished = match task.decoder.as_mut() {
@@ -1332,9 +1350,11 @@ impl Client {
             self.forget_task(id);
             return false;
         }
-        let stream =
-            Stream { url, data: Vec::new(), read: 0, ended: false, error: None, slot: Some(slot), paused: false };
-        self.streams.insert(id, stream);
+        if let Some(conn) = self.conns[slot].as_mut() {
+            // The body waits for its reader; so does the read timeout.
+            conn.core.pause_reading();
+        }
+        self.streams.insert(id, Stream { url, slot: Some(slot), pending: 0..0, ended: false, error: None });
         true
     }
 

@@ -59,9 +59,7 @@ pub(crate) struct Conn {
     pub(crate) task: Option<u64>,
     /// Whether the connection has carried an exchange before (came from the pool).
     pub(crate) reused: bool,
-    /// Reading is paused: a streamed body's reader is behind (flow control).
-    pub(crate) paused: bool,
-    /// The core must be fed again (even with no new bytes) once reading resumes.
+    /// The core must be fed again (even with no new bytes): it may hold the body's end.
     pub(crate) feed_pending: bool,
     /// Bytes may be waiting in the socket: set by a readiness event (or a reason to look),
     /// cleared by `WouldBlock` or a short read — which on epoll and kqueue shows the socket
@@ -104,7 +102,6 @@ impl Conn {
             write_failed: None,
             task: None,
             reused: false,
-            paused: false,
             feed_pending: false,
             readable: true,
             timer: None,
@@ -361,7 +358,6 @@ impl Conn {
         let decoder = self.core.decoder();
         matches!(self.phase, Phase::Ready)
             && self.readable
-            && !self.paused
             && !self.eof
             && !self.feed_pending
             && self.start == self.end

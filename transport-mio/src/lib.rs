@@ -37,9 +37,10 @@
 //! same on both transports; a body cut short is delivered as far as it came, with its error
 //! returned on reading, as `tidings-std` returns it. For large bodies,
 //! [`Client::send_streaming`] completes with the head and hands the body out through
-//! [`Client::read`] as it arrives, with flow control: a connection whose reader is 256 KiB
-//! behind is not read further (and its read timeout is suspended) until the reader catches
-//! up.
+//! [`Client::read`] as its reader asks: the body's bytes stay in the connection until then
+//! (TCP's own flow control holds the server back, and nothing grows in between), content
+//! codings are decoded a buffer at a time, an identity body is read straight into the
+//! reader's buffer, and the read timeout runs only while the reader waits for the server.
 //!
 //! Concurrency: at most [`Limits::max_in_flight`] requests at once and
 //! [`Limits::max_per_host`] per host; the rest queue in the order they were sent.

@@ -369,3 +369,87 @@ fn retry_backoff_waits_on_a_timer_while_others_run() {
     assert_eq!((response.attempts(), response.text().expect("text").as_str()), (2, "after the wait"));
     assert_eq!(throttled.connection_count(), 1, "the drained 503 kept its connection");
 }
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(data).expect("in memory");
+    encoder.finish().expect("in memory")
+}
+
+#[test]
+fn streamed_bodies_decode_as_read_and_time_out_only_while_waiting() {
+    const DECODED: usize = 16 << 20;
+    let compressed = gzip(&vec![0u8; DECODED]);
+    let mut zipped =
+        format!("HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: {}\r\n\r\n", compressed.len())
+            .into_bytes();
+    zipped.extend_from_slice(&compressed);
+    let mut chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+    for piece in 0..100 {
+        chunked.extend_from_slice(
+            format!("400\r\n{}\r\n", char::from(b'a' + (piece % 26) as u8).to_string().repeat(1024)).as_bytes(),
+        );
+    }
+    chunked.extend_from_slice(b"0\r\nX-Checksum: done\r\n\r\n");
+    let server = Server::start(move |request, _| {
+        let line = request.request_line().to_owned();
+        if line.contains("/zipped") {
+            Action::Respond(zipped.clone())
+        } else if line.contains("/chunked") {
+            Action::Respond(chunked.clone())
+        } else {
+            Action::Stall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly this".to_vec(), Duration::from_secs(3))
+        }
+    });
+    let session =
+        Session::builder().read_timeout(Duration::from_millis(300)).max_body(DECODED as u64).build().expect("session");
+    let mut client = Client::new(session).expect("client");
+    let mut buffer = vec![0u8; 64 * 1024];
+
+    // 16 MiB of zeros from a ~16 KiB gzip body: decoded a buffer at a time, never held whole.
+    let id = client.send_streaming(client.get(&server.url("/zipped")).build().expect("request"));
+    client.wait(id).expect("head");
+    let (mut total, mut peak) = (0, 0);
+    loop {
+        let count = client.read(id, &mut buffer).expect("decoded");
+        if count == 0 {
+            break;
+        }
+        assert!(buffer[..count].iter().all(|byte| *byte == 0));
+        total += count;
+        peak = peak.max(client.body_buffer_bytes() + client.connection_buffer_bytes());
+    }
+    assert_eq!(total, DECODED);
+    assert!(peak < 1 << 20, "decoding as read holds little: {peak} bytes");
+
+    // Chunked, read in small pieces, trailers at the end.
+    let id = client.send_streaming(client.get(&server.url("/chunked")).build().expect("request"));
+    client.wait(id).expect("head");
+    let mut body = Vec::new();
+    let mut small = [0u8; 700];
+    loop {
+        match client.read(id, &mut small).expect("chunked") {
+            0 => break,
+            count => body.extend_from_slice(&small[..count]),
+        }
+    }
+    assert_eq!(body.len(), 100 * 1024);
+    assert!(body[..1024].iter().all(|byte| *byte == b'a') && body[1024..2048].iter().all(|byte| *byte == b'b'));
+
+    // A server that stalls while the reader waits: the read timeout fires on read.
+    let id = client.send_streaming(client.get(&server.url("/stall")).build().expect("request"));
+    client.wait(id).expect("head");
+    let started = Instant::now();
+    let mut received = 0;
+    let error = loop {
+        match client.read(id, &mut buffer) {
+            Ok(count) => received += count,
+            Err(error) => break error,
+        }
+    };
+    assert_eq!(received, "only this".len());
+    assert_eq!(error.kind(), ErrorKind::Timeout, "{error}");
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert_eq!(client.pending(), 0);
+}
