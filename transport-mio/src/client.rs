@@ -545,6 +545,8 @@ impl Client {
                     self.streams.remove(&id.0);
                     self.release_from(slot);
                     self.forget_task(id.0);
+                    // Its slot under the limits is free for a queued request.
+                    self.admit(now);
                     return Some(Ok(0));
                 }
                 StreamStep::Failed(error) => {
@@ -554,6 +556,7 @@ impl Client {
                     };
                     self.close_conn(slot);
                     self.forget_task(id.0);
+                    self.admit(now);
                     return Some(Err(error));
                 }
             }

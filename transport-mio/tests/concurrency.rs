@@ -453,3 +453,24 @@ fn streamed_bodies_decode_as_read_and_time_out_only_while_waiting() {
     assert!(started.elapsed() < Duration::from_secs(2));
     assert_eq!(client.pending(), 0);
 }
+
+#[test]
+fn a_finished_stream_frees_its_slot_for_the_queue() {
+    let server = Server::always(b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nstream");
+    let mut client = Client::builder(Session::new()).max_in_flight(1).build().expect("client");
+    let streamed = client.send_streaming(client.get(&server.url("/a")).build().expect("request"));
+    let queued = client.send(client.get(&server.url("/b")).build().expect("request"));
+    client.wait(streamed).expect("head");
+    assert_eq!((client.in_flight(), client.queued()), (1, 1), "the stream holds the only slot");
+    let mut buffer = [0u8; 64];
+    let mut body = Vec::new();
+    loop {
+        match client.read(streamed, &mut buffer).expect("body") {
+            0 => break,
+            count => body.extend_from_slice(&buffer[..count]),
+        }
+    }
+    assert_eq!(body, b"stream");
+    assert_eq!(client.queued(), 0, "reading the stream to its end admitted the queued request");
+    assert_eq!(client.wait(queued).expect("queued").text().expect("text"), "stream");
+}
