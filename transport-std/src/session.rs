@@ -328,7 +328,8 @@ impl SessionBuilder {
     /// `CURL_CA_BUNDLE` or `SSL_CERT_FILE` names. Empty values are unset (never "no
     /// verification"); a bundle that cannot be loaded is reported and the default roots stay.
     fn tls_config(&self) -> Result<Arc<ClientConfig>, Error> {
-        if !self.ignore_env && self.tls.ca_bundle.is_none() && !self.tls.insecure {
+        // An explicit choice of the platform's verifier is not overridden by the environment.
+        if !self.ignore_env && self.tls.ca_bundle.is_none() && !self.tls.insecure && !self.tls.uses_platform() {
             let from_env = ["REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE"]
                 .into_iter()
                 .find_map(|name| std::env::var_os(name).filter(|value| !value.is_empty()).map(|value| (name, value)));

@@ -1,7 +1,8 @@
 //! TLS settings and the rustls client configuration they build.
 //!
 //! Verification is on by default against the webpki roots. A custom CA bundle replaces those
-//! roots. Turning verification off is explicit, logged as a warning, and gives the
+//! roots; with the `platform-verifier` feature, the operating system's verifier and roots can
+//! stand in for them when asked. Turning verification off is explicit, logged as a warning, and gives the
 //! configuration its own identity, so such connections never share a pool slot with
 //! verified ones.
 
@@ -25,6 +26,8 @@ pub struct TlsSettings {
     pub(crate) ca_bundle: Option<PathBuf>,
     /// A PEM client certificate chain and its private key.
     pub(crate) client_identity: Option<(PathBuf, PathBuf)>,
+    /// Verify with the operating system's verifier and roots (unless a CA bundle is named).
+    pub(crate) platform: bool,
 }
 
 impl TlsSettings {
@@ -38,6 +41,22 @@ impl TlsSettings {
     pub fn client_identity(mut self, certificates: impl Into<PathBuf>, key: impl Into<PathBuf>) -> Self {
         self.client_identity = Some((certificates.into(), key.into()));
         self
+    }
+
+    /// Verifies servers with the operating system's verifier and its trust store
+    /// (`rustls-platform-verifier`: the platform's own verifier on macOS, iOS, Windows and
+    /// Android; the system's CA certificates through `rustls-native-certs` elsewhere, where
+    /// `SSL_CERT_FILE` and `SSL_CERT_DIR` apply) instead of the compiled-in webpki roots. A CA
+    /// bundle, when one is named, still wins.
+    #[cfg(feature = "platform-verifier")]
+    pub fn platform_verifier(mut self) -> Self {
+        self.platform = true;
+        self
+    }
+
+    /// Whether the platform's verifier is asked for.
+    pub(crate) fn uses_platform(&self) -> bool {
+        self.platform && self.ca_bundle.is_none() && !self.insecure
     }
 
     /// Turns verification off: any certificate for any name is accepted. Dangerous: only
@@ -56,6 +75,8 @@ impl TlsSettings {
         let builder = if self.insecure {
             log::warn!("TLS certificate verification is OFF for this session: any server can impersonate any host");
             builder.dangerous().with_custom_certificate_verifier(Arc::new(AcceptAnything(provider)))
+        } else if self.uses_platform() {
+            platform(builder)?
         } else {
             builder.with_root_certificates(self.roots()?)
         };
@@ -88,6 +109,25 @@ impl TlsSettings {
         }
         Ok(roots)
     }
+}
+
+/// The operating system's verifier and roots.
+#[cfg(feature = "platform-verifier")]
+fn platform(
+    builder: rustls::ConfigBuilder<ClientConfig, rustls::WantsVerifier>,
+) -> Result<rustls::ConfigBuilder<ClientConfig, rustls::client::WantsClientCert>, Error> {
+    use rustls_platform_verifier::BuilderVerifierExt as _;
+    builder
+        .with_platform_verifier()
+        .map_err(|error| Error::new(ErrorKind::Tls, "the platform's certificate verifier").with_source(error))
+}
+
+#[cfg(not(feature = "platform-verifier"))]
+fn platform(
+    builder: rustls::ConfigBuilder<ClientConfig, rustls::WantsVerifier>,
+) -> Result<rustls::ConfigBuilder<ClientConfig, rustls::client::WantsClientCert>, Error> {
+    // Unreachable without the feature (nothing sets `platform`); the webpki roots stand in.
+    Ok(builder.with_root_certificates(RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() }))
 }
 
 fn read_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, Error> {
