@@ -599,6 +599,13 @@ impl Connection {
         }
     }
 
+    /// The bytes framed and not yet taken by [`poll_transmit`](Self::poll_transmit): right
+    /// after [`send_request`](Self::send_request), the request head exactly as it will go on
+    /// the wire (for a driver's wire log or `-v` output).
+    pub fn pending_output(&self) -> &[u8] {
+        &self.out[self.out_position.min(self.out.len())..]
+    }
+
     /// Whether request bytes are waiting for [`poll_transmit`](Self::poll_transmit).
     pub fn wants_write(&self) -> bool {
         self.status.phase == Phase::Busy && self.out_position < self.out.len()

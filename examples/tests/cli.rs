@@ -117,3 +117,31 @@ fn digest_credentials_from_the_command_line() {
     let (code, value) = report(&["--report", "json", "-u", "user:pass", &url], b"");
     assert_eq!((code, &value["status"]), (0, &serde_json::json!(401)), "{value}");
 }
+
+#[test]
+fn verbose_shows_every_head_exactly_as_it_crossed_the_wire() {
+    let httpbin = tidings_httpbin::Server::start().expect("httpbin");
+    let url = httpbin.url("/redirect/1");
+    let host = url.trim_start_matches("http://").split('/').next().unwrap_or_default().to_owned();
+    for transport in ["std", "mio"] {
+        let output = Command::new(env!("CARGO_BIN_EXE_tidings"))
+            .args(["-v", "--transport", transport, "-H", "X-Trace: 1", &url])
+            .output()
+            .expect("the tidings binary runs");
+        assert_eq!(output.status.code(), Some(0));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        // Both hops, with what the core added: Host, User-Agent, Accept, Accept-Encoding.
+        for line in [
+            "> GET /redirect/1 HTTP/1.1".to_owned(),
+            format!("> Host: {host}"),
+            "> X-Trace: 1".to_owned(),
+            "< HTTP/1.1 302 Found".to_owned(),
+            "> GET /get HTTP/1.1".to_owned(),
+            "< HTTP/1.1 200 OK".to_owned(),
+        ] {
+            assert!(stderr.lines().any(|seen| seen == line), "{transport}: {line:?} missing from\n{stderr}");
+        }
+        assert!(stderr.lines().any(|line| line.starts_with("> User-Agent: tidings/")), "{transport}: {stderr}");
+        assert!(stderr.lines().any(|line| line.starts_with("> Accept-Encoding: gzip")), "{transport}: {stderr}");
+    }
+}

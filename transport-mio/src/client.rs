@@ -1081,6 +1081,7 @@ impl Client {
             let error = Error::from(error);
             return self.attempt_failed(id, error, Failure::Exchange { stale_retry_safe: false }, now);
         }
+        tidings_std::driver::log_request_head(conn.core.pending_output());
         if let Some(deadline) = attempt.deadline {
             conn.core.set_call_deadline(deadline);
         }
@@ -1620,6 +1621,7 @@ fn tunnel_step(conn: &mut Conn, now: Instant) -> Result<bool, Error> {
         tunnel.handle_connected(now)?;
         let request = tidings_std::driver::connect_request(&key)?;
         tunnel.send_request(now, &request)?;
+        tidings_std::driver::log_request_head(tunnel.pending_output());
         let mut output = vec![0; 4096];
         let mut filled = 0;
         loop {

@@ -461,8 +461,14 @@ fn libc_einprogress() -> i32 {
 /// (`input` starts at `base`).
 fn detach(event: Event<'_>, input: &[u8], base: usize) -> Received {
     match event {
-        Event::Informational(head) => Received::Informational(head.status(), head.headers().to_headers()),
-        Event::Head(head) => Received::Head(head.clone()),
+        Event::Informational(head) => {
+            tidings_std::driver::log_response_head(head.raw());
+            Received::Informational(head.status(), head.headers().to_headers())
+        }
+        Event::Head(head) => {
+            tidings_std::driver::log_response_head(head.raw());
+            Received::Head(head.clone())
+        }
         Event::Data(data) => {
             let offset = data.as_ptr() as usize - input.as_ptr() as usize;
             Received::Data(base + offset..base + offset + data.len())

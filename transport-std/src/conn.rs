@@ -167,6 +167,7 @@ impl Conn {
         deadline: Option<Instant>,
     ) -> Result<Head, Error> {
         self.core.send_request(Instant::now(), request)?;
+        crate::driver::log_request_head(self.core.pending_output());
         if let Some(deadline) = deadline {
             self.core.set_call_deadline(deadline);
         }
@@ -213,9 +214,13 @@ impl Conn {
             let (used, event) = self.core.handle_input(Instant::now(), &self.buffer[self.start..self.end])?;
             self.start += used;
             match event {
-                Some(Event::Informational(head)) => informational.push((head.status(), head.headers().to_headers())),
+                Some(Event::Informational(head)) => {
+                    crate::driver::log_response_head(head.raw());
+                    informational.push((head.status(), head.headers().to_headers()));
+                }
                 Some(Event::Head(head)) => {
-                    return Ok(Some(Head { head: head.clone(), informational: std::mem::take(informational) }))
+                    crate::driver::log_response_head(head.raw());
+                    return Ok(Some(Head { head: head.clone(), informational: std::mem::take(informational) }));
                 }
                 Some(_) => return Err(Error::new(ErrorKind::Protocol, "body before the response head")),
                 None => return Ok(None),

@@ -146,6 +146,12 @@ fn seconds(text: &str) -> Result<Duration, Usage> {
 /// transport, or a `tidings-mio` client's event loop with `--transport mio`. Returns
 /// whether all succeeded.
 pub fn run(options: &FetchOptions) -> Result<bool, Usage> {
+    if options.verbose {
+        // Every head as it crossed the wire — redirects, retries, auth and tunnels included.
+        if log::set_logger(&WIRE).is_ok() {
+            log::set_max_level(log::LevelFilter::Trace);
+        }
+    }
     let session = session(options)?;
     let mut client = if options.mio {
         let client = tidings_mio::Client::new(session.clone())
@@ -264,26 +270,11 @@ fn prepare(session: &Session, options: &FetchOptions, url: &str) -> Result<tidin
     if let Some(token) = &options.bearer {
         request = request.bearer_auth(token.clone());
     }
-    let prepared = request.build()?;
-    if options.verbose {
-        eprintln!("> {} {}", prepared.method(), prepared.url());
-        for (name, value) in prepared.headers().iter() {
-            eprintln!("> {name}: {}", octets(value));
-        }
-        eprintln!(">");
-    }
-    Ok(prepared)
+    request.build()
 }
 
 /// Reads a response: fills `report` with what arrived, even when it fails part way.
 fn finish(mut response: Response, options: &FetchOptions, report: &mut Report) -> Result<(), Error> {
-    if options.verbose {
-        eprintln!("< {} {} {}", response.version().as_str(), response.status().as_u16(), response.reason());
-        for (name, value) in response.headers().iter() {
-            eprintln!("< {name}: {}", octets(value));
-        }
-        eprintln!("<");
-    }
     describe(&response, report);
     let body = read_body(&mut response, options.output.as_deref())?;
     report.trailers = response
@@ -346,6 +337,33 @@ fn read_body(response: &mut Response, output: Option<&str>) -> Result<Vec<u8>, E
         file.write_all(&chunk[..count]).map_err(|error| io_error(path, error))?;
         progress.inc(count as u64);
     }
+}
+
+/// `-v`: prints the heads the transports log on `tidings::wire::*`, exactly as sent
+/// (`> `) and received (`< `), on stderr.
+struct WireLog;
+
+static WIRE: WireLog = WireLog;
+
+impl log::Log for WireLog {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        metadata.target() == tidings_std::driver::WIRE_REQUEST
+            || metadata.target() == tidings_std::driver::WIRE_RESPONSE
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        if !self.enabled(record.metadata()) {
+            return;
+        }
+        let marker = if record.target() == tidings_std::driver::WIRE_REQUEST { '>' } else { '<' };
+        let head = record.args().to_string();
+        let mut stderr = std::io::stderr().lock();
+        for line in head.split_terminator("\r\n") {
+            let _ = writeln!(stderr, "{marker} {line}");
+        }
+    }
+
+    fn flush(&self) {}
 }
 
 fn io_error(what: &str, error: std::io::Error) -> Error {
