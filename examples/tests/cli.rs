@@ -145,3 +145,27 @@ fn verbose_shows_every_head_exactly_as_it_crossed_the_wire() {
         assert!(stderr.lines().any(|line| line.starts_with("> Accept-Encoding: gzip")), "{transport}: {stderr}");
     }
 }
+
+#[test]
+fn data_binary_from_a_file_is_streamed_with_its_length() {
+    use base64::Engine as _;
+    let httpbin = tidings_httpbin::Server::start().expect("httpbin");
+    let path = std::env::temp_dir().join(format!("tidings-upload-{}.bin", std::process::id()));
+    let content: Vec<u8> = (0..300_000u32).map(|index| b'a' + (index % 26) as u8).collect();
+    std::fs::write(&path, &content).expect("write the upload");
+    let argument = format!("@{}", path.display());
+    for transport in ["std", "mio"] {
+        let args =
+            ["--report", "json", "--transport", transport, "--data-binary", &argument, &httpbin.url("/anything")];
+        let (code, value) = report(&args, b"");
+        assert_eq!((code, &value["status"]), (0, &serde_json::json!(200)), "{transport}: {value}");
+        let body = base64::engine::general_purpose::STANDARD
+            .decode(value["body_b64"].as_str().unwrap_or_default())
+            .expect("base64");
+        let echoed: serde_json::Value = serde_json::from_slice(&body).expect("httpbin's JSON");
+        assert_eq!(echoed["method"], "POST", "{transport}");
+        assert_eq!(echoed["headers"]["Content-Length"], "300000", "{transport}: a file has a known length");
+        assert_eq!(echoed["data"].as_str().map(str::len), Some(300_000), "{transport}");
+    }
+    let _ = std::fs::remove_file(&path);
+}

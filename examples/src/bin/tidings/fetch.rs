@@ -17,6 +17,8 @@ pub struct FetchOptions {
     headers: Vec<(String, String)>,
     query: Vec<(String, String)>,
     body: Option<Vec<u8>>,
+    /// `--data-binary @FILE`: streamed from the file (replayable: it can seek).
+    upload: Option<String>,
     form: Vec<(String, String)>,
     json: Option<String>,
     user: Option<String>,
@@ -62,10 +64,10 @@ pub fn parse(mut parser: lexopt::Parser) -> Result<FetchOptions, Usage> {
             Short('d') | Long("data") => options.body = Some(parser.value()?.string()?.into_bytes()),
             Long("data-binary") => {
                 let value = parser.value()?.string()?;
-                options.body = Some(match value.strip_prefix('@') {
-                    Some(path) => std::fs::read(path).map_err(|error| Usage(format!("cannot read {path}: {error}")))?,
-                    None => value.into_bytes(),
-                });
+                match value.strip_prefix('@') {
+                    Some(path) => options.upload = Some(path.to_owned()),
+                    None => options.body = Some(value.into_bytes()),
+                }
             }
             Long("form") => options.form.push(pair(&parser.value()?.string()?)?),
             Long("json") => options.json = Some(parser.value()?.string()?),
@@ -236,7 +238,8 @@ fn session(options: &FetchOptions) -> Result<Session, Usage> {
 
 /// The request the options describe for `url`.
 fn prepare(session: &Session, options: &FetchOptions, url: &str) -> Result<tidings_std::PreparedRequest, Error> {
-    let has_body = options.body.is_some() || !options.form.is_empty() || options.json.is_some();
+    let has_body =
+        options.body.is_some() || options.upload.is_some() || !options.form.is_empty() || options.json.is_some();
     let method = match &options.method {
         Some(method) => Method::from_bytes(method.as_bytes())
             .map_err(|_| Error::from(tidings_core::InvalidRequest::Method { method: method.to_owned() }))?,
@@ -246,6 +249,11 @@ fn prepare(session: &Session, options: &FetchOptions, url: &str) -> Result<tidin
     let mut request = session.request(method, url).query(options.query.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     for (name, value) in &options.headers {
         request = request.header(name.clone(), value);
+    }
+    if let Some(path) = &options.upload {
+        let file = std::fs::File::open(path).map_err(|error| io_error(path, error))?;
+        let length = file.metadata().map_err(|error| io_error(path, error))?.len();
+        request = request.body_seekable(Uploading { file, bar: progress_bar(Some(length), UPLOAD_BAR_FROM) });
     }
     if let Some(body) = &options.body {
         request = request.body(body.clone());
@@ -311,16 +319,7 @@ fn read_body(response: &mut Response, output: Option<&str>) -> Result<Vec<u8>, E
     let Some(path) = output else { return response.read_body() };
     let mut file = std::fs::File::create(path).map_err(|error| io_error(path, error))?;
     let length = response.headers().get_str("content-length").and_then(|value| value.parse::<u64>().ok());
-    let progress = if std::io::stderr().is_terminal() {
-        let bar = length.map_or_else(indicatif::ProgressBar::new_spinner, indicatif::ProgressBar::new);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template("{bytes}/{total_bytes} {wide_bar} {bytes_per_sec} {eta}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        bar
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
+    let progress = progress_bar(length, 0);
     let mut chunk = vec![0u8; 256 * 1024];
     loop {
         let count = match response.read(&mut chunk) {
@@ -336,6 +335,49 @@ fn read_body(response: &mut Response, output: Option<&str>) -> Result<Vec<u8>, E
         };
         file.write_all(&chunk[..count]).map_err(|error| io_error(path, error))?;
         progress.inc(count as u64);
+    }
+}
+
+/// Uploads at least this large show a progress bar.
+const UPLOAD_BAR_FROM: u64 = 1 << 20;
+
+/// A progress bar on stderr when it is a terminal and `length` (when known) reaches
+/// `at_least`; hidden otherwise.
+fn progress_bar(length: Option<u64>, at_least: u64) -> indicatif::ProgressBar {
+    if !std::io::stderr().is_terminal() || length.is_some_and(|length| length < at_least) {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = length.map_or_else(indicatif::ProgressBar::new_spinner, indicatif::ProgressBar::new);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bytes}/{total_bytes} {wide_bar} {bytes_per_sec} {eta}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar
+}
+
+/// A file being uploaded, moving its progress bar (back to the start when a redirect,
+/// retry or auth challenge sends it again).
+struct Uploading {
+    file: std::fs::File,
+    bar: indicatif::ProgressBar,
+}
+
+impl Read for Uploading {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let count = self.file.read(buf)?;
+        self.bar.inc(count as u64);
+        if count == 0 {
+            self.bar.finish_and_clear();
+        }
+        Ok(count)
+    }
+}
+
+impl std::io::Seek for Uploading {
+    fn seek(&mut self, position: std::io::SeekFrom) -> std::io::Result<u64> {
+        let at = self.file.seek(position)?;
+        self.bar.set_position(at);
+        Ok(at)
     }
 }
 
