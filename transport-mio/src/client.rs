@@ -712,7 +712,7 @@ impl Client {
         }
         let now = Instant::now();
         for event in events.iter() {
-            self.handle_token(event.token(), now);
+            self.handle_token(event.token(), event.is_read_closed() || event.is_error(), now);
         }
         self.events = events;
         self.handle_timeout(Instant::now());
@@ -722,11 +722,11 @@ impl Client {
     /// Handles a readiness event for one of the client's tokens (from the caller's poll).
     /// Events for other tokens are ignored.
     pub fn handle_event(&mut self, event: &mio::event::Event, now: Instant) {
-        self.handle_token(event.token(), now);
+        self.handle_token(event.token(), event.is_read_closed() || event.is_error(), now);
         self.admit(now);
     }
 
-    fn handle_token(&mut self, token: Token, now: Instant) {
+    fn handle_token(&mut self, token: Token, closed: bool, now: Instant) {
         if token.0 == self.tokens.start {
             for answer in self.resolver.answers() {
                 self.resolved(answer, now);
@@ -735,6 +735,7 @@ impl Client {
             let slot = token.0 - self.tokens.start - 1;
             if let Some(conn) = self.conns.get_mut(slot).and_then(Option::as_mut) {
                 conn.readable = true;
+                conn.read_closed |= closed;
                 self.drive(slot, now);
             }
         }
@@ -890,7 +891,7 @@ impl Client {
             let usable = self.conns[slot].as_mut().is_some_and(|conn| {
                 // The core closes a connection whose idle deadline passed.
                 let _ = conn.core.handle_timeout(now);
-                conn.core.is_idle() && !conn.eof && conn.unconsumed().is_empty()
+                conn.core.is_idle() && !conn.eof && conn.quiet()
             });
             if usable {
                 log::debug!("reusing a connection to {}:{}", key.host(), key.port());
@@ -1429,7 +1430,7 @@ impl Client {
     fn release(&mut self, slot: usize) {
         let limits = self.session.pool_limits();
         let Some(conn) = self.conns[slot].as_mut() else { return };
-        let keep = conn.core.is_idle() && !conn.eof && conn.unconsumed().is_empty();
+        let keep = conn.core.is_idle() && !conn.eof && conn.quiet();
         let slots = self.idle.entry(conn.key.clone()).or_default();
         if !keep || self.idle_count >= limits.max_idle || slots.len() >= limits.max_idle_per_host {
             log::debug!(

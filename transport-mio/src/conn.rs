@@ -41,6 +41,8 @@ pub(crate) struct Conn {
     pub(crate) phase: Phase,
     socket: Option<TcpStream>,
     tls: Option<Box<ClientConnection>>,
+    /// Ciphertext read from the socket, not yet handed to rustls.
+    cipher: tidings_std::driver::CiphertextBuffer,
     /// Received bytes not yet consumed by the core: `input[start..end]`.
     input: Vec<u8>,
     pub(crate) start: usize,
@@ -66,6 +68,9 @@ pub(crate) struct Conn {
     /// was drained, as tokio also relies on — so no read is made only to learn it would
     /// block.
     pub(crate) readable: bool,
+    /// The peer's end of the stream was reported with the readiness: a short read then does
+    /// not mean drained (the end is still to be read, and no new edge will announce it).
+    pub(crate) read_closed: bool,
     /// The deadline registered in the client's timer set.
     pub(crate) timer: Option<Instant>,
     /// The TLS configuration, for an `https` origin.
@@ -92,6 +97,7 @@ impl Conn {
             phase: Phase::Resolving,
             socket: None,
             tls: None,
+            cipher: tidings_std::driver::CiphertextBuffer::default(),
             input: Vec::new(),
             start: 0,
             end: 0,
@@ -104,6 +110,7 @@ impl Conn {
             reused: false,
             feed_pending: false,
             readable: true,
+            read_closed: false,
             timer: None,
             tls_config: None,
         }
@@ -273,7 +280,7 @@ impl Conn {
         }
         self.make_room();
         let space = self.input.len() - self.end;
-        let result = receive(&mut self.tls, &mut self.socket, &mut self.input[self.end..]);
+        let result = receive(&mut self.tls, &mut self.cipher, &mut self.socket, &mut self.input[self.end..]);
         if matches!(result, Err(ref error) if error.kind() == io::ErrorKind::WouldBlock) {
             self.readable = false;
         }
@@ -281,7 +288,7 @@ impl Conn {
             0 => Ok(0),
             count => {
                 // Over TLS, rustls decides how much it reads from the socket.
-                if count < space && self.tls.is_none() && cfg!(any(target_os = "linux", target_os = "macos")) {
+                if count < space && self.short_read_drains() {
                     self.readable = false;
                 }
                 self.end += count;
@@ -300,12 +307,10 @@ impl Conn {
         if self.eof {
             return Ok(0);
         }
-        let result = receive(&mut self.tls, &mut self.socket, out);
+        let result = receive(&mut self.tls, &mut self.cipher, &mut self.socket, out);
         let drained = match &result {
             Err(error) => error.kind() == io::ErrorKind::WouldBlock,
-            Ok(count) => {
-                *count < out.len() && self.tls.is_none() && cfg!(any(target_os = "linux", target_os = "macos"))
-            }
+            Ok(count) => *count < out.len() && self.short_read_drains(),
         };
         if drained {
             self.readable = false;
@@ -369,6 +374,17 @@ impl Conn {
             }
     }
 
+    /// Whether a short read shows the socket was drained: on epoll and kqueue for a plain
+    /// socket whose end was not announced (over TLS, rustls decides how much it reads).
+    fn short_read_drains(&self) -> bool {
+        self.tls.is_none() && !self.read_closed && cfg!(any(target_os = "linux", target_os = "macos"))
+    }
+
+    /// Whether nothing received waits unprocessed (plaintext or ciphertext).
+    pub(crate) fn quiet(&self) -> bool {
+        self.start == self.end && self.cipher.is_empty()
+    }
+
     /// The received bytes not yet consumed.
     pub(crate) fn unconsumed(&self) -> &[u8] {
         &self.input[self.start..self.end]
@@ -395,7 +411,7 @@ impl Conn {
 
     /// Bytes held for this connection (for the memory-per-connection figure).
     pub(crate) fn buffered_capacity(&self) -> usize {
-        self.input.capacity() + self.output.capacity()
+        self.input.capacity() + self.output.capacity() + self.cipher.capacity()
     }
 
     /// Deregisters and closes the socket.
@@ -409,12 +425,13 @@ impl Conn {
 /// Reads once from the connection (plaintext from rustls over TLS) into `buffer`.
 fn receive(
     tls: &mut Option<Box<ClientConnection>>,
+    cipher: &mut tidings_std::driver::CiphertextBuffer,
     socket: &mut Option<TcpStream>,
     buffer: &mut [u8],
 ) -> io::Result<usize> {
     loop {
         let result = match (&mut *tls, &mut *socket) {
-            (Some(tls), Some(socket)) => read_tls(tls, socket, buffer),
+            (Some(tls), Some(socket)) => cipher.read_plaintext(tls, socket, buffer),
             (None, Some(socket)) => socket.read(buffer),
             _ => Err(io::Error::from(io::ErrorKind::NotConnected)),
         };
@@ -422,29 +439,6 @@ fn receive(
             Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
             other => return other,
         }
-    }
-}
-
-/// Reads plaintext from rustls, feeding it ciphertext from the socket as needed.
-fn read_tls(tls: &mut ClientConnection, socket: &mut TcpStream, buffer: &mut [u8]) -> io::Result<usize> {
-    let mut closed = false;
-    loop {
-        match tls.reader().read(buffer) {
-            Ok(count) => return Ok(count),
-            // A peer that closes without close_notify ends the stream; the core decides
-            // whether that completes the message (RFC 9112 §9.8).
-            Err(error) if error.kind() == io::ErrorKind::UnexpectedEof => return Ok(0),
-            Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
-                if closed {
-                    return Ok(0);
-                }
-            }
-            Err(error) => return Err(error),
-        }
-        if tls.read_tls(socket)? == 0 {
-            closed = true;
-        }
-        tls.process_new_packets().map_err(|error| io::Error::new(io::ErrorKind::InvalidData, error))?;
     }
 }
 

@@ -9,7 +9,7 @@ use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rustls::{ClientConfig, ClientConnection, StreamOwned};
+use rustls::{ClientConfig, ClientConnection};
 use tidings_core::{BodyLength, Config, Connection, Event, Headers, ResponseHead};
 
 use crate::error::{Error, ErrorKind};
@@ -18,14 +18,31 @@ use crate::pool::PoolKey;
 /// A byte stream to the server.
 pub(crate) enum Stream {
     Plain(TcpStream),
-    Tls(Box<StreamOwned<ClientConnection, TcpStream>>),
+    Tls(Box<TlsStream>),
+}
+
+/// rustls over a socket, reading ciphertext in large pieces (see
+/// [`CiphertextBuffer`](crate::driver::CiphertextBuffer)); rustls itself only ever writes to
+/// the socket.
+pub(crate) struct TlsStream {
+    tls: ClientConnection,
+    socket: TcpStream,
+    cipher: crate::driver::CiphertextBuffer,
 }
 
 impl Stream {
     fn socket(&self) -> &TcpStream {
         match self {
             Stream::Plain(socket) => socket,
-            Stream::Tls(tls) => &tls.sock,
+            Stream::Tls(tls) => &tls.socket,
+        }
+    }
+
+    /// Whether received bytes wait inside the TLS layer.
+    fn has_buffered(&self) -> bool {
+        match self {
+            Stream::Plain(_) => false,
+            Stream::Tls(tls) => !tls.cipher.is_empty(),
         }
     }
 }
@@ -34,13 +51,9 @@ impl Read for Stream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
             Stream::Plain(socket) => socket.read(buf),
-            Stream::Tls(tls) => match tls.read(buf) {
-                // A peer that closes without close_notify ends the stream; the core decides
-                // whether that completes the message (RFC 9112 §9.8 allows it for
-                // self-delimiting messages).
-                Err(error) if error.kind() == io::ErrorKind::UnexpectedEof => Ok(0),
-                other => other,
-            },
+            // A peer that closes without close_notify ends the stream (`Ok(0)`); the core
+            // decides whether that completes the message (RFC 9112 §9.8).
+            Stream::Tls(tls) => tls.cipher.read_plaintext(&mut tls.tls, &mut tls.socket, buf),
         }
     }
 }
@@ -49,15 +62,34 @@ impl Write for Stream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
             Stream::Plain(socket) => socket.write(buf),
-            Stream::Tls(tls) => tls.write(buf),
+            Stream::Tls(tls) => {
+                let count = tls.tls.writer().write(buf)?;
+                tls.send_records()?;
+                Ok(count)
+            }
         }
     }
 
     fn flush(&mut self) -> io::Result<()> {
         match self {
             Stream::Plain(socket) => socket.flush(),
-            Stream::Tls(tls) => tls.flush(),
+            Stream::Tls(tls) => tls.send_records(),
         }
+    }
+}
+
+impl TlsStream {
+    /// Writes every TLS record rustls holds.
+    fn send_records(&mut self) -> io::Result<()> {
+        while self.tls.wants_write() {
+            match self.tls.write_tls(&mut self.socket) {
+                Ok(0) => return Err(io::Error::from(io::ErrorKind::WriteZero)),
+                Ok(_) => {}
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(())
     }
 }
 
@@ -130,7 +162,7 @@ impl Conn {
     /// Whether a pooled connection still looks usable: not closed by the server and with no
     /// stray bytes. One non-blocking peek, done only after the connection sat idle a while.
     pub(crate) fn looks_alive(&mut self) -> bool {
-        if self.start != self.end {
+        if self.start != self.end || self.stream.has_buffered() {
             return false;
         }
         let socket = self.stream.socket();
@@ -631,7 +663,7 @@ fn handshake(
     config: Arc<ClientConfig>,
     mut socket: TcpStream,
     core: &Connection,
-) -> Result<StreamOwned<ClientConnection, TcpStream>, Error> {
+) -> Result<TlsStream, Error> {
     let name = crate::tls::server_name(&key.host)?;
     let mut tls = ClientConnection::new(config, name)
         .map_err(|error| Error::new(ErrorKind::Tls, "starting TLS").with_source(error))?;
@@ -658,7 +690,7 @@ fn handshake(
             }
         }
     }
-    Ok(StreamOwned::new(tls, socket))
+    Ok(TlsStream { tls, socket, cipher: crate::driver::CiphertextBuffer::default() })
 }
 
 #[cfg(test)]

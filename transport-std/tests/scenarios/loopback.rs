@@ -425,3 +425,20 @@ pub fn pooled_connections_expire_after_the_idle_timeout(t: &dyn Transport) {
     assert!(!late.reused_connection(), "an expired connection is never reused");
     assert_eq!(server.connection_count(), 2);
 }
+
+pub fn close_delimited_bodies_end_at_the_close_every_time(t: &dyn Transport) {
+    // The body and the close arrive together: a client that takes a short read for "drained"
+    // must still notice the end, or it sits until its read timeout fires (then the end is
+    // found and the response completes, late: hence the clock below, a hang detector).
+    let server = Server::start(|_, _| {
+        Action::RespondAndClose(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil close".to_vec())
+    });
+    let session = Session::builder().read_timeout(Duration::from_secs(2)).build().expect("session");
+    for round in 0..50 {
+        let started = Instant::now();
+        let response =
+            session.get(&server.url("/")).send_with(t).unwrap_or_else(|error| panic!("round {round}: {error}"));
+        assert_eq!(response.text().unwrap_or_else(|error| panic!("round {round}: {error}")), "until close");
+        assert!(started.elapsed() < Duration::from_secs(1), "round {round} waited for the read timeout");
+    }
+}
