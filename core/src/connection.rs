@@ -228,6 +228,14 @@ impl Connection {
         Ok(())
     }
 
+    /// Sets the send and between-bytes budgets for the exchanges to come (a pooled
+    /// connection carrying a request with its own read timeout). Deadlines already running
+    /// keep their instant.
+    pub fn set_read_timeouts(&mut self, send: Option<Duration>, between_bytes: Option<Duration>) {
+        self.config.timeouts.send = send;
+        self.config.timeouts.between_bytes = between_bytes;
+    }
+
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.config

@@ -1078,6 +1078,8 @@ impl Client {
         let Some(id) = conn.task else { return };
         let Some(task) = self.tasks.get_mut(&id) else { return };
         let Some(attempt) = task.attempt.as_ref() else { return };
+        // A pooled connection takes this request's read timeout.
+        conn.core.set_read_timeouts(attempt.read_timeout, attempt.read_timeout);
         if let Err(error) = conn.core.send_request(now, &attempt.request) {
             let error = Error::from(error);
             return self.attempt_failed(id, error, Failure::Exchange { stale_retry_safe: false }, now);

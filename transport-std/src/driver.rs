@@ -79,6 +79,10 @@ pub struct Attempt {
     pub fresh_connection: bool,
     /// The whole call's deadline, if it has one.
     pub deadline: Option<Instant>,
+    /// The longest silence while sending or reading, for this attempt: give it to a pooled
+    /// connection's core ([`Connection::set_read_timeouts`](tidings_core::Connection::set_read_timeouts))
+    /// before the request.
+    pub read_timeout: Option<Duration>,
 }
 
 /// What follows a response head.
@@ -225,17 +229,19 @@ impl Call {
             tls: https.then_some(Arc::as_ptr(&settings.tls) as usize),
             proxy,
         };
-        Ok(Attempt { key, request, fresh_connection: self.fresh_only, deadline: self.deadline })
+        let read_timeout = self.request.read_timeout.or(settings.timeouts.read);
+        Ok(Attempt { key, request, fresh_connection: self.fresh_only, deadline: self.deadline, read_timeout })
     }
 
     /// The core configuration for a new connection made now: the session's timeouts, the
     /// connect budget capped by the whole call's deadline.
     pub fn connection_config(&self, now: Instant) -> Config {
         let timeouts = self.session.settings().timeouts;
+        let read = self.request.read_timeout.or(timeouts.read);
         let mut config = Config::default();
-        config.timeouts.connect = timeouts.connect;
-        config.timeouts.send = timeouts.read;
-        config.timeouts.between_bytes = timeouts.read;
+        config.timeouts.connect = self.request.connect_timeout.or(timeouts.connect);
+        config.timeouts.send = read;
+        config.timeouts.between_bytes = read;
         config.timeouts.idle = self.session.settings().pool_idle_timeout;
         if let (Some(deadline), Some(connect)) = (self.deadline, config.timeouts.connect) {
             config.timeouts.connect = Some(connect.min(deadline.saturating_duration_since(now)));

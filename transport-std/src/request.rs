@@ -59,6 +59,9 @@ pub struct PreparedRequest {
     pub(crate) headers: Headers,
     pub(crate) body: PreparedBody,
     pub(crate) timeout: Option<Duration>,
+    /// Connect and read (send and between-bytes) limits of this request, over the session's.
+    pub(crate) connect_timeout: Option<Duration>,
+    pub(crate) read_timeout: Option<Duration>,
     /// The credentials given with the request (or the session's), and the origin they are for.
     pub(crate) auth: Option<(Arc<dyn Auth>, url::Origin)>,
     /// No credentials were given: `.netrc` is consulted for each host the request reaches.
@@ -132,6 +135,8 @@ impl PreparedRequest {
                 _ => PreparedBody::Empty,
             },
             timeout: self.timeout,
+            connect_timeout: self.connect_timeout,
+            read_timeout: self.read_timeout,
             auth: self.auth.clone(),
             netrc: self.netrc,
             cookies: self.cookies.clone(),
@@ -147,9 +152,12 @@ pub struct RequestBuilder {
     url: Result<Url, Error>,
     headers: Headers,
     query: Vec<(String, String)>,
+    raw_query: Vec<String>,
     body: Result<PreparedBody, Error>,
     auth: Option<Arc<dyn Auth>>,
     timeout: Option<Duration>,
+    connect_timeout: Option<Duration>,
+    read_timeout: Option<Duration>,
     cookies: Vec<(String, String)>,
 }
 
@@ -164,9 +172,12 @@ impl RequestBuilder {
             url,
             headers: Headers::new(),
             query: Vec::new(),
+            raw_query: Vec::new(),
             body: Ok(PreparedBody::Empty),
             auth: None,
             timeout: None,
+            connect_timeout: None,
+            read_timeout: None,
             cookies: Vec::new(),
         }
     }
@@ -175,6 +186,18 @@ impl RequestBuilder {
     /// `application/x-www-form-urlencoded`, as Requests does.
     pub fn query<K: AsRef<str>, V: AsRef<str>>(mut self, pairs: impl IntoIterator<Item = (K, V)>) -> Self {
         self.query.extend(pairs.into_iter().map(|(key, value)| (key.as_ref().to_owned(), value.as_ref().to_owned())));
+        self
+    }
+
+    /// Adds a query string as written (`"a=1&flag"`, as Requests takes `params` as a string),
+    /// after the URL's own query and the pairs; characters a query cannot hold are
+    /// percent-encoded, nothing else is changed.
+    pub fn query_raw(mut self, raw: impl Into<String>) -> Self {
+        let raw = raw.into();
+        let raw = raw.trim_start_matches('?');
+        if !raw.is_empty() {
+            self.raw_query.push(raw.to_owned());
+        }
         self
     }
 
@@ -290,6 +313,20 @@ impl RequestBuilder {
         self
     }
 
+    /// This request's connect limit (DNS, TCP, TLS), instead of the session's; it applies
+    /// when a new connection is made for it.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = Some(timeout);
+        self
+    }
+
+    /// This request's longest silence while sending or reading, instead of the session's
+    /// (on a pooled connection too).
+    pub fn read_timeout(mut self, timeout: Duration) -> Self {
+        self.read_timeout = Some(timeout);
+        self
+    }
+
     /// Prepares the request without sending it: URL with query, session defaults, auth.
     pub fn build(self) -> Result<PreparedRequest, Error> {
         let mut url = self.url?;
@@ -300,6 +337,14 @@ impl RequestBuilder {
         let query: Vec<&(String, String)> = settings.query.iter().chain(self.query.iter()).collect();
         if !query.is_empty() {
             url.query_pairs_mut().extend_pairs(query.iter().map(|(key, value)| (key, value)));
+        }
+        if !self.raw_query.is_empty() {
+            let raw = self.raw_query.join("&");
+            let combined = match url.query().filter(|existing| !existing.is_empty()) {
+                Some(existing) => format!("{existing}&{raw}"),
+                None => raw,
+            };
+            url.set_query(Some(&combined));
         }
         let mut headers = Headers::new();
         for (name, value) in settings.headers.iter() {
@@ -336,6 +381,8 @@ impl RequestBuilder {
             headers,
             body: self.body?,
             timeout: self.timeout,
+            connect_timeout: self.connect_timeout,
+            read_timeout: self.read_timeout,
             netrc,
             cookies: self.cookies,
         };

@@ -266,6 +266,8 @@ impl Session {
             )
             .map_err(|error| (error, Failure::Connect))?,
         };
+        // A pooled connection takes this request's read timeout.
+        conn.core.set_read_timeouts(attempt.read_timeout, attempt.read_timeout);
         let result = match call.body() {
             Ok(RequestBody::Empty) => conn.exchange(&attempt.request, &mut BodySource::Empty, attempt.deadline),
             Ok(RequestBody::Bytes(bytes)) => {

@@ -442,3 +442,34 @@ pub fn close_delimited_bodies_end_at_the_close_every_time(t: &dyn Transport) {
         assert!(started.elapsed() < Duration::from_secs(1), "round {round} waited for the read timeout");
     }
 }
+
+pub fn raw_query_strings_and_per_request_timeouts(t: &dyn Transport) {
+    let server = Server::start(|request, _| {
+        if request.request_line().contains("/slow") {
+            Action::Stall(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nab".to_vec(), Duration::from_secs(3))
+        } else {
+            Action::Respond(ok("fine"))
+        }
+    });
+    let session = Session::builder().read_timeout(Duration::from_secs(20)).build().expect("session");
+    // A raw query string, as Requests takes `params="..."`, after the URL's own and the pairs.
+    let response = session
+        .get(&server.url("/q?first=1"))
+        .query([("pair", "a b")])
+        .query_raw("flag&x=%2F")
+        .send_with(t)
+        .expect("raw query");
+    assert_eq!(response.url().query(), Some("first=1&pair=a+b&flag&x=%2F"));
+    assert_eq!(response.text().expect("text"), "fine");
+    assert!(server.recorded()[0].request_line().starts_with("GET /q?first=1&pair=a+b&flag&x=%2F "));
+    // The request's own read timeout beats the session's, on the pooled connection too.
+    let started = Instant::now();
+    let response = session
+        .get(&server.url("/slow"))
+        .read_timeout(Duration::from_millis(300))
+        .send_with(t)
+        .expect("the head arrives");
+    let error = response.bytes().expect_err("the body stalls");
+    assert_eq!(error.kind(), ErrorKind::Timeout, "{error}");
+    assert!(started.elapsed() < Duration::from_secs(2), "the request's 300 ms, not the session's 20 s");
+}

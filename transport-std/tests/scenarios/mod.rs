@@ -82,6 +82,7 @@ macro_rules! scenario_tests {
             loopback::cookies_stay_with_their_host_across_redirects,
             loopback::pooled_connections_expire_after_the_idle_timeout,
             loopback::close_delimited_bodies_end_at_the_close_every_time,
+            loopback::raw_query_strings_and_per_request_timeouts,
             tls::https_with_a_custom_ca_verifies_and_reuses,
             tls::verification_is_on_by_default_and_checks_the_name,
             tls::dangerous_mode_is_explicit,
