@@ -288,6 +288,12 @@ impl Response {
 
     /// Reads the rest of the body into memory (the decoder's cap bounds it).
     pub fn read_body(&mut self) -> Result<Vec<u8>, Error> {
+        // A body read whole by another transport is handed over, not copied.
+        if let Some((buffered, None)) = self.body.buffered.as_mut() {
+            if buffered.position() == 0 {
+                return Ok(std::mem::take(buffered.get_mut()));
+            }
+        }
         let mut body = Vec::new();
         let url = self.url.clone();
         self.read_to_end(&mut body).map_err(|error| Error::io(ErrorKind::Io, "reading the body", error).at(&url))?;
