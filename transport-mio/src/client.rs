@@ -31,7 +31,7 @@ use tidings_core::{BodyLength, Connection, ContentDecoder, Headers, ResponseHead
 use tidings_std::driver::{Attempt, BufferedResponse, Call, Failure, Next, PoolKey, RequestBody};
 use tidings_std::{Error, ErrorKind, PreparedRequest, RequestBuilder, Response, Session};
 
-use crate::conn::{Conn, Phase, Received};
+use crate::conn::{Attempts, Conn, Connecting, Phase, Received};
 use crate::resolver::{literal, Resolver, ResolverPool, SystemResolver};
 
 /// Hashes the client's own sequential ids (unique, never chosen by a peer) by one
@@ -761,6 +761,14 @@ impl Client {
                         continue;
                     }
                     conn.timer = None;
+                    if conn.next_attempt_at().is_some_and(|at| at <= now) {
+                        // Happy Eyeballs: the next address joins the race.
+                        self.connect(slot, now);
+                    }
+                    let Some(conn) = self.conns.get_mut(slot).and_then(Option::as_mut) else { continue };
+                    if conn.serial != serial {
+                        continue;
+                    }
                     let reader_driven = conn.task.is_some_and(|id| self.streams.contains_key(&id));
                     if matches!(conn.phase, Phase::Ready) && !reader_driven {
                         // Bytes that wait in the socket count before the deadline.
@@ -936,7 +944,7 @@ impl Client {
         let (host, port) = conn.key.socket_address();
         match literal(host, port) {
             Some(address) => {
-                conn.phase = Phase::Connecting { addresses: vec![address], next: 0 };
+                conn.phase = Phase::Connecting(Box::new(Attempts::new(vec![address])));
                 self.connect(slot, now);
             }
             None => {
@@ -958,7 +966,7 @@ impl Client {
         let host = conn.key.socket_address().0.to_owned();
         match answer.result {
             Ok(addresses) if !addresses.is_empty() => {
-                conn.phase = Phase::Connecting { addresses: interleave_families(&addresses), next: 0 };
+                conn.phase = Phase::Connecting(Box::new(Attempts::new(interleave_families(&addresses))));
                 self.connect(answer.slot, now);
             }
             Ok(_) => {
@@ -972,16 +980,13 @@ impl Client {
         }
     }
 
-    /// Starts a connect to the next address.
+    /// Starts a connect to the next address (beside any under way).
     fn connect(&mut self, slot: usize, now: Instant) {
         let Some(conn) = self.conns[slot].as_mut() else { return };
-        match conn.connect_next(&self.registry) {
+        match conn.connect_next(&self.registry, now) {
             Ok(true) => self.refresh_conn_timer(slot),
-            Ok(false) => {
-                let (host, port) = conn.key.socket_address();
-                let error = Error::new(ErrorKind::Connect, format!("cannot connect to {host}:{port}"));
-                self.conn_failed(slot, error, now);
-            }
+            // Nothing new started: the ones under way (if any) decide.
+            Ok(false) => self.drive(slot, now),
             Err(error) => {
                 let (host, port) = conn.key.socket_address();
                 let error = Error::io(ErrorKind::Connect, &format!("cannot connect to {host}:{port}"), error);
@@ -997,9 +1002,11 @@ impl Client {
             let Some(conn) = self.conns[slot].as_mut() else { return };
             match &conn.phase {
                 Phase::Resolving => return,
-                Phase::Connecting { .. } => match conn.connect_done() {
-                    Ok(false) => return,
-                    Ok(true) => {
+                Phase::Connecting(_) => match conn.poll_connects(&self.registry) {
+                    // All under way failed: the next address starts at once.
+                    Connecting::Pending if conn.connects_idle() => return self.connect(slot, now),
+                    Connecting::Pending => return self.refresh_conn_timer(slot),
+                    Connecting::Connected => {
                         log::debug!("connected to {}:{}", conn.key.host(), conn.key.port());
                         if conn.key.tunnels() {
                             let tunnel = Connection::connecting(conn.core.config().clone(), now);
@@ -1014,9 +1021,11 @@ impl Client {
                             return self.connected(slot, now);
                         }
                     }
-                    Err(error) => {
-                        log::debug!("connect to {}:{} failed: {error}", conn.key.host(), conn.key.port());
-                        return self.connect(slot, now);
+                    Connecting::Failed(error) => {
+                        let (host, port) = conn.key.socket_address();
+                        log::debug!("connect to {host}:{port} failed: {error}");
+                        let error = Error::io(ErrorKind::Connect, &format!("cannot connect to {host}:{port}"), error);
+                        return self.conn_failed(slot, error, now);
                     }
                 },
                 Phase::Tunnelling { .. } => {
@@ -1509,7 +1518,7 @@ impl Client {
             Phase::Tunnelling { tunnel, .. } => {
                 [tunnel.poll_timeout(), conn.core.poll_timeout()].into_iter().flatten().min()
             }
-            _ => conn.core.poll_timeout(),
+            _ => [conn.core.poll_timeout(), conn.next_attempt_at()].into_iter().flatten().min(),
         };
         if deadline == conn.timer {
             return;

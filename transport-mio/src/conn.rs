@@ -18,14 +18,46 @@ use tidings_std::driver::PoolKey;
 pub(crate) enum Phase {
     /// Waiting for the resolver.
     Resolving,
-    /// A TCP connect is under way to `addresses[next - 1]`.
-    Connecting { addresses: Vec<SocketAddr>, next: usize },
+    /// TCP connects are under way (Happy Eyeballs, RFC 8305: families interleaved, a new
+    /// attempt beside the others every 250 ms or as soon as one fails; the first to connect
+    /// wins).
+    Connecting(Box<Attempts>),
     /// A `CONNECT` exchange with the proxy is under way on `tunnel`.
     Tunnelling { tunnel: Box<Connection>, sent: bool },
     /// The TLS handshake is under way.
     Handshaking,
     /// Ready for exchanges (the core knows whether it is idle or busy).
     Ready,
+}
+
+/// The connects racing for one connection.
+#[derive(Debug)]
+pub(crate) struct Attempts {
+    addresses: Vec<SocketAddr>,
+    /// The next address to try.
+    next: usize,
+    /// Sockets connecting now, all registered under the connection's token.
+    sockets: Vec<TcpStream>,
+    /// When the next address starts beside the others.
+    pub(crate) next_at: Option<Instant>,
+    last_error: Option<io::Error>,
+}
+
+impl Attempts {
+    pub(crate) fn new(addresses: Vec<SocketAddr>) -> Attempts {
+        Attempts { addresses, next: 0, sockets: Vec::new(), next_at: None, last_error: None }
+    }
+}
+
+/// How long an attempt runs alone before the next address joins it (RFC 8305 §5).
+const ATTEMPT_DELAY: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Where the racing connects stand.
+pub(crate) enum Connecting {
+    Pending,
+    Connected,
+    /// Every address failed: the last error.
+    Failed(io::Error),
 }
 
 /// Initial and largest read buffer.
@@ -141,43 +173,82 @@ impl Conn {
         &self.input[range]
     }
 
-    /// Starts a non-blocking connect to the next address; `Ok(false)` when none is left.
-    pub(crate) fn connect_next(&mut self, registry: &Registry) -> io::Result<bool> {
-        self.close_socket(registry);
-        let Phase::Connecting { addresses, next } = &mut self.phase else { return Ok(false) };
-        let mut last_error = None;
-        while *next < addresses.len() {
-            let address = addresses[*next];
-            *next += 1;
+    /// Starts a non-blocking connect to the next address, beside those under way:
+    /// `Ok(false)` when no address is left to start.
+    pub(crate) fn connect_next(&mut self, registry: &Registry, now: Instant) -> io::Result<bool> {
+        let Phase::Connecting(attempts) = &mut self.phase else { return Ok(false) };
+        while attempts.next < attempts.addresses.len() {
+            let address = attempts.addresses[attempts.next];
+            attempts.next += 1;
             match TcpStream::connect(address) {
                 Ok(mut socket) => {
                     registry.register(&mut socket, self.token, Interest::READABLE | Interest::WRITABLE)?;
-                    self.socket = Some(socket);
+                    attempts.sockets.push(socket);
+                    let more = attempts.next < attempts.addresses.len();
+                    attempts.next_at = more.then(|| now + ATTEMPT_DELAY);
                     return Ok(true);
                 }
-                Err(error) => last_error = Some(error),
+                Err(error) => attempts.last_error = Some(error),
             }
         }
-        match last_error {
-            Some(error) => Err(error),
-            None => Ok(false),
-        }
+        attempts.next_at = None;
+        Ok(false)
     }
 
-    /// Whether the connect finished: `Ok(true)` connected, `Ok(false)` still going.
-    pub(crate) fn connect_done(&mut self) -> io::Result<bool> {
-        let Some(socket) = &self.socket else { return Ok(false) };
-        if let Some(error) = socket.take_error()? {
-            return Err(error);
-        }
-        match socket.peer_addr() {
-            Ok(_) => {
-                socket.set_nodelay(true)?;
-                Ok(true)
+    /// Checks the racing connects: the first connected socket becomes the connection's
+    /// (the others close); failed ones are dropped.
+    pub(crate) fn poll_connects(&mut self, registry: &Registry) -> Connecting {
+        let Phase::Connecting(attempts) = &mut self.phase else { return Connecting::Pending };
+        let mut index = 0;
+        while index < attempts.sockets.len() {
+            let socket = &attempts.sockets[index];
+            let state = match socket.take_error() {
+                Ok(Some(error)) | Err(error) => Err(error),
+                Ok(None) => match socket.peer_addr() {
+                    Ok(_) => Ok(true),
+                    Err(error) if error.kind() == io::ErrorKind::NotConnected => Ok(false),
+                    Err(error) if error.raw_os_error() == Some(libc_einprogress()) => Ok(false),
+                    Err(error) => Err(error),
+                },
+            };
+            match state {
+                Ok(false) => index += 1,
+                Ok(true) => {
+                    let socket = attempts.sockets.swap_remove(index);
+                    for mut loser in attempts.sockets.drain(..) {
+                        let _ = registry.deregister(&mut loser);
+                    }
+                    attempts.next_at = None;
+                    if let Err(error) = socket.set_nodelay(true) {
+                        return Connecting::Failed(error);
+                    }
+                    self.socket = Some(socket);
+                    return Connecting::Connected;
+                }
+                Err(error) => {
+                    let mut failed = attempts.sockets.swap_remove(index);
+                    let _ = registry.deregister(&mut failed);
+                    attempts.last_error = Some(error);
+                }
             }
-            Err(error) if error.kind() == io::ErrorKind::NotConnected => Ok(false),
-            Err(error) if error.raw_os_error() == Some(libc_einprogress()) => Ok(false),
-            Err(error) => Err(error),
+        }
+        if attempts.sockets.is_empty() && attempts.next >= attempts.addresses.len() {
+            let error = attempts.last_error.take().unwrap_or_else(|| io::Error::other("no address to connect to"));
+            return Connecting::Failed(error);
+        }
+        Connecting::Pending
+    }
+
+    /// Whether no connect is under way (all failed so far) while addresses remain.
+    pub(crate) fn connects_idle(&self) -> bool {
+        matches!(&self.phase, Phase::Connecting(attempts) if attempts.sockets.is_empty())
+    }
+
+    /// When the next address should join the race, if it should.
+    pub(crate) fn next_attempt_at(&self) -> Option<Instant> {
+        match &self.phase {
+            Phase::Connecting(attempts) => attempts.next_at,
+            _ => None,
         }
     }
 
@@ -414,10 +485,15 @@ impl Conn {
         self.input.capacity() + self.output.capacity() + self.cipher.capacity()
     }
 
-    /// Deregisters and closes the socket.
+    /// Deregisters and closes the socket (and any connects still racing).
     pub(crate) fn close_socket(&mut self, registry: &Registry) {
         if let Some(mut socket) = self.socket.take() {
             let _ = registry.deregister(&mut socket);
+        }
+        if let Phase::Connecting(attempts) = &mut self.phase {
+            for mut socket in attempts.sockets.drain(..) {
+                let _ = registry.deregister(&mut socket);
+            }
         }
     }
 }

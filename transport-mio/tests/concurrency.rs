@@ -474,3 +474,54 @@ fn a_finished_stream_frees_its_slot_for_the_queue() {
     assert_eq!(client.queued(), 0, "reading the stream to its end admitted the queued request");
     assert_eq!(client.wait(queued).expect("queued").text().expect("text"), "stream");
 }
+
+/// A loopback address whose connects hang: a listener with a backlog of 0 that never
+/// accepts, its queue filled, so further SYNs are dropped.
+fn blackhole() -> (socket2::Socket, Vec<std::net::TcpStream>, std::net::SocketAddr) {
+    let listener = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("socket");
+    listener.bind(&std::net::SocketAddr::from(([127, 0, 0, 1], 0)).into()).expect("bind");
+    listener.listen(0).expect("listen");
+    let address = listener.local_addr().expect("address").as_socket().expect("inet");
+    let fillers = (0..4)
+        .filter_map(|_| std::net::TcpStream::connect_timeout(&address, Duration::from_millis(100)).ok())
+        .collect();
+    (listener, fillers, address)
+}
+
+/// Maps `race.test` to a fixed list of addresses.
+struct Fixed(Vec<std::net::SocketAddr>);
+
+impl tidings_mio::Resolver for Fixed {
+    fn resolve(&self, _host: &str, port: u16) -> std::io::Result<Vec<std::net::SocketAddr>> {
+        Ok(self
+            .0
+            .iter()
+            .map(|address| {
+                std::net::SocketAddr::new(address.ip(), if address.port() == 0 { port } else { address.port() })
+            })
+            .collect())
+    }
+}
+
+#[test]
+fn a_hanging_address_does_not_hold_up_the_next_one() {
+    let (_listener, _fillers, hole) = blackhole();
+    // Sanity: the hole really hangs.
+    assert!(std::net::TcpStream::connect_timeout(&hole, Duration::from_millis(200)).is_err(), "the blackhole answered");
+    let httpbin = tidings_httpbin::Server::start().expect("httpbin on loopback");
+    let good: std::net::SocketAddr =
+        url::Url::parse(&httpbin.url("/")).expect("url").socket_addrs(|| None).expect("address")[0];
+    let session = Session::builder().no_proxy().connect_timeout(Duration::from_secs(5)).build().expect("session");
+    let mut client = Client::builder(session).resolver(Fixed(vec![hole, good])).build().expect("client");
+    let started = Instant::now();
+    let id = client.send(client.get("http://race.test/get").build().expect("request"));
+    assert!(client.wait(id).expect("the second address won the race").ok());
+    assert!(started.elapsed() < Duration::from_secs(2), "the hanging address held the connect up");
+
+    // Every address hanging: the connect timeout, as a timeout.
+    let session = Session::builder().no_proxy().connect_timeout(Duration::from_millis(600)).build().expect("session");
+    let mut client = Client::builder(session).resolver(Fixed(vec![hole, hole])).build().expect("client");
+    let id = client.send(client.get("http://race.test/get").build().expect("request"));
+    let error = client.wait(id).expect_err("nothing answers");
+    assert_eq!(error.kind(), ErrorKind::Timeout, "{error}");
+}
