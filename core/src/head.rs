@@ -187,8 +187,6 @@ impl ResponseHead {
         let line_end = if line_end > 0 && source[line_end - 1] == b'\r' { line_end - 1 } else { line_end };
         let reason_start = 13.min(line_end);
         self.reason = reason_start as u32..line_end as u32;
-        // One pass over the parsed fields while they are hot: where each lies, what framing
-        // needs, and whether each line ended in CR LF (httparse trims blanks off the value).
         // One pass over the parsed fields while they are hot, into a local vector (taken and
         // put back, no allocation) so its length stays in a register: where each field lies,
         // what framing needs, and whether each line ended in CR LF (httparse trims blanks).
@@ -212,7 +210,6 @@ impl ResponseHead {
             };
         }
         self.headers.fields = fields;
-        self.fields_end_in_crlf = crlf;
         self.framing_fields = framing;
         self.fields_end_in_crlf = crlf;
         Ok(length)
