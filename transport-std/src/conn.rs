@@ -63,8 +63,11 @@ impl Write for Stream {
         match self {
             Stream::Plain(socket) => socket.write(buf),
             Stream::Tls(tls) => {
-                let count = tls.tls.writer().write(buf)?;
+                // Records from earlier writes go first: an error here has accepted nothing.
                 tls.send_records()?;
+                let count = tls.tls.writer().write(buf)?;
+                // Accepted: a stalled socket now surfaces at the next write or flush.
+                let _ = tls.send_records();
                 Ok(count)
             }
         }
@@ -117,6 +120,8 @@ const INITIAL_BUFFER: usize = 8 * 1024;
 const LARGEST_BUFFER: usize = 256 * 1024;
 /// Upload bytes between two looks for an early response.
 const PROBE_EVERY: usize = 256 * 1024;
+/// A write blocked this long looks for an early response before it waits on.
+const STALLED_WRITE: Duration = Duration::from_millis(100);
 
 impl Conn {
     /// Resolves, connects within the core's connect deadline, and completes TLS.
@@ -174,20 +179,30 @@ impl Conn {
         alive && socket.set_nonblocking(false).is_ok()
     }
 
-    /// Writes `bytes` fully, under the core's deadline.
-    pub(crate) fn write_all(&mut self, bytes: &[u8]) -> Result<(), Error> {
+    /// Writes `bytes` fully, under the core's deadline. A write that makes no progress for
+    /// a while (the server stopped reading) looks for an early final response, which is
+    /// returned at once (DESIGN point 9: an early 413, 401 or redirect ends the upload).
+    fn write_all(&mut self, bytes: &[u8], informational: &mut Vec<(u16, Headers)>) -> Result<Option<Head>, Error> {
         let mut written = 0;
         while written < bytes.len() {
-            self.arm(Direction::Write)?;
+            self.arm_within(Direction::Write, Some(STALLED_WRITE))?;
             match self.stream.write(&bytes[written..]) {
                 Ok(0) => return Err(Error::new(ErrorKind::Io, "the connection accepted no more bytes")),
                 Ok(count) => written += count,
-                Err(error) if is_timeout(&error) => self.core.handle_timeout(Instant::now())?,
+                Err(error) if is_timeout(&error) => {
+                    // Fires only a deadline that passed (the send budget).
+                    self.core.handle_timeout(Instant::now())?;
+                    self.probe()?;
+                    if let Some(head) = self.take_head(informational)? {
+                        return Ok(Some(head));
+                    }
+                }
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
                 Err(error) => return Err(Error::io(ErrorKind::Io, "sending the request", error)),
             }
         }
-        self.stream.flush().map_err(|error| Error::io(ErrorKind::Io, "sending the request", error))
+        self.stream.flush().map_err(|error| Error::io(ErrorKind::Io, "sending the request", error))?;
+        Ok(None)
     }
 
     /// Sends `request` with its body and reads until the final head, collecting interim
@@ -209,14 +224,19 @@ impl Conn {
         loop {
             let filled = self.frame_request(body, &mut out)?;
             if filled > 0 {
-                if let Err(error) = self.write_all(&out[..filled]) {
-                    // A server that answered early (413, 401, a redirect) may have stopped
-                    // reading; its response, when already here, is the better outcome.
-                    if let Ok(Some(head)) = self.response_after_write_error(&mut informational) {
-                        return Ok(head);
+                match self.write_all(&out[..filled], &mut informational) {
+                    Ok(Some(head)) => return Ok(head),
+                    Ok(None) => {}
+                    Err(error) => {
+                        // A server that answered early (413, 401, a redirect) may have
+                        // stopped reading; its response, when already here, is the better
+                        // outcome.
+                        if let Ok(Some(head)) = self.response_after_write_error(&mut informational) {
+                            return Ok(head);
+                        }
+                        self.core.abort();
+                        return Err(error);
                     }
-                    self.core.abort();
-                    return Err(error);
                 }
                 since_probe += filled;
                 if since_probe >= PROBE_EVERY && self.core.wants_body() {
@@ -478,6 +498,11 @@ impl Conn {
 
     /// Sets the socket's timeout to the core's next deadline, firing it if it has passed.
     fn arm(&mut self, direction: Direction) -> Result<(), Error> {
+        self.arm_within(direction, None)
+    }
+
+    /// [`arm`](Self::arm), waiting at most `cap` before the call returns a timeout.
+    fn arm_within(&mut self, direction: Direction, cap: Option<Duration>) -> Result<(), Error> {
         loop {
             let now = Instant::now();
             let wait = match self.core.poll_timeout() {
@@ -487,6 +512,10 @@ impl Conn {
                     continue;
                 }
                 Some(deadline) => Some(deadline - now),
+            };
+            let wait = match (wait, cap) {
+                (Some(wait), Some(cap)) => Some(wait.min(cap)),
+                (wait, cap) => wait.or(cap),
             };
             let slot = &mut self.armed[direction as usize];
             if !needs_arming(*slot, wait) {

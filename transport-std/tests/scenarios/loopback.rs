@@ -222,6 +222,8 @@ pub fn an_early_response_stops_a_large_upload(t: &dyn Transport) {
         while !head.ends_with(b"\r\n\r\n") && socket.read(&mut byte).map(|count| count == 1).unwrap_or(false) {
             head.push(byte[0]);
         }
+        // Late enough that the client's upload has filled the socket buffers and stalled.
+        std::thread::sleep(Duration::from_millis(300));
         let _ = socket.write_all(b"HTTP/1.1 413 Content Too Large\r\nContent-Length: 9\r\n\r\ntoo large");
         std::thread::sleep(Duration::from_secs(5));
     });
