@@ -11,9 +11,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Empty};
-use tidings_benches::peers::{cpu_time, hyper_connector, report, resident, Failure, HyperConnector, Measured};
+use tidings_benches::peers::{cpu_time, hyper_connector, hyper_get, report, resident, Failure, HyperClient, Measured};
 
 const IN_FLIGHT: usize = 64;
 
@@ -95,7 +93,7 @@ impl Client for Reqwest {
 
 struct Hyper {
     runtime: tokio::runtime::Runtime,
-    client: hyper_util_client::client::legacy::Client<HyperConnector, Empty<Bytes>>,
+    client: HyperClient,
 }
 
 impl Client for Hyper {
@@ -108,16 +106,7 @@ impl Client for Hyper {
         let client = self.client.clone();
         self.runtime.block_on(in_flight(requests, move || {
             let (client, uri) = (client.clone(), uri.clone());
-            async move {
-                let mut body = client.get(uri).await?.into_body();
-                let mut total = 0;
-                while let Some(frame) = body.frame().await {
-                    if let Ok(data) = frame?.into_data() {
-                        total += data.len();
-                    }
-                }
-                Ok(total)
-            }
+            hyper_get(client, uri)
         }))
     }
 }

@@ -11,9 +11,7 @@
 use std::io::Read;
 use std::time::Instant;
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Empty};
-use tidings_benches::peers::{cpu_time, hyper_connector, report, Failure, HyperConnector, Measured};
+use tidings_benches::peers::{cpu_time, hyper_connector, hyper_get, report, Failure, HyperClient, Measured};
 
 /// One client's way of doing a GET and reading the whole body.
 trait Client {
@@ -59,7 +57,7 @@ impl Client for ReqwestBlocking {
 
 struct Hyper {
     runtime: tokio::runtime::Runtime,
-    client: hyper_util_client::client::legacy::Client<HyperConnector, Empty<Bytes>>,
+    client: HyperClient,
 }
 
 impl Client for Hyper {
@@ -69,16 +67,7 @@ impl Client for Hyper {
     fn get(&mut self, url: &str) -> Result<usize, Failure> {
         let uri: hyper::Uri = url.parse()?;
         let client = self.client.clone();
-        self.runtime.block_on(async move {
-            let mut body = client.get(uri).await?.into_body();
-            let mut total = 0;
-            while let Some(frame) = body.frame().await {
-                if let Ok(data) = frame?.into_data() {
-                    total += data.len();
-                }
-            }
-            Ok(total)
-        })
+        self.runtime.block_on(hyper_get(client, uri))
     }
 }
 

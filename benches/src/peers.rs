@@ -66,6 +66,22 @@ pub fn report(title: &str, results: &[Measured], throughput: bool) {
     }
 }
 
+/// hyper's client as the benches build it.
+pub type HyperClient = hyper_util_client::client::legacy::Client<HyperConnector, http_body_util::Empty<bytes::Bytes>>;
+
+/// One GET with hyper's client, its body read frame by frame; returns the body's length.
+pub async fn hyper_get(client: HyperClient, uri: hyper::Uri) -> Result<usize, Failure> {
+    use http_body_util::BodyExt as _;
+    let mut body = client.get(uri).await?.into_body();
+    let mut total = 0;
+    while let Some(frame) = body.frame().await {
+        if let Ok(data) = frame?.into_data() {
+            total += data.len();
+        }
+    }
+    Ok(total)
+}
+
 /// hyper's connector trusting exactly the CA in `ca` (none without it), with TCP_NODELAY as
 /// every other client here sets it (hyper's connector leaves it off).
 pub fn hyper_connector(ca: Option<&str>) -> Result<HyperConnector, Failure> {

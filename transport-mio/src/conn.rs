@@ -466,18 +466,7 @@ impl Conn {
         if self.input.is_empty() {
             self.input = vec![0; INITIAL_BUFFER];
         }
-        if self.start == self.end {
-            self.start = 0;
-            self.end = 0;
-        } else if self.end == self.input.len() {
-            if self.start > 0 {
-                self.input.copy_within(self.start..self.end, 0);
-                self.end -= self.start;
-                self.start = 0;
-            } else if self.input.len() < LARGEST_BUFFER {
-                self.input.resize(self.input.len() * 2, 0);
-            }
-        }
+        tidings_std::driver::make_room(&mut self.input, &mut self.start, &mut self.end, LARGEST_BUFFER);
     }
 
     /// Bytes held for this connection (for the memory-per-connection figure).

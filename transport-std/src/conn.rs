@@ -482,18 +482,7 @@ impl Conn {
 
     /// Makes space after the unconsumed bytes: rewind, compact, or grow.
     fn make_room(&mut self) {
-        if self.start == self.end {
-            self.start = 0;
-            self.end = 0;
-        } else if self.end == self.buffer.len() {
-            if self.start > 0 {
-                self.buffer.copy_within(self.start..self.end, 0);
-                self.end -= self.start;
-                self.start = 0;
-            } else if self.buffer.len() < LARGEST_BUFFER {
-                self.buffer.resize(self.buffer.len() * 2, 0);
-            }
-        }
+        crate::driver::make_room(&mut self.buffer, &mut self.start, &mut self.end, LARGEST_BUFFER);
     }
 
     /// Sets the socket's timeout to the core's next deadline, firing it if it has passed.

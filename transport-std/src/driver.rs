@@ -471,6 +471,23 @@ impl Call {
     }
 }
 
+/// Makes space after the unconsumed bytes `buffer[*start..*end]` of a read buffer: rewind
+/// when all is consumed, compact when the end is reached, or grow (up to `largest`) when the
+/// unconsumed bytes fill it.
+pub fn make_room(buffer: &mut Vec<u8>, start: &mut usize, end: &mut usize, largest: usize) {
+    if *start == *end {
+        (*start, *end) = (0, 0);
+    } else if *end == buffer.len() {
+        if *start > 0 {
+            buffer.copy_within(*start..*end, 0);
+            *end -= *start;
+            *start = 0;
+        } else if buffer.len() < largest {
+            buffer.resize(buffer.len() * 2, 0);
+        }
+    }
+}
+
 /// The log target of request heads as written (`trace` level).
 pub const WIRE_REQUEST: &str = "tidings::wire::request";
 /// The log target of response heads (interim and final) as received (`trace` level).
