@@ -1,4 +1,7 @@
-//! Inputs shared by the benches: realistic response bytes built once.
+//! Inputs shared by the benches (realistic response bytes built once) and the two sides of
+//! the head comparison, so every bench measures exactly the same calls.
+
+use tidings_core::{Event, ResponseContext, ResponseDecoder};
 
 /// A realistic ~300-byte head of a JSON API response.
 pub const API_HEAD: &[u8] = b"HTTP/1.1 200 OK\r\n\
@@ -34,6 +37,26 @@ pub fn content_length_response(body_len: usize) -> Vec<u8> {
             .into_bytes();
     bytes.extend((0..body_len).map(|index| (index % 251) as u8));
     bytes
+}
+
+/// The baseline of the head comparison: raw `httparse::Response::parse` with 32 header
+/// slots. Returns whether the head was complete.
+#[inline]
+pub fn httparse_head(bytes: &[u8]) -> bool {
+    let mut headers = [httparse::EMPTY_HEADER; 32];
+    let mut response = httparse::Response::new(&mut headers);
+    matches!(response.parse(bytes), Ok(httparse::Status::Complete(_)))
+}
+
+/// The whole head step of tidings: start a response, decode its head (find the end, copy,
+/// parse, index, framing and keep-alive). Returns the bytes used and the status.
+#[inline]
+pub fn tidings_head(decoder: &mut ResponseDecoder, bytes: &[u8]) -> (usize, u16) {
+    decoder.start(ResponseContext::default());
+    match decoder.decode(bytes) {
+        Ok((used, Some(Event::Head(head)))) => (used, head.status()),
+        _ => (0, 0),
+    }
 }
 
 #[cfg(feature = "peers")]

@@ -2,7 +2,7 @@
 //! in the order of RFC 9112 §6.3, and the keep-alive reasons of RFC 9112 §9.3.
 
 use crate::error::ProtocolError;
-use crate::headers::{trim_whitespace, HeaderBlock};
+use crate::headers::{eq_lowercase, trim_whitespace, HeaderBlock};
 use crate::request::parse_decimal;
 
 /// The HTTP version of a response.
@@ -133,7 +133,7 @@ pub fn response_framing(
 }
 
 /// [`response_framing`] with the fields already gathered while the head was indexed.
-#[inline]
+#[inline(always)]
 pub(crate) fn decide(
     context: ResponseContext,
     version: Version,
@@ -216,37 +216,69 @@ pub(crate) struct FramingFields {
 
 impl FramingFields {
     /// Takes note of one field if it is one of the three that framing depends on.
+    ///
+    /// Called for every field of every head, so the test that rejects the rest is one
+    /// comparison of lengths, inlined; the three fields are handled out of line, which keeps
+    /// the caller's loop small.
     #[inline]
     pub(crate) fn observe(&mut self, name: &[u8], value: &[u8]) {
-        // Compare lengths first: most fields are none of these three.
+        if matches!(name.len(), 10 | 14 | 17) {
+            self.observe_candidate(name, value);
+        }
+    }
+
+    #[inline(never)]
+    fn observe_candidate(&mut self, name: &[u8], value: &[u8]) {
+        // A value that is one whole element (the usual case) takes a fast path; anything
+        // else (lists, blanks, junk) the general one, which gives the same answer for it.
         match name.len() {
-            17 if name.eq_ignore_ascii_case(b"transfer-encoding") => {
+            17 if eq_lowercase(name, b"transfer-encoding") => {
                 self.transfer_encoding_lines += 1;
+                if eq_lowercase(value, b"chunked") {
+                    self.coding(true);
+                    return;
+                }
                 for coding in value.split(|&byte| byte == b',').map(trim_whitespace) {
                     if !coding.is_empty() {
-                        self.codings += 1;
-                        self.last_is_chunked = coding.eq_ignore_ascii_case(b"chunked");
-                        self.chunked += usize::from(self.last_is_chunked);
+                        self.coding(eq_lowercase(coding, b"chunked"));
                     }
                 }
             }
-            14 if name.eq_ignore_ascii_case(b"content-length") => {
+            14 if eq_lowercase(name, b"content-length") => {
+                if let Some(parsed) = parse_decimal(value) {
+                    self.content_length_element(Some(parsed));
+                    return;
+                }
                 // An empty field or list element is as invalid as a non-digit.
                 for element in value.split(|&byte| byte == b',') {
-                    match (parse_decimal(trim_whitespace(element)), self.content_length) {
-                        (Some(parsed), None) => self.content_length = Some(parsed),
-                        (Some(parsed), Some(previous)) if parsed == previous => {}
-                        _ => self.content_length_invalid = true,
-                    }
+                    self.content_length_element(parse_decimal(trim_whitespace(element)));
                 }
             }
-            10 if name.eq_ignore_ascii_case(b"connection") => {
+            10 if eq_lowercase(name, b"connection") => {
+                if eq_lowercase(value, b"keep-alive") {
+                    self.keep_alive = true;
+                    return;
+                }
                 for option in value.split(|&byte| byte == b',').map(trim_whitespace) {
-                    self.close |= option.eq_ignore_ascii_case(b"close");
-                    self.keep_alive |= option.eq_ignore_ascii_case(b"keep-alive");
+                    self.close |= eq_lowercase(option, b"close");
+                    self.keep_alive |= eq_lowercase(option, b"keep-alive");
                 }
             }
             _ => {}
+        }
+    }
+
+    fn coding(&mut self, is_chunked: bool) {
+        self.codings += 1;
+        self.last_is_chunked = is_chunked;
+        self.chunked += usize::from(is_chunked);
+    }
+
+    fn content_length_element(&mut self, parsed: Option<u64>) {
+        match (parsed, self.content_length) {
+            (Some(parsed), None) => self.content_length = Some(parsed),
+            (Some(parsed), Some(previous)) if parsed == previous => {}
+            _ => self.content_length_invalid = true,
         }
     }
 }
@@ -422,5 +454,11 @@ mod tests {
         assert_eq!(close(V10, 200, &[cl, ("Connection", "Keep-Alive")]), None);
         assert_eq!(close(V10, 200, &[("Connection", "keep-alive")]), Some(CloseReason::CloseDelimited));
         assert_eq!(close(V10, 204, &[("Connection", "keep-alive")]), None);
+        // A list or stray blanks take the general path, which must agree with the fast one.
+        assert_eq!(close(V11, 200, &[cl, ("Connection", "keep-alive, close")]), Some(CloseReason::ServerClose));
+        assert_eq!(close(V11, 200, &[cl, ("Connection", " close ")]), Some(CloseReason::ServerClose));
+        assert_eq!(close(V10, 200, &[cl, ("Connection", " KEEP-ALIVE\t")]), None);
+        assert_eq!(length(GET, V11, 200, &[("Transfer-Encoding", " CHUNKED ")]), Ok(BodyLength::Chunked));
+        assert_eq!(length(GET, V11, 200, &[("Content-Length", " 7 ")]), Ok(BodyLength::ContentLength(7)));
     }
 }

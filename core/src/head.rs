@@ -24,8 +24,6 @@ pub struct ResponseHead {
     headers: HeaderBlock,
     /// What framing needs, gathered while indexing.
     framing_fields: FramingFields,
-    /// Whether every field line ended in CR LF (httparse also accepts a bare LF).
-    fields_end_in_crlf: bool,
 }
 
 impl Default for ResponseHead {
@@ -36,7 +34,6 @@ impl Default for ResponseHead {
             reason: 0..0,
             headers: HeaderBlock::default(),
             framing_fields: FramingFields::default(),
-            fields_end_in_crlf: true,
         }
     }
 }
@@ -123,7 +120,15 @@ impl ResponseHead {
                 return None;
             }
         };
-        if input.get(self.reason.end as usize) != Some(&b'\r') || !self.fields_end_in_crlf {
+        // httparse accepts a bare LF where RFC 9112 §2.2 wants CR LF. Without obs-fold each
+        // field line starts right after the line before it, so the byte two before each name
+        // is the CR of the line before; the last field line's and the blank line's are the
+        // "\r\n\r\n" checked above.
+        let crlf = input.get(self.reason.end as usize) == Some(&b'\r')
+            && self.headers.fields.iter().fold(true, |crlf, (name, _)| {
+                crlf & (input.get((name.start as usize).wrapping_sub(2)) == Some(&b'\r'))
+            });
+        if !crlf {
             self.clear();
             return None;
         }
@@ -181,37 +186,35 @@ impl ResponseHead {
         }
         self.version = if response.version == Some(0) { Version::Http10 } else { Version::Http11 };
         self.status = status;
+        // Where each field lies (a loop the compiler keeps tight: no other work in it), then
+        // what framing needs, from the fields while they are hot.
+        let mut fields = std::mem::take(&mut self.headers.fields);
+        fields.clear();
+        fields.extend(response.headers.iter().map(|header| {
+            let name_start = (header.name.as_ptr() as usize - base) as u32;
+            let value_start = (header.value.as_ptr() as usize - base) as u32;
+            (name_start..name_start + header.name.len() as u32, value_start..value_start + header.value.len() as u32)
+        }));
         // httparse hides a reason holding obs-text, so take its bytes from the status line:
-        // everything after "HTTP/1.x DDD " up to the line's end.
-        let line_end = memchr::memchr(b'\n', &source[..length]).unwrap_or(length);
+        // everything after "HTTP/1.x DDD " up to the line's end. The first field starts right
+        // after that line's LF; without fields, search for it.
+        let line_end = match fields.first() {
+            Some((name, _)) if source.get((name.start as usize).wrapping_sub(1)) == Some(&b'\n') => {
+                name.start as usize - 1
+            }
+            _ => memchr::memchr(b'\n', &source[..length]).unwrap_or(length),
+        };
+        self.headers.fields = fields;
         let line_end = if line_end > 0 && source[line_end - 1] == b'\r' { line_end - 1 } else { line_end };
         let reason_start = 13.min(line_end);
         self.reason = reason_start as u32..line_end as u32;
-        // One pass over the parsed fields while they are hot, into a local vector (taken and
-        // put back, no allocation) so its length stays in a register: where each field lies,
-        // what framing needs, and whether each line ended in CR LF (httparse trims blanks).
-        let mut fields = std::mem::take(&mut self.headers.fields);
-        fields.clear();
-        fields.reserve(response.headers.len());
-        let mut framing = FramingFields::default();
-        let mut crlf = true;
+        // In place: a local copied over afterwards would be read back wide right after the
+        // narrow stores that filled it, which stalls store forwarding.
+        let framing = &mut self.framing_fields;
+        *framing = FramingFields::default();
         for header in response.headers.iter() {
-            let name_start = (header.name.as_ptr() as usize - base) as u32;
-            let value_start = header.value.as_ptr() as usize - base;
-            let value_end = value_start + header.value.len();
-            fields.push((name_start..name_start + header.name.len() as u32, value_start as u32..value_end as u32));
             framing.observe(header.name.as_bytes(), header.value);
-            crlf &= match source.get(value_end) {
-                Some(b'\r') => true,
-                Some(b' ' | b'\t') => {
-                    source[value_end..].iter().find(|&&byte| byte != b' ' && byte != b'\t') == Some(&b'\r')
-                }
-                _ => false,
-            };
         }
-        self.headers.fields = fields;
-        self.framing_fields = framing;
-        self.fields_end_in_crlf = crlf;
         Ok(length)
     }
 }

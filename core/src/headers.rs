@@ -231,6 +231,23 @@ pub(crate) fn trim_whitespace(mut value: &[u8]) -> &[u8] {
     value
 }
 
+/// Whether `bytes` equals `lower`, a lowercase ASCII constant, ignoring ASCII case — the
+/// same answer as `eq_ignore_ascii_case`, without a branch per byte: a letter of `lower`
+/// matches either case (`byte | 0x20`), every other byte only itself. With `lower` a
+/// constant, the loop unrolls into a few word operations.
+#[inline(always)]
+pub(crate) fn eq_lowercase<const N: usize>(bytes: &[u8], lower: &[u8; N]) -> bool {
+    let Ok(bytes) = <&[u8; N]>::try_from(bytes) else {
+        return false;
+    };
+    let mut difference = 0;
+    for (byte, expected) in bytes.iter().zip(lower) {
+        let fold = if expected.is_ascii_lowercase() { 0x20 } else { 0 };
+        difference |= (byte | fold) ^ expected;
+    }
+    difference == 0
+}
+
 /// `tchar` from RFC 9110 §5.6.2:
 /// `"!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA`
 pub(crate) fn is_tchar(byte: u8) -> bool {
@@ -291,5 +308,34 @@ mod tests {
         let values: [&[u8]; 2] = [b" gzip ,, chunked", b"br"];
         let elements: Vec<&[u8]> = list_elements(values.into_iter()).collect();
         assert_eq!(elements, vec![&b"gzip"[..], b"chunked", b"br"]);
+    }
+
+    #[test]
+    fn eq_lowercase_agrees_with_eq_ignore_ascii_case_on_every_single_byte_change() {
+        fn check<const N: usize>(lower: &[u8; N]) {
+            let upper = lower.to_ascii_uppercase();
+            for base in [&lower[..], &upper[..]] {
+                assert!(eq_lowercase(base, lower));
+                for position in 0..N {
+                    for byte in 0..=255u8 {
+                        let mut changed = base.to_vec();
+                        changed[position] = byte;
+                        let expected = changed.eq_ignore_ascii_case(lower);
+                        assert_eq!(eq_lowercase(&changed, lower), expected, "{:?}", String::from_utf8_lossy(&changed));
+                    }
+                }
+            }
+            // Other lengths never match.
+            assert!(!eq_lowercase(&lower[..N - 1], lower));
+            assert!(!eq_lowercase(&[lower.as_slice(), b"x"].concat(), lower));
+        }
+        check(b"transfer-encoding");
+        check(b"content-length");
+        check(b"connection");
+        check(b"keep-alive");
+        check(b"chunked");
+        check(b"close");
+        // The byte a plain `| 0x20` would confuse with '-'.
+        assert!(!eq_lowercase(b"content\rlength", b"content-length"));
     }
 }

@@ -179,6 +179,14 @@ impl ResponseDecoder {
 
     #[inline]
     fn step(&mut self, input: &[u8]) -> Result<(usize, Option<Step>), Error> {
+        // Nearly every call is in one of these two states: tested first, one by one, rather
+        // than through the match's jump table (measured: ~5% of a head step).
+        if self.state == State::Body {
+            return self.decode_body(input);
+        }
+        if self.state == State::Head {
+            return self.decode_head(input);
+        }
         match self.state {
             State::AfterInformational => {
                 self.scanner.reset();
