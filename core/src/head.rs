@@ -150,6 +150,9 @@ impl ResponseHead {
 
     /// Parses the head at the start of `source`, recording everything as offsets into it,
     /// which stay valid once `source[..length]` is the buffer. Does not touch the buffer.
+    /// Inlined into both callers, so the strict path's constant configuration folds away
+    /// (measured: ~3% of a head step).
+    #[inline(always)]
     fn parse_from(&mut self, source: &[u8], limits: &Limits, leniency: &Leniency) -> Result<usize, Error> {
         let mut config = httparse::ParserConfig::default();
         config
