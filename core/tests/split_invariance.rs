@@ -1,6 +1,6 @@
 //! Split invariance, by property: any split of the input yields exactly the events of the
-//! whole input — for whole responses (valid and garbage), for content codings, and the
-//! decoders agree with reference encoders.
+//! whole input — for whole responses (valid, with damaged line endings, and garbage), for
+//! content codings, and the decoders agree with reference encoders.
 #![allow(clippy::disallowed_methods)] // tests pick a base instant; the core never reads the clock
 
 mod common;
@@ -133,6 +133,38 @@ proptest! {
         response.extend_from_slice(&bytes);
         prop_assert_eq!(run(&config, "GET", &response, &[], eof), run(&config, "GET", &response, &cuts, eof));
         prop_assert_eq!(run(&config, "GET", &bytes, &[], eof), run(&config, "GET", &bytes, &cuts, eof));
+    }
+
+    /// The whole-input fast path checks line endings its own way (httparse accepts a bare
+    /// LF); it must give the resumable path's answer for every damaged line ending.
+    #[test]
+    fn damaged_line_endings_decode_the_same_under_any_split(
+        (spec, damage, cuts, lenient) in spec().prop_flat_map(|spec| {
+            let length = spec.bytes().len();
+            (Just(spec), proptest::collection::vec((any::<prop::sample::Index>(), 0u8..4), 1..4), cuts(length), any::<bool>())
+        })
+    ) {
+        let mut bytes = spec.bytes();
+        for (index, how) in damage {
+            let endings: Vec<usize> = bytes.windows(2).enumerate().filter(|(_, pair)| pair == b"\r\n").map(|(at, _)| at).collect();
+            if endings.is_empty() {
+                break;
+            }
+            let at = endings[index.index(endings.len())];
+            match how {
+                0 => drop(bytes.remove(at)),                  // a bare LF
+                1 => bytes.insert(at, b' '),                   // a blank before CR LF
+                2 => bytes.splice(at..at + 2, *b" \n").for_each(drop), // a blank, then a bare LF
+                _ => bytes.insert(at + 1, b'\r'),              // CR CR LF
+            }
+        }
+        let mut config = Config::default();
+        if lenient {
+            config.leniency = Leniency::permissive();
+        }
+        let whole = run(&config, "GET", &bytes, &[], true);
+        prop_assert_eq!(&whole, &run(&config, "GET", &bytes, &cuts, true));
+        prop_assert_eq!(&whole, &run(&config, "GET", &bytes, &(1..bytes.len()).collect::<Vec<_>>(), true));
     }
 
     #[test]
