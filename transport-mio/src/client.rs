@@ -83,7 +83,8 @@ pub struct Completion {
 pub struct Limits {
     /// Requests in flight at once (default 64).
     pub max_in_flight: usize,
-    /// Requests in flight at once to one host and port (default 16).
+    /// Requests in flight at once to one host and port (default 16). A redirect to another
+    /// host counts against that host from its hop on, waiting for room there if need be.
     pub max_per_host: usize,
 }
 
@@ -121,7 +122,8 @@ impl ClientBuilder {
         self
     }
 
-    /// Requests in flight at once to one host.
+    /// Requests in flight at once to one host and port; each redirect hop counts against
+    /// the host it goes to.
     pub fn max_per_host(mut self, max: usize) -> Self {
         self.limits.max_per_host = max.max(1);
         self
@@ -230,7 +232,7 @@ impl Stage {
 struct Task {
     call: Option<Call>,
     stage: Stage,
-    /// The limit key: host and port of the current URL at admission.
+    /// The limit key: host and port of the hop it is admitted for (see `host_key`).
     host: String,
     attempt: Option<Attempt>,
     /// How much of an in-memory body went out.
@@ -400,8 +402,7 @@ impl Client {
         let now = Instant::now();
         self.next_id += 1;
         let id = self.next_id;
-        let url = request.url();
-        let host = format!("{}:{}", url.host_str().unwrap_or_default(), url.port_or_known_default().unwrap_or(0));
+        let host = host_key(request.url());
         let call = Call::new(&self.session, request, now);
         let deadline = call.deadline();
         self.tasks.insert(
@@ -793,7 +794,7 @@ impl Client {
                     let Some(task) = self.tasks.get_mut(&id) else { continue };
                     task.timer = None;
                     match task.stage {
-                        Stage::Backoff => self.start_attempt(id, now),
+                        Stage::Backoff => self.next_attempt(id, now),
                         Stage::Queued => {
                             self.queue.retain(|queued| *queued != id);
                             let error = Error::new(
@@ -1379,10 +1380,33 @@ impl Client {
         let Some(task) = self.tasks.get_mut(&id) else { return };
         task.stage = Stage::Backoff;
         if wait.is_zero() {
-            self.start_attempt(id, now);
+            self.next_attempt(id, now);
         } else {
             self.set_task_timer(id, Some(now + wait));
         }
+    }
+
+    /// The next attempt of an admitted task. A hop to another host (a redirect) counts
+    /// against that host's limit, not the first one's: the task gives up its slot and queues
+    /// first in line, starting at once if that host has room. (Giving up the old host before
+    /// waiting for the new one means two hops waiting on each other's host cannot deadlock.)
+    fn next_attempt(&mut self, id: u64, now: Instant) {
+        let Some(task) = self.tasks.get_mut(&id) else { return };
+        let Some(call) = task.call.as_ref() else { return };
+        let host = host_key(call.url());
+        if host == task.host {
+            return self.start_attempt(id, now);
+        }
+        let deadline = call.deadline();
+        let previous = std::mem::replace(&mut task.host, host);
+        task.stage = Stage::Queued;
+        self.active -= 1;
+        if let Some(count) = self.per_host.get_mut(&previous) {
+            *count -= 1;
+        }
+        self.queue.push_front(id);
+        self.set_task_timer(id, deadline);
+        self.admit(now);
     }
 
     /// An attempt failed: the call decides between another attempt and failing.
@@ -1565,6 +1589,12 @@ impl Iterator for Completions<'_> {
             }
         }
     }
+}
+
+/// What the per-host limit counts by: the URL's host and port (a proxy, if any, is not part
+/// of it: the limit is there for the server's sake).
+fn host_key(url: &url::Url) -> String {
+    format!("{}:{}", url.host_str().unwrap_or_default(), url.port_or_known_default().unwrap_or(0))
 }
 
 /// Frames request bytes into the connection's output: what the core holds (head, chunk

@@ -186,6 +186,74 @@ fn requests_beyond_the_limits_queue_in_order() {
 }
 
 #[test]
+fn a_redirect_to_another_host_counts_against_that_hosts_limit() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    // B answers slowly and records how many requests it served at once.
+    let (now, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let (busy, peak) = (now.clone(), most.clone());
+    let b = common::Server::start(move |_, _| {
+        let current = busy.fetch_add(1, Ordering::SeqCst) + 1;
+        peak.fetch_max(current, Ordering::SeqCst);
+        std::thread::sleep(Duration::from_millis(300));
+        busy.fetch_sub(1, Ordering::SeqCst);
+        Action::Respond(ok("from b"))
+    });
+    let location = b.url("/landed");
+    let a = common::Server::start(move |_, _| {
+        Action::Respond(format!("HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\n\r\n").into_bytes())
+    });
+    let mut client = Client::builder(Session::new()).max_in_flight(8).max_per_host(1).build().expect("client");
+    let direct = client.send(client.get(&b.url("/direct")).build().expect("request"));
+    let redirected = client.send(client.get(&a.url("/away")).build().expect("request"));
+    assert_eq!((client.in_flight(), client.queued()), (2, 0), "one per host, two hosts");
+    let mut done = HashMap::new();
+    for completion in client.wait_all().expect("loop") {
+        done.insert(completion.id, completion.result.expect("response").text().expect("text"));
+    }
+    assert_eq!(done.get(&direct).map(String::as_str), Some("from b"));
+    assert_eq!(done.get(&redirected).map(String::as_str), Some("from b"));
+    // The hop to B waited for B's slot instead of running beside B's own request.
+    assert_eq!(most.load(Ordering::SeqCst), 1, "B served one request at a time");
+    assert_eq!(b.recorded().len(), 2);
+    assert_eq!((client.pending(), client.in_flight(), client.queued()), (0, 0, 0));
+}
+
+#[test]
+fn redirects_crossing_between_two_full_hosts_both_complete() {
+    use std::sync::{Arc, OnceLock};
+    // A's /x goes to B, B's /y goes to A; each host takes one request at a time.
+    let (to_a, to_b) = (Arc::new(OnceLock::<String>::new()), Arc::new(OnceLock::<String>::new()));
+    let script = |other: Arc<OnceLock<String>>| {
+        move |request: &common::Recorded, _| {
+            if request.request_line().contains("/done") {
+                return Action::Respond(ok("done"));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+            let location = other.get().cloned().unwrap_or_default();
+            Action::Respond(
+                format!("HTTP/1.1 307 Temporary Redirect\r\nLocation: {location}\r\nContent-Length: 0\r\n\r\n")
+                    .into_bytes(),
+            )
+        }
+    };
+    let a = common::Server::start(script(to_b.clone()));
+    let b = common::Server::start(script(to_a.clone()));
+    to_a.set(a.url("/done")).expect("once");
+    to_b.set(b.url("/done")).expect("once");
+    let mut client = Client::builder(Session::new()).max_per_host(1).build().expect("client");
+    client.send(client.get(&a.url("/x")).build().expect("request"));
+    client.send(client.get(&b.url("/y")).build().expect("request"));
+    let started = Instant::now();
+    let done = client.wait_all().expect("loop");
+    assert_eq!(done.len(), 2);
+    for completion in done {
+        assert_eq!(completion.result.expect("response").text().expect("text"), "done");
+    }
+    assert!(started.elapsed() < Duration::from_secs(5), "no hop waited on the other for long");
+}
+
+#[test]
 fn cancelling_closes_the_connection_and_leaves_the_rest() {
     let httpbin = tidings_httpbin::Server::start().expect("httpbin on loopback");
     let mut client = Client::new(Session::new()).expect("client");
