@@ -187,6 +187,7 @@ impl ClientBuilder {
             completions: VecDeque::new(),
             limits: self.limits,
             streams: ById::default(),
+            ended_with_trailers: VecDeque::new(),
         })
     }
 }
@@ -282,6 +283,8 @@ struct Stream {
     /// The core saw the body's end.
     ended: bool,
     error: Option<Error>,
+    /// Trailer fields, kept once the body ended (with `slot` gone) until taken.
+    trailers: Option<Headers>,
 }
 
 /// One step of reading a streamed body.
@@ -331,6 +334,9 @@ pub struct Client {
     completions: VecDeque<Completion>,
     limits: Limits,
     streams: ById<Stream>,
+    /// Streams that ended with trailers not yet taken, oldest first (ids already taken or
+    /// dropped may linger; they are skipped).
+    ended_with_trailers: VecDeque<u64>,
 }
 
 impl std::fmt::Debug for Client {
@@ -351,6 +357,9 @@ const HEAD_FRAME: usize = 2 * 1024;
 const FRAME: usize = 16 * 1024;
 /// Reader buffers at least this large are filled straight from the socket when they can.
 const DIRECT_READ: usize = 16 * 1024;
+/// Streamed bodies that ended with trailers the caller has not taken
+/// ([`Client::take_trailers`]) are kept for this many of the most recent; older ones go.
+pub const KEPT_TRAILERS: usize = 64;
 
 impl Client {
     /// A client with its own event loop and the default limits.
@@ -543,7 +552,11 @@ impl Client {
                     return None;
                 }
                 StreamStep::Done => {
-                    self.streams.remove(&id.0);
+                    let trailers = self.tasks.get_mut(&id.0).and_then(|task| task.trailers.take());
+                    match trailers {
+                        Some(trailers) => self.keep_trailers(id.0, trailers),
+                        None => drop(self.streams.remove(&id.0)),
+                    }
                     self.release_from(slot);
                     self.forget_task(id.0);
                     // Its slot under the limits is free for a queued request.
@@ -643,6 +656,36 @@ impl Client {
             Ok(_) => StreamStep::Again,
             Err(error) if error.kind() == io::ErrorKind::WouldBlock => StreamStep::Wait,
             Err(error) => StreamStep::Failed(Error::io(ErrorKind::Io, "reading the response", error)),
+        }
+    }
+
+    /// The trailer fields of a streamed body, once [`read`](Self::read) returned its end
+    /// (`Ok(0)`); taken once. `None` before the end, for a body without trailers, and after
+    /// another read past the end. Trailers not taken are kept for the [`KEPT_TRAILERS`]
+    /// streams that most recently ended with some.
+    pub fn take_trailers(&mut self, id: RequestId) -> Option<Headers> {
+        let stream = self.streams.get_mut(&id.0)?;
+        if stream.slot.is_some() {
+            return None;
+        }
+        let trailers = stream.trailers.take()?;
+        self.streams.remove(&id.0);
+        Some(trailers)
+    }
+
+    /// The body of `id` ended with trailers: its stream stays, without a connection, until
+    /// they are taken or read past; beyond [`KEPT_TRAILERS`] such streams the oldest go.
+    fn keep_trailers(&mut self, id: u64, trailers: Headers) {
+        if let Some(stream) = self.streams.get_mut(&id) {
+            stream.slot = None;
+            stream.trailers = Some(trailers);
+            self.ended_with_trailers.push_back(id);
+        }
+        while self.ended_with_trailers.len() > KEPT_TRAILERS {
+            let Some(oldest) = self.ended_with_trailers.pop_front() else { break };
+            if self.streams.get(&oldest).is_some_and(|stream| stream.slot.is_none() && stream.trailers.is_some()) {
+                self.streams.remove(&oldest);
+            }
         }
     }
 
@@ -1371,7 +1414,8 @@ impl Client {
             // The body waits for its reader; so does the read timeout.
             conn.core.pause_reading();
         }
-        self.streams.insert(id, Stream { url, slot: Some(slot), pending: 0..0, ended: false, error: None });
+        self.streams
+            .insert(id, Stream { url, slot: Some(slot), pending: 0..0, ended: false, error: None, trailers: None });
         true
     }
 

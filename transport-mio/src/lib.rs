@@ -41,9 +41,12 @@
 //! (TCP's own flow control holds the server back, and nothing grows in between), content
 //! codings are decoded a buffer at a time, an identity body is read straight into the
 //! reader's buffer, and the read timeout runs only while the reader waits for the server.
+//! A chunked body's trailers come from [`Client::take_trailers`] once the read reached its end
+//! (`tidings-std` gives them as `Response::trailers`).
 //!
 //! Concurrency: at most [`Limits::max_in_flight`] requests at once and
-//! [`Limits::max_per_host`] per host; the rest queue in the order they were sent.
+//! [`Limits::max_per_host`] per host (each redirect hop counting against the host it goes
+//! to); the rest queue in the order they were sent.
 //! [`Client::cancel`] forgets a request and closes its connection.
 
 #![forbid(unsafe_code)]
@@ -52,6 +55,6 @@ mod client;
 mod conn;
 mod resolver;
 
-pub use client::{Client, ClientBuilder, Completion, Completions, Limits, RequestId};
+pub use client::{Client, ClientBuilder, Completion, Completions, Limits, RequestId, KEPT_TRAILERS};
 pub use resolver::{Resolver, SystemResolver};
 pub use tidings_std::{Error, ErrorKind, PreparedRequest, Response, Session};

@@ -504,6 +504,27 @@ fn streamed_bodies_decode_as_read_and_time_out_only_while_waiting() {
     }
     assert_eq!(body.len(), 100 * 1024);
     assert!(body[..1024].iter().all(|byte| *byte == b'a') && body[1024..2048].iter().all(|byte| *byte == b'b'));
+    let trailers = client.take_trailers(id).expect("trailers after the end");
+    assert_eq!(trailers.get("x-checksum"), Some(&b"done"[..]));
+    assert!(client.take_trailers(id).is_none(), "taken once");
+    // Read past the end instead of taking them: they are dropped with the stream.
+    let id = client.send_streaming(client.get(&server.url("/chunked")).build().expect("request"));
+    client.wait(id).expect("head");
+    assert!(client.take_trailers(id).is_none(), "not before the end");
+    while client.read(id, &mut small).expect("chunked") > 0 {}
+    assert_eq!(client.read(id, &mut small).expect("past the end"), 0);
+    assert!(client.take_trailers(id).is_none(), "dropped by the read past the end");
+    // Trailers never taken are kept for the most recent streams only.
+    let ids: Vec<RequestId> = (0..tidings_mio::KEPT_TRAILERS + 2)
+        .map(|_| {
+            let id = client.send_streaming(client.get(&server.url("/chunked")).build().expect("request"));
+            client.wait(id).expect("head");
+            while client.read(id, &mut small).expect("chunked") > 0 {}
+            id
+        })
+        .collect();
+    assert!(client.take_trailers(ids[0]).is_none() && client.take_trailers(ids[1]).is_none(), "the oldest went");
+    assert!(ids[2..].iter().all(|id| client.take_trailers(*id).is_some()), "the rest were kept");
 
     // A server that stalls while the reader waits: the read timeout fires on read.
     let id = client.send_streaming(client.get(&server.url("/stall")).build().expect("request"));
