@@ -44,6 +44,12 @@
 //! A chunked body's trailers come from [`Client::take_trailers`] once the read reached its end
 //! (`tidings-std` gives them as `Response::trailers`).
 //!
+//! Request bodies go out as the connection takes them. A body given as a reader (a file, or
+//! any `Read`) is read on the loop's thread, a buffer at a time: files and in-memory readers
+//! cost nothing extra, but a reader that blocks (a pipe fed by a slow producer) holds up every
+//! request of the client while it blocks — give such a body as bytes, or send it with
+//! `tidings-std`.
+//!
 //! Concurrency: at most [`Limits::max_in_flight`] requests at once and
 //! [`Limits::max_per_host`] per host (each redirect hop counting against the host it goes
 //! to); the rest queue in the order they were sent.
