@@ -30,6 +30,7 @@ fn decode_response(decoder: &mut ResponseDecoder, bytes: &[u8]) -> usize {
 fn head(c: &mut Criterion) {
     let mut group = c.benchmark_group("head");
     group.throughput(Throughput::Bytes(API_HEAD.len() as u64));
+    assert!(httparse_head(API_HEAD), "httparse parses the head");
     group.bench_function("httparse (baseline)", |b| b.iter(|| black_box(httparse_head(black_box(API_HEAD)))));
     group.bench_function("httparse as tidings calls it (uninit fields, head copied)", |b| {
         let mut raw = Vec::with_capacity(1024);
@@ -45,6 +46,7 @@ fn head(c: &mut Criterion) {
         })
     });
     let mut decoder = ResponseDecoder::default();
+    assert_eq!(tidings_head(&mut decoder, API_HEAD), (API_HEAD.len(), 200), "the head decodes");
     group.bench_function("tidings ResponseDecoder head", |b| {
         b.iter(|| black_box(tidings_head(&mut decoder, black_box(API_HEAD))))
     });
