@@ -3,7 +3,7 @@
 
 use tidings_core::{Event, ResponseContext, ResponseDecoder};
 
-/// A realistic ~300-byte head of a JSON API response.
+/// A realistic head of a JSON API response (358 bytes, ten fields).
 pub const API_HEAD: &[u8] = b"HTTP/1.1 200 OK\r\n\
 Date: Mon, 23 Nov 2026 20:44:58 GMT\r\n\
 Content-Type: application/json; charset=utf-8\r\n\
