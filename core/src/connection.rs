@@ -488,7 +488,7 @@ impl Connection {
         self.exchange.final_head = true;
         self.deadlines.wait_for_head = None;
         if !matches!(self.exchange.send, Send::Done) {
-            // RFC 9110 §15 / DESIGN point 9: an early final response ends the upload.
+            // RFC 9110 §15: an early final response ends the upload (read while sending).
             self.exchange.send = Send::Abandoned;
             self.out.clear();
             self.out_position = 0;

@@ -24,12 +24,17 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::io;
 use std::ops::Range;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use mio::{Events, Poll, Registry, Token, Waker};
-use tidings_core::{BodyLength, Connection, ContentDecoder, Headers, ResponseHead};
-use tidings_std::driver::{Attempt, BufferedResponse, Call, Failure, Next, PoolKey, RequestBody};
-use tidings_std::{Error, ErrorKind, PreparedRequest, RequestBuilder, Response, Session};
+use tidings_client::buffers::{BODY_FRAME, CHUNK_FRAMING, DIRECT_READ, HEAD_FRAME};
+use tidings_client::connect::{connect_order, connect_request, tunnel_failed, tunnel_verdict};
+use tidings_client::pool::{drain_before_reuse, expire_idle, reuse_verdict, IdleSet};
+use tidings_client::{
+    Attempt, BufferedBody, Call, Error, ErrorKind, Failure, Next, PoolKey, PreparedRequest, RequestBody,
+    RequestBuilder, Response, Session,
+};
+use tidings_core::{CloseReason, Connection, ContentDecoder, Headers, ResponseHead};
 
 use crate::conn::{Attempts, Conn, Connecting, Phase, Received};
 use crate::resolver::{literal, Resolver, ResolverPool, SystemResolver};
@@ -176,8 +181,7 @@ impl ClientBuilder {
             conns: Vec::new(),
             free: Vec::new(),
             serial: 0,
-            idle: HashMap::new(),
-            idle_count: 0,
+            idle: IdleSet::default(),
             tasks: ById::default(),
             next_id: 0,
             queue: VecDeque::new(),
@@ -244,31 +248,14 @@ struct Task {
     decoder: Option<ContentDecoder>,
     body: Vec<u8>,
     trailers: Option<Headers>,
-    elapsed: Duration,
+    /// When the final head arrived.
+    head_at: Option<Instant>,
     reused: bool,
     /// The wait after a drained response.
     then: Duration,
     timer: Option<Instant>,
     /// The body is streamed to the caller ([`Client::send_streaming`]) instead of read whole.
     streaming: bool,
-}
-
-impl Task {
-    /// The response's parts known once its head is in (an empty body so far).
-    fn response_parts(&mut self, call: &Call, head: ResponseHead) -> BufferedResponse {
-        BufferedResponse {
-            head,
-            informational: std::mem::take(&mut self.informational),
-            request: call.summary(),
-            reused: self.reused,
-            elapsed: self.elapsed,
-            body: Vec::new(),
-            trailers: None,
-            close_reason: None,
-            decoder: None,
-            body_error: None,
-        }
-    }
 }
 
 /// A streamed body: its bytes stay in the connection (the socket, then the connection's
@@ -322,9 +309,8 @@ pub struct Client {
     conns: Vec<Option<Conn>>,
     free: Vec<usize>,
     serial: u64,
-    /// Idle connections by key, most recent last.
-    idle: HashMap<PoolKey, Vec<usize>>,
-    idle_count: usize,
+    /// Idle connections (their slots) by key, most recent last.
+    idle: IdleSet<usize>,
     tasks: ById<Task>,
     next_id: u64,
     queue: VecDeque<u64>,
@@ -349,27 +335,25 @@ impl std::fmt::Debug for Client {
     }
 }
 
-/// Bodies of redirects and retried responses at most this long are read off to keep the
-/// connection; longer ones cost more than a new connection.
-const DRAIN_AT_MOST: u64 = 64 * 1024;
-/// Request bytes framed at a time: heads alone, and with body data.
-const HEAD_FRAME: usize = 2 * 1024;
-const FRAME: usize = 16 * 1024;
-/// Reader buffers at least this large are filled straight from the socket when they can.
-const DIRECT_READ: usize = 16 * 1024;
 /// Streamed bodies that ended with trailers the caller has not taken
 /// ([`Client::take_trailers`]) are kept for this many of the most recent; older ones go.
 pub const KEPT_TRAILERS: usize = 64;
 
 impl Client {
-    /// A client with its own event loop and the default limits.
-    pub fn new(session: Session) -> io::Result<Client> {
+    /// A client with its own event loop and the default limits, configured by `session`
+    /// (a `tidings_client::Session`, or a `tidings_std::Session`: the same settings).
+    pub fn new(session: impl Into<Session>) -> io::Result<Client> {
         Client::builder(session).build()
     }
 
     /// Configures a client.
-    pub fn builder(session: Session) -> ClientBuilder {
-        ClientBuilder { session, limits: Limits::default(), resolver: Arc::new(SystemResolver), resolver_threads: 4 }
+    pub fn builder(session: impl Into<Session>) -> ClientBuilder {
+        ClientBuilder {
+            session: session.into(),
+            limits: Limits::default(),
+            resolver: Arc::new(SystemResolver),
+            resolver_threads: 4,
+        }
     }
 
     /// The session whose configuration the client applies.
@@ -378,7 +362,7 @@ impl Client {
     }
 
     /// A request builder on the client's session (`.build()` it, then [`send`](Self::send)).
-    pub fn request(&self, method: tidings_std::Method, url: &str) -> RequestBuilder {
+    pub fn request(&self, method: tidings_client::Method, url: &str) -> RequestBuilder {
         self.session.request(method, url)
     }
 
@@ -412,7 +396,7 @@ impl Client {
         self.next_id += 1;
         let id = self.next_id;
         let host = host_key(request.url());
-        let call = Call::new(&self.session, request, now);
+        let call = Call::new(&self.session, request, now, SystemTime::now());
         let deadline = call.deadline();
         self.tasks.insert(
             id,
@@ -428,7 +412,7 @@ impl Client {
                 decoder: None,
                 body: Vec::new(),
                 trailers: None,
-                elapsed: Duration::ZERO,
+                head_at: None,
                 reused: false,
                 then: Duration::ZERO,
                 timer: None,
@@ -488,7 +472,7 @@ impl Client {
 
     /// Idle connections in the pool.
     pub fn idle_connections(&self) -> usize {
-        self.idle_count
+        self.idle.len()
     }
 
     /// Buffer bytes held by open connections (read and write buffers; not the kernel's, nor
@@ -557,7 +541,7 @@ impl Client {
                         Some(trailers) => self.keep_trailers(id.0, trailers),
                         None => drop(self.streams.remove(&id.0)),
                     }
-                    self.release_from(slot);
+                    let _ = self.release_from(slot);
                     self.forget_task(id.0);
                     // Its slot under the limits is free for a queued request.
                     self.admit(now);
@@ -893,7 +877,7 @@ impl Client {
     fn start_attempt(&mut self, id: u64, now: Instant) {
         let Some(task) = self.tasks.get_mut(&id) else { return };
         let Some(call) = task.call.as_mut() else { return };
-        let attempt = match call.attempt() {
+        let attempt = match call.attempt(now) {
             Ok(attempt) => attempt,
             Err(error) => return self.complete(id, Err(error)),
         };
@@ -911,23 +895,29 @@ impl Client {
         task.trailers = None;
         let key = attempt.key.clone();
         let fresh = attempt.fresh_connection;
-        let config = call.connection_config(now);
-        let tls = key.https().then(|| call.tls_config());
+        let (config, tls, pool_limits) = (attempt.config.clone(), attempt.tls.clone(), attempt.pool_limits);
         task.attempt = Some(attempt);
         if !fresh {
             if let Some(slot) = self.take_idle(&key, now) {
-                let Some(task) = self.tasks.get_mut(&id) else { return self.release(slot) };
+                let Some(task) = self.tasks.get_mut(&id) else {
+                    let _ = self.release(slot);
+                    return;
+                };
                 task.stage = Stage::Exchange(slot);
                 task.reused = true;
                 if let Some(conn) = self.conns[slot].as_mut() {
                     conn.task = Some(id);
                     conn.reused = true;
+                    conn.pool_limits = pool_limits;
                 }
                 self.begin_exchange(slot, now);
                 return;
             }
         }
         let slot = self.open_conn(key, config, tls, id, now);
+        if let Some(conn) = self.conns[slot].as_mut() {
+            conn.pool_limits = pool_limits;
+        }
         if let Some(task) = self.tasks.get_mut(&id) {
             task.stage = Stage::Connecting(slot);
             task.reused = false;
@@ -938,18 +928,25 @@ impl Client {
     /// The most recently pooled usable connection for `key`.
     fn take_idle(&mut self, key: &PoolKey, now: Instant) -> Option<usize> {
         loop {
-            let slot = self.idle.get_mut(key)?.pop()?;
-            self.idle_count -= 1;
-            let usable = self.conns[slot].as_mut().is_some_and(|conn| {
-                // The core closes a connection whose idle deadline passed.
-                let _ = conn.core.handle_timeout(now);
-                conn.core.is_idle() && !conn.eof && conn.quiet()
-            });
-            if usable {
-                log::debug!("reusing a connection to {}:{}", key.host(), key.port());
-                return Some(slot);
+            let (slot, _) = self.idle.take(key)?;
+            let verdict = match self.conns[slot].as_mut() {
+                Some(conn) => {
+                    expire_idle(&mut conn.core, now);
+                    let arrived = conn.arrived_while_idle();
+                    reuse_verdict(&conn.core, arrived)
+                }
+                None => continue,
+            };
+            match verdict {
+                Ok(()) => {
+                    log::debug!("reusing a connection to {}:{}", key.host(), key.port());
+                    return Some(slot);
+                }
+                Err(reason) => {
+                    log::debug!("dropping a pooled connection to {}:{}: {reason}", key.host(), key.port());
+                    self.close_conn(slot);
+                }
             }
-            self.close_conn(slot);
         }
     }
 
@@ -1010,7 +1007,7 @@ impl Client {
         let host = conn.key.socket_address().0.to_owned();
         match answer.result {
             Ok(addresses) if !addresses.is_empty() => {
-                conn.phase = Phase::Connecting(Box::new(Attempts::new(interleave_families(&addresses))));
+                conn.phase = Phase::Connecting(Box::new(Attempts::new(connect_order(&addresses))));
                 self.connect(answer.slot, now);
             }
             Ok(_) => {
@@ -1093,11 +1090,7 @@ impl Client {
                     Ok(false) => return,
                     Err(error) if error.kind() == io::ErrorKind::WouldBlock => return,
                     Err(error) => {
-                        let message = format!("TLS handshake with {} failed", conn.key.host());
-                        let error = match error.into_inner() {
-                            Some(inner) => Error::new(ErrorKind::Tls, format!("{message}: {inner}")),
-                            None => Error::new(ErrorKind::Tls, message),
-                        };
+                        let error = tidings_client::tls::handshake_error(conn.key.host(), error);
                         return self.conn_failed(slot, error, now);
                     }
                 },
@@ -1120,7 +1113,7 @@ impl Client {
             }
             _ => {
                 conn.task = None;
-                self.release(slot);
+                let _ = self.release(slot);
             }
         }
     }
@@ -1137,7 +1130,7 @@ impl Client {
             let error = Error::from(error);
             return self.attempt_failed(id, error, Failure::Exchange { stale_retry_safe: false }, now);
         }
-        tidings_std::driver::log_request_head(conn.core.pending_output());
+        tidings_client::wire::log_request_head(conn.core.pending_output());
         if let Some(deadline) = attempt.deadline {
             conn.core.set_call_deadline(deadline);
         }
@@ -1293,7 +1286,7 @@ impl Client {
         match received {
             Received::Informational(status, headers) => task.informational.push((status, headers)),
             Received::Head(head) => {
-                task.elapsed = task.call.as_ref().map_or(Duration::ZERO, |call| now.duration_since(call.started()));
+                task.head_at = Some(now);
                 let Some(call) = task.call.as_mut() else { return true };
                 let next = call.after_head(&head, now);
                 log::debug!("{} {} -> {}", call.method(), call.url(), head.status());
@@ -1317,13 +1310,9 @@ impl Client {
                     Next::Again(wait) => {
                         task.head = Some(head);
                         task.then = wait;
-                        let cheap = self.conns[slot].as_ref().is_some_and(|conn| {
-                            match conn.core.decoder().framing().map(|framing| framing.length) {
-                                Some(BodyLength::Empty) => true,
-                                Some(BodyLength::ContentLength(length)) => length <= DRAIN_AT_MOST,
-                                _ => false,
-                            }
-                        });
+                        let cheap = self.conns[slot]
+                            .as_ref()
+                            .is_some_and(|conn| drain_before_reuse(conn.core.decoder().framing()));
                         if cheap {
                             task.stage = Stage::Drain(slot);
                         } else {
@@ -1356,13 +1345,12 @@ impl Client {
                         Some(decoder) => decoder.finish_into(&mut task.body).err().map(Error::from),
                         None => None,
                     };
-                    let close_reason = self.conns[slot].as_ref().and_then(|conn| conn.core.close_reason());
-                    self.release_from(slot);
+                    let close_reason = self.release_from(slot);
                     self.deliver(id, close_reason, finished);
                 }
                 Stage::Drain(_) => {
                     let wait = task.then;
-                    self.release_from(slot);
+                    let _ = self.release_from(slot);
                     self.again(id, wait, now);
                 }
                 _ => {}
@@ -1374,24 +1362,23 @@ impl Client {
     /// Builds the response of a finished task and completes it.
     /// A body cut short (`body_error`) is delivered as far as it came, with its error
     /// returned when the response is read — as `tidings-std` returns it.
-    fn deliver(&mut self, id: u64, close_reason: Option<tidings_core::CloseReason>, body_error: Option<Error>) {
+    fn deliver(&mut self, id: u64, close_reason: Option<CloseReason>, body_error: Option<Error>) {
         let Some(task) = self.tasks.get_mut(&id) else { return };
         let (Some(call), Some(head)) = (task.call.take(), task.head.take()) else { return };
         let close_reason = match body_error {
-            Some(_) => Some(close_reason.unwrap_or(tidings_core::CloseReason::ProtocolError)),
+            Some(_) => Some(close_reason.unwrap_or(CloseReason::ProtocolError)),
             None => close_reason,
         };
         let body_error = body_error.map(|error| error.at(call.url()));
-        let parts = BufferedResponse {
-            body: std::mem::take(&mut task.body),
-            trailers: task.trailers.take(),
+        let body = BufferedBody::new(
+            std::mem::take(&mut task.body),
+            task.trailers.take(),
             close_reason,
-            decoder: task.decoder.take(),
+            task.decoder.as_ref(),
             body_error,
-            ..task.response_parts(&call, head)
-        };
-        let response = parts.into_response(&self.session);
-        let result = call.finish(response);
+        );
+        let parts = task_parts(task, &call, head);
+        let result = call.finish(Response::new(parts, Box::new(body)));
         self.complete(id, result);
     }
 
@@ -1400,8 +1387,9 @@ impl Client {
         let Some(task) = self.tasks.get_mut(&id) else { return false };
         let (Some(call), Some(head)) = (task.call.take(), task.head.clone()) else { return false };
         let url = call.url().clone();
-        let parts = task.response_parts(&call, head);
-        let result = call.finish(parts.into_response(&self.session));
+        let parts = task_parts(task, &call, head);
+        let empty = BufferedBody::new(Vec::new(), None, None, None, None);
+        let result = call.finish(Response::new(parts, Box::new(empty)));
         let failed = result.is_err();
         self.completions.push_back(Completion { id: RequestId(id), result });
         if failed {
@@ -1499,31 +1487,31 @@ impl Client {
     }
 
     /// The connection's exchange ended: it leaves its task and goes to the pool (or closes).
-    fn release_from(&mut self, slot: usize) {
+    /// Returns why it could not carry another request, if it could not.
+    fn release_from(&mut self, slot: usize) -> Option<CloseReason> {
         if let Some(conn) = self.conns[slot].as_mut() {
             conn.task = None;
         }
-        self.release(slot);
+        self.release(slot)
     }
 
-    fn release(&mut self, slot: usize) {
-        let limits = self.session.pool_limits();
-        let Some(conn) = self.conns[slot].as_mut() else { return };
-        let keep = conn.core.is_idle() && !conn.eof && conn.quiet();
-        let slots = self.idle.entry(conn.key.clone()).or_default();
-        if !keep || self.idle_count >= limits.max_idle || slots.len() >= limits.max_idle_per_host {
-            log::debug!(
-                "closing connection to {}:{}: {:?}",
-                conn.key.host(),
-                conn.key.port(),
-                conn.core.close_reason()
-            );
+    /// Pools a connection if the reuse rule and the limits allow, else closes it. Returns
+    /// why it could not carry another request, if it could not.
+    fn release(&mut self, slot: usize) -> Option<CloseReason> {
+        let conn = self.conns[slot].as_mut()?;
+        let arrived = conn.arrived();
+        if let Err(reason) = reuse_verdict(&conn.core, arrived) {
+            log::debug!("closing connection to {}:{}: {reason}", conn.key.host(), conn.key.port());
             self.close_conn(slot);
-            return;
+            return Some(reason);
         }
-        slots.push(slot);
-        self.idle_count += 1;
+        if self.idle.put(&conn.key, slot, conn.pool_limits, Instant::now()).is_err() {
+            log::debug!("closing connection to {}:{}: the pool is full", conn.key.host(), conn.key.port());
+            self.close_conn(slot);
+            return None;
+        }
         self.refresh_conn_timer(slot);
+        None
     }
 
     /// Closes a connection and frees its slot.
@@ -1534,12 +1522,7 @@ impl Client {
         if let Some(deadline) = conn.timer.take() {
             self.timers.remove(&(deadline, Timer::Conn { slot, serial: conn.serial }));
         }
-        if let Some(slots) = self.idle.get_mut(&conn.key) {
-            if let Some(position) = slots.iter().position(|idle| *idle == slot) {
-                slots.remove(position);
-                self.idle_count -= 1;
-            }
-        }
+        self.idle.remove(&conn.key, |idle| *idle == slot);
         self.free.push(slot);
     }
 
@@ -1635,6 +1618,12 @@ impl Iterator for Completions<'_> {
     }
 }
 
+/// The parts of a task's response, its final head in.
+fn task_parts(task: &mut Task, call: &Call, head: ResponseHead) -> tidings_client::ResponseParts {
+    let head_at = task.head_at.unwrap_or_else(|| call.started());
+    call.response_parts(head, std::mem::take(&mut task.informational), task.reused, head_at)
+}
+
 /// What the per-host limit counts by: the URL's host and port (a proxy, if any, is not part
 /// of it: the limit is there for the server's sake).
 fn host_key(url: &url::Url) -> String {
@@ -1654,8 +1643,8 @@ fn frame(conn: &mut Conn, task: Option<&mut Task>, now: Instant) -> Result<usize
     if let Some(task) = task {
         let Task { call, body_position, scratch, .. } = task;
         if let Some(call) = call.as_mut() {
-            if conn.core.wants_body() && conn.output.len() < FRAME {
-                conn.output.resize(FRAME, 0);
+            if conn.core.wants_body() && conn.output.len() < BODY_FRAME {
+                conn.output.resize(BODY_FRAME, 0);
             }
             while conn.core.wants_body() && conn.output.len() - filled > 64 {
                 match call.body_resume() {
@@ -1671,7 +1660,7 @@ fn frame(conn: &mut Conn, task: Option<&mut Task>, now: Instant) -> Result<usize
                     }
                     RequestBody::Reader(mut reader) => {
                         // Leave room for the chunk framing around the data.
-                        let room = conn.output.len() - filled - 32;
+                        let room = conn.output.len() - filled - CHUNK_FRAMING;
                         scratch.resize(room, 0);
                         let count = match reader.read(&mut scratch[..room]) {
                             Ok(count) => count,
@@ -1700,14 +1689,12 @@ fn frame(conn: &mut Conn, task: Option<&mut Task>, now: Instant) -> Result<usize
 /// One step of a `CONNECT` exchange with the proxy: `Ok(true)` once the tunnel is open.
 fn tunnel_step(conn: &mut Conn, now: Instant) -> Result<bool, Error> {
     let key = conn.key.clone();
-    let (proxy_host, proxy_port) = key.socket_address();
-    let refused = |detail: String| Error::new(ErrorKind::Connect, format!("proxy {proxy_host}:{proxy_port} {detail}"));
     let Phase::Tunnelling { tunnel, sent } = &mut conn.phase else { return Ok(false) };
     if !*sent {
         tunnel.handle_connected(now)?;
-        let request = tidings_std::driver::connect_request(&key)?;
+        let request = connect_request(&key)?;
         tunnel.send_request(now, &request)?;
-        tidings_std::driver::log_request_head(tunnel.pending_output());
+        tidings_client::wire::log_request_head(tunnel.pending_output());
         let mut output = vec![0; 4096];
         let mut filled = 0;
         loop {
@@ -1728,57 +1715,33 @@ fn tunnel_step(conn: &mut Conn, now: Instant) -> Result<bool, Error> {
     match conn.write_pending() {
         Ok(_) => {}
         Err(error) if error.kind() == io::ErrorKind::WouldBlock => return Ok(false),
-        Err(error) => return Err(refused(format!("failed the tunnel to {}:{}: {error}", key.host(), key.port()))),
+        Err(error) => return Err(tunnel_failed(&key, Error::io(ErrorKind::Io, "writing to the proxy", error))),
     }
     loop {
         match conn.read_some() {
             Ok(_) => {}
             Err(error) if error.kind() == io::ErrorKind::WouldBlock => {}
-            Err(error) => return Err(refused(format!("failed the tunnel to {}:{}: {error}", key.host(), key.port()))),
+            Err(error) => return Err(tunnel_failed(&key, Error::io(ErrorKind::Io, "reading from the proxy", error))),
         }
-        let status = match conn.feed(now) {
-            Ok(Some(Received::Head(head))) => {
-                Some((head.status(), String::from_utf8_lossy(head.reason()).into_owned()))
-            }
+        let head = match conn.feed(now) {
+            Ok(Some(Received::Head(head))) => Some(head),
             Ok(_) => None,
-            Err(error) if conn.eof => return Err(refused(format!("closed the tunnel: {error}"))),
+            Err(error) if conn.eof => return Err(tunnel_failed(&key, Error::from(error))),
             Err(error) => return Err(Error::from(error)),
         };
-        match status {
-            Some((status, _)) if (200..300).contains(&status) => {
-                if !conn.unconsumed().is_empty() {
-                    return Err(refused("sent bytes after accepting the tunnel, before TLS began".to_owned()));
-                }
-                log::debug!("tunnel to {}:{} open through {proxy_host}:{proxy_port}", key.host(), key.port());
+        match head {
+            Some(head) => {
+                tunnel_verdict(&key, &head, !conn.unconsumed().is_empty())?;
                 conn.sent = 0;
                 conn.filled = 0;
                 return Ok(true);
             }
-            Some((status, reason)) => {
-                return Err(refused(format!("refused the tunnel to {}:{}: {status} {reason}", key.host(), key.port())))
-            }
             None if conn.eof => {
-                return Err(refused(format!("closed the connection before accepting the tunnel to {}", key.host())))
+                let closed = Error::new(ErrorKind::Eof, "the proxy closed the connection before answering");
+                return Err(tunnel_failed(&key, closed));
             }
             None if conn.unconsumed().is_empty() => return Ok(false),
             None => {}
-        }
-    }
-}
-
-/// Alternates address families, starting with the family of the first address (RFC 8305
-/// §4), so a dead family costs one failed attempt, not all of them.
-fn interleave_families(addresses: &[std::net::SocketAddr]) -> Vec<std::net::SocketAddr> {
-    let Some(first) = addresses.first() else { return Vec::new() };
-    let first_v6 = first.is_ipv6();
-    let (preferred, other): (Vec<std::net::SocketAddr>, Vec<std::net::SocketAddr>) =
-        addresses.iter().partition(|address| address.is_ipv6() == first_v6);
-    let mut ordered = Vec::with_capacity(addresses.len());
-    let (mut preferred, mut other) = (preferred.into_iter(), other.into_iter());
-    loop {
-        match (preferred.next(), other.next()) {
-            (None, None) => return ordered,
-            (first, second) => ordered.extend(first.into_iter().chain(second)),
         }
     }
 }

@@ -10,8 +10,12 @@ use std::time::Instant;
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
 use rustls::{ClientConfig, ClientConnection};
+use tidings_client::buffers::{self, INITIAL_READ, LARGEST_READ};
+use tidings_client::connect::ATTEMPT_DELAY;
+use tidings_client::pool::Received as Arrived;
+use tidings_client::record::CiphertextBuffer;
+use tidings_client::{tls, wire, PoolKey, PoolLimits};
 use tidings_core::{Connection, Event, Headers, ResponseHead};
-use tidings_std::driver::PoolKey;
 
 /// Where a connection is in its setup.
 #[derive(Debug)]
@@ -49,9 +53,6 @@ impl Attempts {
     }
 }
 
-/// How long an attempt runs alone before the next address joins it (RFC 8305 §5).
-const ATTEMPT_DELAY: std::time::Duration = std::time::Duration::from_millis(250);
-
 /// Where the racing connects stand.
 pub(crate) enum Connecting {
     Pending,
@@ -59,10 +60,6 @@ pub(crate) enum Connecting {
     /// Every address failed: the last error.
     Failed(io::Error),
 }
-
-/// Initial and largest read buffer.
-const INITIAL_BUFFER: usize = 8 * 1024;
-const LARGEST_BUFFER: usize = 256 * 1024;
 
 pub(crate) struct Conn {
     pub(crate) key: PoolKey,
@@ -74,7 +71,7 @@ pub(crate) struct Conn {
     socket: Option<TcpStream>,
     tls: Option<Box<ClientConnection>>,
     /// Ciphertext read from the socket, not yet handed to rustls.
-    cipher: tidings_std::driver::CiphertextBuffer,
+    cipher: CiphertextBuffer,
     /// Received bytes not yet consumed by the core: `input[start..end]`.
     input: Vec<u8>,
     pub(crate) start: usize,
@@ -107,6 +104,8 @@ pub(crate) struct Conn {
     pub(crate) timer: Option<Instant>,
     /// The TLS configuration, for an `https` origin.
     pub(crate) tls_config: Option<Arc<ClientConfig>>,
+    /// The idle limits of the key's settings, for when it goes back to the pool.
+    pub(crate) pool_limits: PoolLimits,
 }
 
 /// A received event, detached from the core's borrow: data becomes a range of the
@@ -129,7 +128,7 @@ impl Conn {
             phase: Phase::Resolving,
             socket: None,
             tls: None,
-            cipher: tidings_std::driver::CiphertextBuffer::default(),
+            cipher: CiphertextBuffer::default(),
             input: Vec::new(),
             start: 0,
             end: 0,
@@ -145,6 +144,7 @@ impl Conn {
             read_closed: false,
             timer: None,
             tls_config: None,
+            pool_limits: PoolLimits::default(),
         }
     }
 
@@ -253,11 +253,8 @@ impl Conn {
     }
 
     /// Starts TLS over the connected socket.
-    pub(crate) fn start_tls(&mut self, config: Arc<ClientConfig>) -> Result<(), tidings_std::Error> {
-        let name = tidings_std::driver::server_name(self.key.host())?;
-        let tls = ClientConnection::new(config, name)
-            .map_err(|error| tidings_std::Error::new(tidings_std::ErrorKind::Tls, "starting TLS").with_source(error))?;
-        self.tls = Some(Box::new(tls));
+    pub(crate) fn start_tls(&mut self, config: Arc<ClientConfig>) -> Result<(), tidings_client::Error> {
+        self.tls = Some(Box::new(tls::client_session(config, self.key.host())?));
         Ok(())
     }
 
@@ -363,10 +360,7 @@ impl Conn {
                     self.readable = false;
                 }
                 self.end += count;
-                // Big bodies deserve big reads: grow while reads fill the buffer.
-                if count == space && self.input.len() < LARGEST_BUFFER {
-                    self.input.resize(self.input.len() * 2, 0);
-                }
+                buffers::grow_after_read(&mut self.input, count, space);
                 Ok(count)
             }
         }
@@ -451,9 +445,28 @@ impl Conn {
         self.tls.is_none() && !self.read_closed && cfg!(any(target_os = "linux", target_os = "macos"))
     }
 
-    /// Whether nothing received waits unprocessed (plaintext or ciphertext).
-    pub(crate) fn quiet(&self) -> bool {
-        self.start == self.end && self.cipher.is_empty()
+    /// What arrived beyond what the core consumed: bytes (plaintext, ciphertext, or
+    /// plaintext rustls decrypted and nobody read), or the peer's close.
+    pub(crate) fn arrived(&mut self) -> Arrived {
+        let decrypted = self.tls.as_mut().is_some_and(|tls| {
+            // Processing what rustls holds reads no socket; it only tells what is decrypted.
+            tls.process_new_packets().map_or(true, |state| state.plaintext_bytes_to_read() > 0)
+        });
+        Arrived { unconsumed: self.start != self.end || !self.cipher.is_empty() || decrypted, peer_closed: self.eof }
+    }
+
+    /// What arrived while the connection sat idle: besides anything already received, one
+    /// non-blocking peek at the socket (its readiness may not have been polled since).
+    pub(crate) fn arrived_while_idle(&mut self) -> Arrived {
+        let mut arrived = self.arrived();
+        let mut probe = [0u8; 1];
+        match self.socket.as_ref().map(|socket| socket.peek(&mut probe)) {
+            Some(Ok(0)) | None => arrived.peer_closed = true,
+            Some(Ok(_)) => arrived.unconsumed = true,
+            Some(Err(error)) if error.kind() == io::ErrorKind::WouldBlock => {}
+            Some(Err(_)) => arrived.peer_closed = true,
+        }
+        arrived
     }
 
     /// The received bytes not yet consumed.
@@ -464,9 +477,9 @@ impl Conn {
     /// Space after the unconsumed bytes: rewind, compact or grow.
     fn make_room(&mut self) {
         if self.input.is_empty() {
-            self.input = vec![0; INITIAL_BUFFER];
+            self.input = vec![0; INITIAL_READ];
         }
-        tidings_std::driver::make_room(&mut self.input, &mut self.start, &mut self.end, LARGEST_BUFFER);
+        buffers::make_room(&mut self.input, &mut self.start, &mut self.end, LARGEST_READ);
     }
 
     /// Bytes held for this connection (for the memory-per-connection figure).
@@ -490,7 +503,7 @@ impl Conn {
 /// Reads once from the connection (plaintext from rustls over TLS) into `buffer`.
 fn receive(
     tls: &mut Option<Box<ClientConnection>>,
-    cipher: &mut tidings_std::driver::CiphertextBuffer,
+    cipher: &mut CiphertextBuffer,
     socket: &mut Option<TcpStream>,
     buffer: &mut [u8],
 ) -> io::Result<usize> {
@@ -521,11 +534,11 @@ fn libc_einprogress() -> i32 {
 fn detach(event: Event<'_>, input: &[u8], base: usize) -> Received {
     match event {
         Event::Informational(head) => {
-            tidings_std::driver::log_response_head(head.raw());
+            wire::log_response_head(head.raw());
             Received::Informational(head.status(), head.headers().to_headers())
         }
         Event::Head(head) => {
-            tidings_std::driver::log_response_head(head.raw());
+            wire::log_response_head(head.raw());
             Received::Head(head.clone())
         }
         Event::Data(data) => {

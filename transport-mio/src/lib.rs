@@ -1,6 +1,6 @@
 //! # tidings-mio: many HTTP/1.1 requests at once on one thread, over mio
 //!
-//! The same protocol core and the same policies as `tidings-std` — one [`Session`]
+//! The same protocol core and the same client layer as `tidings-std` — one [`Session`]
 //! configures both — driven by a `mio` event loop instead of blocking calls. Submit
 //! requests, get a [`RequestId`] for each, and take [`Completion`]s as they finish: let the
 //! [`Client`] run its own loop ([`Client::wait`], [`Client::wait_all`],
@@ -10,7 +10,7 @@
 //! ```no_run
 //! use tidings_mio::Client;
 //!
-//! let mut client = Client::new(tidings_std::Session::new())?;
+//! let mut client = Client::new(tidings_mio::Session::new())?;
 //! let ids: Vec<_> = ["http://127.0.0.1:8080/get", "http://127.0.0.1:8080/headers"]
 //!     .iter()
 //!     .map(|url| client.get(url).build().map(|request| client.send(request)))
@@ -23,16 +23,17 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! What is shared with `tidings-std`, by construction: the request model and its validation,
-//! the core's framing, limits and deadlines, and every hop decision — redirects, retries
-//! with backoff (here a timer, never a sleeping thread), Digest and other credentials,
-//! cookies, `.netrc`, proxy routes — which come from [`tidings_std::driver::Call`]. What is
-//! this crate's: non-blocking connects, DNS on a small resolver pool that wakes the loop
-//! ([`Resolver`] to replace it), non-blocking rustls with the session's TLS configuration,
-//! `CONNECT` tunnels, the pool (keyed exactly as `tidings-std`'s), concurrency limits, and one
-//! ordered timer set fed by every connection's deadline.
+//! What is shared with `tidings-std`, by construction (it is `tidings-client`'s): the request
+//! model and its validation, the core's framing, limits and deadlines, every hop decision —
+//! redirects, retries with backoff (here a timer, never a sleeping thread), Digest and other
+//! credentials, cookies, `.netrc`, proxy routes, mounted profiles ([`tidings_client::Call`])
+//! — the pool's keys and its reuse rule, the Happy Eyeballs order, the `CONNECT` verdict and
+//! the TLS configuration. What is this crate's: non-blocking connects, DNS on a small
+//! resolver pool that wakes the loop ([`Resolver`] to replace it), non-blocking rustls,
+//! readiness, concurrency limits, and one ordered timer set fed by every connection's
+//! deadline.
 //!
-//! Responses are `tidings_std::Response`s whose body was read (and decoded) whole, capped
+//! Responses are the client layer's [`Response`]s whose body was read (and decoded) whole, capped
 //! by the session's `max_body`, so `status`, `headers`, `text`, `json` and `bytes` read the
 //! same on both transports; a body cut short is delivered as far as it came, with its error
 //! returned on reading, as `tidings-std` returns it. For large bodies,
@@ -63,4 +64,4 @@ mod resolver;
 
 pub use client::{Client, ClientBuilder, Completion, Completions, Limits, RequestId, KEPT_TRAILERS};
 pub use resolver::{Resolver, SystemResolver};
-pub use tidings_std::{Error, ErrorKind, PreparedRequest, Response, Session};
+pub use tidings_client::{Error, ErrorKind, Method, PreparedRequest, RequestBuilder, Response, Session};

@@ -9,18 +9,18 @@ mod scenarios;
 
 use std::cell::RefCell;
 
-use scenarios::Transport;
+use scenarios::{Config, Transport};
 use tidings_mio::Client;
-use tidings_std::{Error, PreparedRequest, RequestBuilder, Response, Session};
+use tidings_std::{Error, PreparedRequest, RequestBuilder, Response};
 
 /// One client per session.
 #[derive(Default)]
 struct EventLoop {
-    clients: RefCell<Vec<(Session, Client)>>,
+    clients: RefCell<Vec<(Config, Client)>>,
 }
 
 impl EventLoop {
-    fn with_client<T>(&self, session: &Session, run: impl FnOnce(&mut Client) -> T) -> T {
+    fn with_client<T>(&self, session: &Config, run: impl FnOnce(&mut Client) -> T) -> T {
         let mut clients = self.clients.borrow_mut();
         let index = match clients.iter().position(|(known, _)| known.ptr_eq(session)) {
             Some(index) => index,
@@ -41,14 +41,14 @@ impl Transport for EventLoop {
         self.send_prepared(&session, prepared)
     }
 
-    fn send_prepared(&self, session: &Session, request: PreparedRequest) -> Result<Response, Error> {
+    fn send_prepared(&self, session: &Config, request: PreparedRequest) -> Result<Response, Error> {
         self.with_client(session, |client| {
             let id = client.send(request);
             client.wait(id)
         })
     }
 
-    fn idle_connections(&self, session: &Session) -> usize {
+    fn idle_connections(&self, session: &Config) -> usize {
         self.with_client(session, |client| client.idle_connections())
     }
 

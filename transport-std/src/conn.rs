@@ -1,100 +1,18 @@
 //! One connection: a socket (plain or TLS) and the core state machine that drives it.
 //!
 //! Everything here is I/O: every protocol decision, deadline included, comes from
-//! `tidings_core::Connection`. Socket timeouts are set from the core's next deadline before
-//! each blocking call, and a timed-out call hands the time to the core.
+//! `tidings_core::Connection` and the client layer. Socket timeouts are set from the core's
+//! next deadline before each blocking call, and a timed-out call hands the time to the core.
 
 use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rustls::{ClientConfig, ClientConnection};
-use tidings_core::{BodyLength, Config, Connection, Event, Headers, ResponseHead};
+use tidings_client::buffers::{self, INITIAL_READ, LARGEST_READ};
+use tidings_client::pool::Received;
+use tidings_client::{wire, Error, ErrorKind, PoolKey, PoolLimits};
+use tidings_core::{BodyLength, Connection, Event, Headers, ResponseHead};
 
-use crate::error::{Error, ErrorKind};
-use crate::pool::PoolKey;
-
-/// A byte stream to the server.
-pub(crate) enum Stream {
-    Plain(TcpStream),
-    Tls(Box<TlsStream>),
-}
-
-/// rustls over a socket, reading ciphertext in large pieces (see
-/// [`CiphertextBuffer`](crate::driver::CiphertextBuffer)); rustls itself only ever writes to
-/// the socket.
-pub(crate) struct TlsStream {
-    tls: ClientConnection,
-    socket: TcpStream,
-    cipher: crate::driver::CiphertextBuffer,
-}
-
-impl Stream {
-    fn socket(&self) -> &TcpStream {
-        match self {
-            Stream::Plain(socket) => socket,
-            Stream::Tls(tls) => &tls.socket,
-        }
-    }
-
-    /// Whether received bytes wait inside the TLS layer.
-    fn has_buffered(&self) -> bool {
-        match self {
-            Stream::Plain(_) => false,
-            Stream::Tls(tls) => !tls.cipher.is_empty(),
-        }
-    }
-}
-
-impl Read for Stream {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Stream::Plain(socket) => socket.read(buf),
-            // A peer that closes without close_notify ends the stream (`Ok(0)`); the core
-            // decides whether that completes the message (RFC 9112 §9.8).
-            Stream::Tls(tls) => tls.cipher.read_plaintext(&mut tls.tls, &mut tls.socket, buf),
-        }
-    }
-}
-
-impl Write for Stream {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Stream::Plain(socket) => socket.write(buf),
-            Stream::Tls(tls) => {
-                // Records from earlier writes go first: an error here has accepted nothing.
-                tls.send_records()?;
-                let count = tls.tls.writer().write(buf)?;
-                // Accepted: a stalled socket now surfaces at the next write or flush.
-                let _ = tls.send_records();
-                Ok(count)
-            }
-        }
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        match self {
-            Stream::Plain(socket) => socket.flush(),
-            Stream::Tls(tls) => tls.send_records(),
-        }
-    }
-}
-
-impl TlsStream {
-    /// Writes every TLS record rustls holds.
-    fn send_records(&mut self) -> io::Result<()> {
-        while self.tls.wants_write() {
-            match self.tls.write_tls(&mut self.socket) {
-                Ok(0) => return Err(io::Error::from(io::ErrorKind::WriteZero)),
-                Ok(_) => {}
-                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-                Err(error) => return Err(error),
-            }
-        }
-        Ok(())
-    }
-}
+use crate::stream::Stream;
 
 /// A connection with its read buffer. Unconsumed received bytes stay in `buffer[start..end]`.
 pub(crate) struct Conn {
@@ -104,8 +22,8 @@ pub(crate) struct Conn {
     buffer: Vec<u8>,
     start: usize,
     end: usize,
-    /// When it went back to the pool (for the liveness check on reuse).
-    pub(crate) idle_since: Option<Instant>,
+    /// The idle limits of the key's settings, for when it goes back to the pool.
+    pub(crate) pool_limits: PoolLimits,
     /// The socket timeouts last set (read, write), so unchanged ones cost no system call.
     armed: [Option<Option<Duration>>; 2],
 }
@@ -116,72 +34,52 @@ pub(crate) struct Head {
     pub(crate) informational: Vec<(u16, Headers)>,
 }
 
-const INITIAL_BUFFER: usize = 8 * 1024;
-const LARGEST_BUFFER: usize = 256 * 1024;
 /// Upload bytes between two looks for an early response.
 const PROBE_EVERY: usize = 256 * 1024;
 /// A write blocked this long looks for an early response before it waits on.
 const STALLED_WRITE: Duration = Duration::from_millis(100);
 
 impl Conn {
-    /// Resolves, connects within the core's connect deadline, and completes TLS.
-    pub(crate) fn open(
-        key: PoolKey,
-        config: Config,
-        tls: Option<Arc<ClientConfig>>,
-        now: Instant,
-    ) -> Result<Conn, Error> {
-        let mut core = Connection::connecting(config.clone(), now);
-        // Through a proxy, the socket goes to the proxy.
-        let (host, port) = key.socket_address();
-        let addresses: Vec<SocketAddr> = (host, port)
-            .to_socket_addrs()
-            .map_err(|error| Error::io(ErrorKind::Connect, &format!("cannot resolve {host}"), error))?
-            .collect();
-        let deadline = core.poll_timeout();
-        let socket = connect_racing(&addresses, deadline)
-            .map_err(|error| Error::io(ErrorKind::Connect, &format!("cannot connect to {host}:{port}"), error))?;
-        socket.set_nodelay(true).map_err(|error| Error::io(ErrorKind::Connect, "TCP_NODELAY", error))?;
-        let socket = match (&key.proxy, &tls) {
-            (Some(proxy), Some(_)) => tunnel(&key, proxy, socket, config, now)?,
-            _ => socket,
-        };
-        let stream = match tls {
-            None => Stream::Plain(socket),
-            Some(config) => Stream::Tls(Box::new(handshake(&key, config, socket, &core)?)),
-        };
-        core.handle_connected(Instant::now())?;
-        log::debug!("connected to {}:{} ({})", key.host, key.port, if key.tls.is_some() { "tls" } else { "plain" });
-        Ok(Conn {
+    /// A connection over `stream` whose core is `core` (connected).
+    pub(crate) fn new(key: PoolKey, core: Connection, stream: Stream) -> Conn {
+        Conn {
             key,
             core,
             stream,
-            buffer: vec![0; INITIAL_BUFFER],
+            buffer: vec![0; INITIAL_READ],
             start: 0,
             end: 0,
-            idle_since: None,
+            pool_limits: PoolLimits::default(),
             armed: [None; 2],
-        })
+        }
     }
 
-    /// Whether a pooled connection still looks usable: not closed by the server and with no
-    /// stray bytes. One non-blocking peek, done only after the connection sat idle a while.
-    pub(crate) fn looks_alive(&mut self) -> bool {
-        if self.start != self.end || self.stream.has_buffered() {
-            return false;
+    /// The socket and TLS layer, to take back out (a tunnel becoming a TLS connection).
+    pub(crate) fn into_stream(self) -> Stream {
+        self.stream
+    }
+
+    /// Whether received bytes wait unconsumed here (the read buffer, or the TLS layer).
+    pub(crate) fn received(&mut self) -> Received {
+        Received { unconsumed: self.start != self.end || self.stream.has_buffered(), peer_closed: false }
+    }
+
+    /// What arrived while the connection sat idle in the pool: one non-blocking peek at the
+    /// socket (a byte, or the peer's close), besides anything already buffered.
+    pub(crate) fn received_while_idle(&mut self) -> Received {
+        let mut received = self.received();
+        match self.stream.peek_now() {
+            Ok(0) => received.peer_closed = true,
+            Ok(_) => received.unconsumed = true,
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => {}
+            Err(_) => received.peer_closed = true,
         }
-        let socket = self.stream.socket();
-        if socket.set_nonblocking(true).is_err() {
-            return false;
-        }
-        let mut probe = [0u8; 1];
-        let alive = matches!(socket.peek(&mut probe), Err(error) if error.kind() == io::ErrorKind::WouldBlock);
-        alive && socket.set_nonblocking(false).is_ok()
+        received
     }
 
     /// Writes `bytes` fully, under the core's deadline. A write that makes no progress for
     /// a while (the server stopped reading) looks for an early final response, which is
-    /// returned at once (DESIGN point 9: an early 413, 401 or redirect ends the upload).
+    /// returned at once (an early 413, 401 or redirect ends the upload: see ARCHITECTURE.md, \"read while sending\").
     fn write_all(&mut self, bytes: &[u8], informational: &mut Vec<(u16, Headers)>) -> Result<Option<Head>, Error> {
         let mut written = 0;
         while written < bytes.len() {
@@ -214,7 +112,7 @@ impl Conn {
         deadline: Option<Instant>,
     ) -> Result<Head, Error> {
         self.core.send_request(Instant::now(), request)?;
-        crate::driver::log_request_head(self.core.pending_output());
+        wire::log_request_head(self.core.pending_output());
         if let Some(deadline) = deadline {
             self.core.set_call_deadline(deadline);
         }
@@ -240,7 +138,7 @@ impl Conn {
                 }
                 since_probe += filled;
                 if since_probe >= PROBE_EVERY && self.core.wants_body() {
-                    // DESIGN point 9: look for an early final response while uploading.
+                    // Read while sending: look for an early final response while uploading.
                     since_probe = 0;
                     self.probe()?;
                     if let Some(head) = self.take_head(&mut informational)? {
@@ -267,11 +165,11 @@ impl Conn {
             self.start += used;
             match event {
                 Some(Event::Informational(head)) => {
-                    crate::driver::log_response_head(head.raw());
+                    wire::log_response_head(head.raw());
                     informational.push((head.status(), head.headers().to_headers()));
                 }
                 Some(Event::Head(head)) => {
-                    crate::driver::log_response_head(head.raw());
+                    wire::log_response_head(head.raw());
                     return Ok(Some(Head { head: head.clone(), informational: std::mem::take(informational) }));
                 }
                 Some(_) => return Err(Error::new(ErrorKind::Protocol, "body before the response head")),
@@ -337,7 +235,7 @@ impl Conn {
                 }
                 BodySource::Reader(reader, scratch) => {
                     // Leave room for the chunk framing around the data.
-                    let room = (out.len() - filled - 32).min(scratch.len());
+                    let room = (out.len() - filled - buffers::CHUNK_FRAMING).min(scratch.len());
                     let count = match reader.read(&mut scratch[..room]) {
                         Ok(count) => count,
                         Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
@@ -467,10 +365,7 @@ impl Conn {
                 Ok(0) => return Ok(Filled::Eof),
                 Ok(count) => {
                     self.end += count;
-                    // Big bodies deserve big reads: grow while reads fill the buffer.
-                    if count == space && self.buffer.len() < LARGEST_BUFFER {
-                        self.buffer.resize(self.buffer.len() * 2, 0);
-                    }
+                    buffers::grow_after_read(&mut self.buffer, count, space);
                     return Ok(Filled::Bytes);
                 }
                 Err(error) if is_timeout(&error) => self.core.handle_timeout(Instant::now())?,
@@ -482,7 +377,7 @@ impl Conn {
 
     /// Makes space after the unconsumed bytes: rewind, compact, or grow.
     fn make_room(&mut self) {
-        crate::driver::make_room(&mut self.buffer, &mut self.start, &mut self.end, LARGEST_BUFFER);
+        buffers::make_room(&mut self.buffer, &mut self.start, &mut self.end, LARGEST_READ);
     }
 
     /// Sets the socket's timeout to the core's next deadline, firing it if it has passed.
@@ -554,185 +449,10 @@ pub(crate) enum BodySource<'a> {
     /// Bytes in memory and how many were sent.
     Bytes(&'a [u8], usize),
     /// A reader streamed through a scratch buffer.
-    Reader(&'a mut (dyn Read + Send), Vec<u8>),
+    Reader(Box<dyn Read + Send + 'a>, Vec<u8>),
 }
 
-fn remaining(deadline: Option<Instant>) -> Option<Duration> {
-    deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()))
-}
-
-fn is_timeout(error: &io::Error) -> bool {
+/// Whether an I/O error is a socket timeout (a passed deadline, for the core to judge).
+pub(crate) fn is_timeout(error: &io::Error) -> bool {
     matches!(error.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
-}
-
-/// How long an attempt has before the next address is tried alongside it (RFC 8305 §5
-/// recommends 250 ms).
-const ATTEMPT_DELAY: Duration = Duration::from_millis(250);
-
-/// Happy Eyeballs (RFC 8305): addresses interleaved by family, the resolver's first family
-/// first; a new attempt starts when the previous one fails or has run for 250 ms; the first
-/// connection wins. Attempts run on short-lived threads; a losing socket is closed when its
-/// thread ends.
-fn connect_racing(addresses: &[SocketAddr], deadline: Option<Instant>) -> io::Result<TcpStream> {
-    let budget = |deadline: Option<Instant>| remaining(deadline).unwrap_or(Duration::from_secs(3600));
-    match addresses {
-        [] => return Err(io::Error::new(io::ErrorKind::NotFound, "the name resolved to no address")),
-        [only] => return TcpStream::connect_timeout(only, budget(deadline).max(Duration::from_millis(1))),
-        _ => {}
-    }
-    let ordered = interleave_families(addresses);
-    let (sender, receiver) = std::sync::mpsc::channel();
-    let (mut started, mut failed) = (0, 0);
-    let mut last_error = None;
-    loop {
-        if started < ordered.len() {
-            let (address, sender) = (ordered[started], sender.clone());
-            let timeout = budget(deadline).max(Duration::from_millis(1));
-            std::thread::spawn(move || {
-                // The receiver may be gone (another attempt won): the socket just closes.
-                let _ = sender.send(TcpStream::connect_timeout(&address, timeout));
-            });
-            started += 1;
-        }
-        let left = budget(deadline);
-        if left.is_zero() {
-            return Err(last_error.unwrap_or_else(|| io::Error::new(io::ErrorKind::TimedOut, "connect timed out")));
-        }
-        let wait = if started < ordered.len() { ATTEMPT_DELAY.min(left) } else { left };
-        match receiver.recv_timeout(wait) {
-            Ok(Ok(socket)) => return Ok(socket),
-            Ok(Err(error)) => {
-                failed += 1;
-                last_error = Some(error);
-                if failed == ordered.len() {
-                    return Err(last_error.unwrap_or_else(|| io::Error::other("every address failed")));
-                }
-            }
-            Err(_) => {}
-        }
-    }
-}
-
-/// Alternates address families, starting with the family of the first address.
-fn interleave_families(addresses: &[SocketAddr]) -> Vec<SocketAddr> {
-    let first_v6 = addresses[0].is_ipv6();
-    let (mut preferred, mut other): (Vec<SocketAddr>, Vec<SocketAddr>) =
-        addresses.iter().partition(|address| address.is_ipv6() == first_v6);
-    preferred.reverse();
-    other.reverse();
-    let mut ordered = Vec::with_capacity(addresses.len());
-    while !preferred.is_empty() || !other.is_empty() {
-        ordered.extend(preferred.pop());
-        ordered.extend(other.pop());
-    }
-    ordered
-}
-
-/// Completes the TLS handshake within the connect deadline.
-/// Opens a CONNECT tunnel to the key's origin through `proxy` (RFC 9110 §9.3.6), within the
-/// connect deadline. The proxy's credentials go on the CONNECT request and nowhere else.
-fn tunnel(
-    key: &PoolKey,
-    proxy: &tidings_core::proxy::Proxy,
-    socket: TcpStream,
-    config: Config,
-    started: Instant,
-) -> Result<TcpStream, Error> {
-    let connect = crate::driver::connect_request(key)?;
-    let mut core = Connection::connecting(config, started);
-    let connect_deadline = core.poll_timeout();
-    core.handle_connected(Instant::now())?;
-    let mut conn = Conn {
-        key: key.clone(),
-        core,
-        stream: Stream::Plain(socket),
-        buffer: vec![0; INITIAL_BUFFER],
-        start: 0,
-        end: 0,
-        idle_since: None,
-        armed: [None; 2],
-    };
-    let refused =
-        |detail: String| Error::new(ErrorKind::Connect, format!("proxy {}:{} {detail}", proxy.host(), proxy.port()));
-    let head = conn.exchange(&connect, &mut BodySource::Empty, connect_deadline).map_err(|error| {
-        if error.kind() == ErrorKind::Timeout {
-            error
-        } else {
-            refused(format!("failed the tunnel to {}:{}: {error}", key.host, key.port))
-        }
-    })?;
-    let status = head.head.status();
-    if !(200..300).contains(&status) {
-        let reason = String::from_utf8_lossy(head.head.reason()).into_owned();
-        return Err(refused(format!("refused the tunnel to {}:{}: {status} {reason}", key.host, key.port)));
-    }
-    if conn.start != conn.end {
-        return Err(refused("sent bytes after accepting the tunnel, before TLS began".to_owned()));
-    }
-    log::debug!("tunnel to {}:{} open through {}:{}", key.host, key.port, proxy.host(), proxy.port());
-    match conn.stream {
-        Stream::Plain(socket) => Ok(socket),
-        Stream::Tls(_) => Err(Error::new(ErrorKind::Connect, "the tunnel's socket changed kind")),
-    }
-}
-
-fn handshake(
-    key: &PoolKey,
-    config: Arc<ClientConfig>,
-    mut socket: TcpStream,
-    core: &Connection,
-) -> Result<TlsStream, Error> {
-    let name = crate::tls::server_name(&key.host)?;
-    let mut tls = ClientConnection::new(config, name)
-        .map_err(|error| Error::new(ErrorKind::Tls, "starting TLS").with_source(error))?;
-    while tls.is_handshaking() {
-        let wait = remaining(core.poll_timeout());
-        if wait.is_some_and(|wait| wait.is_zero()) {
-            return Err(Error::new(ErrorKind::Timeout, format!("TLS handshake with {} timed out", key.host)));
-        }
-        socket
-            .set_read_timeout(wait)
-            .and_then(|()| socket.set_write_timeout(wait))
-            .map_err(|error| Error::io(ErrorKind::Tls, "TLS", error))?;
-        match tls.complete_io(&mut socket) {
-            Ok(_) => {}
-            Err(error) if is_timeout(&error) => {
-                return Err(Error::new(ErrorKind::Timeout, format!("TLS handshake with {} timed out", key.host)))
-            }
-            Err(error) => {
-                let message = format!("TLS handshake with {} failed", key.host);
-                return Err(match error.into_inner() {
-                    Some(inner) => Error::new(ErrorKind::Tls, format!("{message}: {inner}")),
-                    None => Error::new(ErrorKind::Tls, message),
-                });
-            }
-        }
-    }
-    Ok(TlsStream { tls, socket, cipher: crate::driver::CiphertextBuffer::default() })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn families_alternate_starting_with_the_first() {
-        let addresses: Vec<SocketAddr> =
-            ["[::1]:1", "[::2]:1", "[::3]:1", "10.0.0.1:1"].iter().map(|text| text.parse().expect("address")).collect();
-        let ordered: Vec<String> = interleave_families(&addresses).iter().map(ToString::to_string).collect();
-        assert_eq!(ordered, ["[::1]:1", "10.0.0.1:1", "[::2]:1", "[::3]:1"]);
-    }
-
-    #[test]
-    fn a_refused_address_falls_through_to_the_next() {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        let open = listener.local_addr().expect("address");
-        let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("address");
-        let socket =
-            connect_racing(&[closed, open], Some(Instant::now() + Duration::from_secs(5))).expect("second address");
-        assert_eq!(socket.peer_addr().expect("peer"), open);
-        let error =
-            connect_racing(&[closed, closed], Some(Instant::now() + Duration::from_secs(5))).expect_err("all refused");
-        assert_eq!(error.kind(), io::ErrorKind::ConnectionRefused);
-    }
 }

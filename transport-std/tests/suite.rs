@@ -4,8 +4,8 @@
 mod common;
 mod scenarios;
 
-use scenarios::Transport;
-use tidings_std::{Error, PreparedRequest, RequestBuilder, Response, Session};
+use scenarios::{Config, Transport};
+use tidings_std::{Error, PreparedRequest, RequestBuilder, Response};
 
 struct Blocking;
 
@@ -14,11 +14,11 @@ impl Transport for Blocking {
         request.send()
     }
 
-    fn send_prepared(&self, session: &Session, request: PreparedRequest) -> Result<Response, Error> {
+    fn send_prepared(&self, session: &Config, request: PreparedRequest) -> Result<Response, Error> {
         session.send(request)
     }
 
-    fn idle_connections(&self, session: &Session) -> usize {
+    fn idle_connections(&self, session: &Config) -> usize {
         session.idle_connections()
     }
 

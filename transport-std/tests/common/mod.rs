@@ -45,6 +45,9 @@ pub enum Action {
     Trickle(Vec<u8>, Duration),
     /// Write these bytes, then reset the connection (RST, not FIN).
     Reset(Vec<u8>),
+    /// Write these bytes, wait, write the second ones unasked (to an idle connection), and
+    /// keep the connection.
+    RespondThenLater(Vec<u8>, Duration, Vec<u8>),
 }
 
 type Script = dyn Fn(&Recorded, usize) -> Action + Send + Sync;
@@ -185,6 +188,15 @@ fn serve(mut stream: impl Read + Write, connection: usize, script: &Script, log:
                 let _ = stream.write_all(&bytes);
                 let _ = stream.flush();
                 return Ended::Reset;
+            }
+            Action::RespondThenLater(bytes, wait, later) => {
+                if stream.write_all(&bytes).and_then(|()| stream.flush()).is_err() {
+                    return Ended::Closed;
+                }
+                thread::sleep(wait);
+                if stream.write_all(&later).and_then(|()| stream.flush()).is_err() {
+                    return Ended::Closed;
+                }
             }
         }
     }

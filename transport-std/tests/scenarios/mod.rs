@@ -7,11 +7,17 @@
 pub mod httpbin;
 pub mod interop;
 pub mod loopback;
+pub mod profiles;
 pub mod proxy;
+pub mod reuse;
 pub mod security;
 pub mod tls;
 
 use tidings_std::{Error, PreparedRequest, RequestBuilder, Response, Session};
+
+/// The client layer's session, which configures every transport (a `tidings_std::Session`
+/// derefs to it).
+pub type Config = tidings_client::Session;
 
 /// How a test sends a request.
 pub trait Transport {
@@ -20,10 +26,10 @@ pub trait Transport {
     fn send(&self, request: RequestBuilder) -> Result<Response, Error>;
 
     /// Sends a prepared request with `session`'s configuration.
-    fn send_prepared(&self, session: &Session, request: PreparedRequest) -> Result<Response, Error>;
+    fn send_prepared(&self, session: &Config, request: PreparedRequest) -> Result<Response, Error>;
 
     /// Idle pooled connections of `session` (of the transport's client for it).
-    fn idle_connections(&self, session: &Session) -> usize;
+    fn idle_connections(&self, session: &Config) -> usize;
 
     /// A GET the way the module-level `tidings_std::get` sends it (no cookie jar).
     fn get(&self, url: &str) -> Result<Response, Error> {
@@ -92,6 +98,11 @@ macro_rules! scenario_tests {
             proxy::https_tunnels_with_credentials_on_the_connect_only,
             proxy::a_refused_tunnel_is_a_connect_error,
             proxy::no_proxy_per_scheme_settings_and_invalid_proxies,
+            profiles::mounted_profiles_apply_per_prefix,
+            reuse::an_unsolicited_second_response_is_never_read_as_the_next,
+            reuse::a_body_after_a_response_to_head_closes_the_connection,
+            reuse::a_body_after_a_204_closes_the_connection,
+            reuse::bytes_written_to_an_idle_connection_discard_it,
             security::cve_2018_20060_authorization_stays_with_its_origin,
             security::cve_2018_18074_no_credentials_on_a_downgrade_to_http,
             security::cve_2023_43804_cookie_headers_stay_with_their_origin,

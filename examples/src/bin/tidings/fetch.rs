@@ -389,15 +389,14 @@ static WIRE: WireLog = WireLog;
 
 impl log::Log for WireLog {
     fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
-        metadata.target() == tidings_std::driver::WIRE_REQUEST
-            || metadata.target() == tidings_std::driver::WIRE_RESPONSE
+        metadata.target() == tidings_std::wire::WIRE_REQUEST || metadata.target() == tidings_std::wire::WIRE_RESPONSE
     }
 
     fn log(&self, record: &log::Record<'_>) {
         if !self.enabled(record.metadata()) {
             return;
         }
-        let marker = if record.target() == tidings_std::driver::WIRE_REQUEST { '>' } else { '<' };
+        let marker = if record.target() == tidings_std::wire::WIRE_REQUEST { '>' } else { '<' };
         let head = record.args().to_string();
         let mut stderr = std::io::stderr().lock();
         for line in head.split_terminator("\r\n") {

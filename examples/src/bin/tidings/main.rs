@@ -1,7 +1,7 @@
 //! `tidings`: a curl-like HTTP/1.1 client and raw-bytes debugging tool.
 //!
 //! `tidings decode [OPTIONS] [FILE|-]` parses a raw response capture with the core alone.
-//! The JSON report (`--report json`) is a stable contract: see `../shared/CONTRACT.md`.
+//! The JSON report (`--report json`) is a stable contract: see `docs/report.md`.
 //! `tidings [METHOD] URL...` sends a request to each URL in order over one session and pool,
 //! on the blocking transport (`--transport std`, the default) or a `tidings-mio` event loop
 //! (`--transport mio`).
@@ -20,7 +20,7 @@ const USAGE: &str = "\
 usage: tidings [OPTIONS] [METHOD] URL...   send a request to each URL over one session
        tidings decode [OPTIONS] [FILE|-]    parse a raw response capture with the core alone
 
-request options (see CONTRACT.md):
+request options (see docs/report.md):
   -H, --header 'Name: value'   -q, --query k=v     -d, --data TEXT   --data-binary @FILE
   --form k=v   --json TEXT     -u, --user U:P  --digest   --bearer TOKEN
   --timeout S  --connect-timeout S  --read-timeout S  --max-body BYTES  --fail
@@ -35,7 +35,7 @@ decode options:
   --split-seed S      feed the bytes in random pieces chosen by seed S
   --eof / --no-eof    whether the capture ends with the peer closing (default --eof)
   --max-body BYTES    cap on the decoded body (error kind too_large)
-  --report json       print one JSON object (see CONTRACT.md) and nothing else on stdout
+  --report json       print one JSON object (see docs/report.md) and nothing else on stdout
   -h, --help          this text
 ";
 

@@ -1,4 +1,4 @@
-//! The JSON report of `../shared/CONTRACT.md`: one object per response, a stable contract.
+//! The JSON report of `docs/report.md`: one object per response, a stable contract.
 
 use base64::Engine as _;
 use serde::Serialize;
@@ -50,7 +50,7 @@ impl Report {
         self.headers = fields(head.headers());
     }
 
-    /// The decoded body, and its text when `Content-Type` names a charset (CONTRACT.md).
+    /// The decoded body, and its text when `Content-Type` names a charset (docs/report.md).
     pub fn set_body(&mut self, body: &[u8], content_type: Option<&[u8]>) {
         self.body_b64 = base64::engine::general_purpose::STANDARD.encode(body);
         if content_type.and_then(tidings_core::text::charset).is_some() {

@@ -67,7 +67,7 @@ impl TlsSettings {
     }
 
     /// Builds the rustls configuration (`ring` provider, ALPN `http/1.1`).
-    pub(crate) fn build(&self) -> Result<Arc<ClientConfig>, Error> {
+    pub fn build(&self) -> Result<Arc<ClientConfig>, Error> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let builder = ClientConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
@@ -144,11 +144,33 @@ fn tls_error(message: String, error: rustls::pki_types::pem::Error) -> Error {
     Error::new(ErrorKind::Tls, message).with_source(error)
 }
 
-/// The name to verify and send as SNI.
-pub(crate) fn server_name(host: &str) -> Result<ServerName<'static>, Error> {
+/// The name a TLS connection to `host` verifies and sends as SNI (a bracketed IPv6 literal
+/// is verified as an IP address).
+pub fn server_name(host: &str) -> Result<ServerName<'static>, Error> {
     let bare = host.trim_start_matches('[').trim_end_matches(']');
     ServerName::try_from(bare.to_owned())
         .map_err(|error| Error::new(ErrorKind::Tls, format!("invalid TLS server name {host:?}")).with_source(error))
+}
+
+/// The error for a TLS handshake with `host` that failed with `error` (as rustls reported it
+/// through `io::Error`): kind `tls`, naming the host and rustls' reason; a handshake that ran
+/// out of time is `timeout`.
+pub fn handshake_error(host: &str, error: std::io::Error) -> Error {
+    if matches!(error.kind(), std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock) {
+        return Error::new(ErrorKind::Timeout, format!("TLS handshake with {host} timed out"));
+    }
+    let message = format!("TLS handshake with {host} failed");
+    match error.into_inner() {
+        Some(inner) => Error::new(ErrorKind::Tls, format!("{message}: {inner}")),
+        None => Error::new(ErrorKind::Tls, message),
+    }
+}
+
+/// A rustls client session for `host` over `config`, ready for its handshake.
+pub fn client_session(config: Arc<ClientConfig>, host: &str) -> Result<rustls::ClientConnection, Error> {
+    let name = server_name(host)?;
+    rustls::ClientConnection::new(config, name)
+        .map_err(|error| Error::new(ErrorKind::Tls, "starting TLS").with_source(error))
 }
 
 /// The verifier behind `danger_accept_invalid_certs`: checks signatures are well formed,

@@ -1,4 +1,5 @@
 //! Credentials: Basic, Bearer, Digest (the core's RFC 7616 state machine) and `.netrc`.
+//! The [`Auth`] trait they implement lives beside the request it changes (`prepared.rs`).
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -7,26 +8,8 @@ use base64::Engine as _;
 use tidings_core::netrc::Netrc;
 
 use crate::error::{Error, ErrorKind};
-use crate::request::PreparedRequest;
+use crate::prepared::{Auth, PreparedRequest};
 use tidings_core::ResponseHead;
-
-/// Something that adds credentials to a request (Requests' `AuthBase`).
-///
-/// Credentials are applied for the origin of the request they were given with, and again on
-/// redirect hops back to that origin; they never travel to another one.
-pub trait Auth: Send + Sync {
-    /// Adds whatever the scheme needs (usually an `Authorization` header).
-    fn apply(&self, request: &mut PreparedRequest) -> Result<(), Error>;
-
-    /// A `401` from the credentials' origin answered `request` (`response` is its head; the
-    /// body is not read yet). Return `true` after updating `request` to have it sent again,
-    /// once (Digest answers its challenge this way); a second 401 is returned to the caller.
-    /// The default declines.
-    fn retry_unauthorized(&self, request: &mut PreparedRequest, response: &ResponseHead) -> Result<bool, Error> {
-        let _ = (request, response);
-        Ok(false)
-    }
-}
 
 /// `Authorization: Basic` (RFC 7617).
 #[derive(Clone)]

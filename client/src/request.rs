@@ -1,146 +1,58 @@
-//! Building a request the way Requests does, and the prepared request one can inspect.
+//! Building a request the way Requests does: `session.get(url).query(..).header(..)`, then
+//! `.send()` through the session's blocking transport or `.build()` for an event-loop client.
 
-use std::fmt;
 use std::io::{Read, Seek, SeekFrom};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tidings_core::{Body, Headers, Method};
+use tidings_core::{Headers, Method};
 use url::Url;
 
-use crate::auth::{Auth, BasicAuth, BearerAuth};
+use crate::auth::{BasicAuth, BearerAuth};
 use crate::error::{Error, ErrorKind};
+use crate::prepared::{Auth, PreparedBody, PreparedRequest};
 use crate::response::Response;
 use crate::session::Session;
 
-/// The body of a prepared request.
-pub(crate) enum PreparedBody {
-    Empty,
-    /// In memory, so it can be replayed.
-    Bytes(Vec<u8>),
-    /// Streamed from a reader (not replayable). The mutex only makes the request `Sync`
-    /// (so errors carrying a response are); access is always through `&mut`.
-    Reader {
-        reader: Mutex<Box<dyn Read + Send>>,
-        length: Option<u64>,
-    },
-    /// Streamed from a reader that can seek back to `start` (replayable, as a file).
-    Seekable {
-        reader: Mutex<Box<dyn SeekRead>>,
-        start: u64,
-        length: u64,
-    },
-}
-
-/// A body source that can be rewound.
-pub(crate) trait SeekRead: Read + Seek + Send {}
-impl<T: Read + Seek + Send> SeekRead for T {}
-
-/// `&mut dyn SeekRead` as a plain reader.
-pub(crate) struct Rewound<'a>(pub(crate) &'a mut dyn SeekRead);
-
-impl Read for Rewound<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        self.0.read(buf)
-    }
-}
-
-impl PreparedBody {
-    /// Whether the body can be sent again (redirects, retries, auth challenges).
-    pub(crate) fn is_replayable(&self) -> bool {
-        !matches!(self, PreparedBody::Reader { .. })
-    }
-}
-
-/// A request ready to send, to inspect first if wanted (Requests' `PreparedRequest`).
-pub struct PreparedRequest {
-    pub(crate) method: Method,
-    pub(crate) url: Url,
-    pub(crate) headers: Headers,
-    pub(crate) body: PreparedBody,
-    pub(crate) timeout: Option<Duration>,
-    /// Connect and read (send and between-bytes) limits of this request, over the session's.
-    pub(crate) connect_timeout: Option<Duration>,
-    pub(crate) read_timeout: Option<Duration>,
-    /// The credentials given with the request (or the session's), and the origin they are for.
-    pub(crate) auth: Option<(Arc<dyn Auth>, url::Origin)>,
-    /// No credentials were given: `.netrc` is consulted for each host the request reaches.
-    pub(crate) netrc: bool,
-    /// Cookies for this request alone (bound to its origin, never kept by the session).
-    pub(crate) cookies: Vec<(String, String)>,
-}
-
-impl fmt::Debug for PreparedRequest {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PreparedRequest")
-            .field("method", &self.method)
-            .field("url", &self.url.as_str())
-            .field("headers", &self.headers)
-            .field("body", &self.body().map(<[u8]>::len))
-            .finish()
-    }
-}
-
-impl PreparedRequest {
-    /// The method.
-    pub fn method(&self) -> &Method {
-        &self.method
+impl Session {
+    /// A request with any method.
+    pub fn request(&self, method: Method, url: &str) -> RequestBuilder {
+        RequestBuilder::new(self.clone(), method, url)
     }
 
-    /// The URL, query parameters included.
-    pub fn url(&self) -> &Url {
-        &self.url
+    /// `GET`.
+    pub fn get(&self, url: &str) -> RequestBuilder {
+        self.request(Method::GET, url)
     }
 
-    /// The headers the caller and session set (the core adds `Host`, defaults and framing
-    /// when it writes the head).
-    pub fn headers(&self) -> &Headers {
-        &self.headers
+    /// `POST`.
+    pub fn post(&self, url: &str) -> RequestBuilder {
+        self.request(Method::POST, url)
     }
 
-    /// The headers, to change before sending.
-    pub fn headers_mut(&mut self) -> &mut Headers {
-        &mut self.headers
+    /// `PUT`.
+    pub fn put(&self, url: &str) -> RequestBuilder {
+        self.request(Method::PUT, url)
     }
 
-    /// The body when it is in memory.
-    pub fn body(&self) -> Option<&[u8]> {
-        match &self.body {
-            PreparedBody::Bytes(bytes) => Some(bytes),
-            _ => None,
-        }
+    /// `PATCH`.
+    pub fn patch(&self, url: &str) -> RequestBuilder {
+        self.request(Method::PATCH, url)
     }
 
-    /// The core's request for this one.
-    pub(crate) fn to_core(&self) -> Result<tidings_core::Request, Error> {
-        let body = match &self.body {
-            PreparedBody::Empty => Body::Empty,
-            PreparedBody::Bytes(bytes) => Body::Stream { length: Some(bytes.len() as u64) },
-            PreparedBody::Reader { length, .. } => Body::Stream { length: *length },
-            PreparedBody::Seekable { length, .. } => Body::Stream { length: Some(*length) },
-        };
-        let mut request = tidings_core::Request::from_url(self.method.clone(), self.url.clone())?.body(body);
-        *request.headers_mut() = self.headers.clone();
-        Ok(request)
+    /// `DELETE`.
+    pub fn delete(&self, url: &str) -> RequestBuilder {
+        self.request(Method::DELETE, url)
     }
 
-    /// A copy for the response to keep; a streamed body is not kept.
-    pub(crate) fn summary(&self) -> PreparedRequest {
-        PreparedRequest {
-            method: self.method.clone(),
-            url: self.url.clone(),
-            headers: self.headers.clone(),
-            body: match &self.body {
-                PreparedBody::Bytes(bytes) => PreparedBody::Bytes(bytes.clone()),
-                _ => PreparedBody::Empty,
-            },
-            timeout: self.timeout,
-            connect_timeout: self.connect_timeout,
-            read_timeout: self.read_timeout,
-            auth: self.auth.clone(),
-            netrc: self.netrc,
-            cookies: self.cookies.clone(),
-        }
+    /// `HEAD`.
+    pub fn head(&self, url: &str) -> RequestBuilder {
+        self.request(Method::HEAD, url)
+    }
+
+    /// `OPTIONS`.
+    pub fn options(&self, url: &str) -> RequestBuilder {
+        self.request(Method::OPTIONS, url)
     }
 }
 
@@ -247,7 +159,7 @@ impl RequestBuilder {
 
     /// A `multipart/form-data` body, streamed (files are read while sending): with
     /// `Content-Length` when every part's size is known, chunked otherwise.
-    pub fn multipart(mut self, form: crate::Multipart) -> Self {
+    pub fn multipart(mut self, form: crate::multipart::Multipart) -> Self {
         self.set_default_header("Content-Type", &form.content_type());
         let (reader, length) = form.into_reader();
         self.body = Ok(PreparedBody::Reader { reader: Mutex::new(Box::new(reader)), length });
@@ -333,7 +245,7 @@ impl RequestBuilder {
         if !matches!(url.scheme(), "http" | "https") {
             return Err(tidings_core::InvalidRequest::UnsupportedScheme { scheme: url.scheme().to_owned() }.into());
         }
-        let settings = self.session.settings();
+        let settings = self.session.inner();
         let query: Vec<&(String, String)> = settings.query.iter().chain(self.query.iter()).collect();
         if !query.is_empty() {
             url.query_pairs_mut().extend_pairs(query.iter().map(|(key, value)| (key, value)));

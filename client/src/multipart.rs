@@ -10,12 +10,12 @@ use std::path::Path;
 /// A multipart form: text fields, in-memory parts, files and readers, sent in order.
 ///
 /// ```no_run
-/// use tidings_std::{Multipart, Part};
+/// use tidings_client::{Multipart, Part};
 /// let form = Multipart::new()
 ///     .text("title", "holiday")
 ///     .file("photo", "beach.jpg")?
 ///     .part("notes", Part::bytes(b"sunny".to_vec()).file_name("notes.txt").mime("text/plain"));
-/// let response = tidings_std::Session::new().post("http://127.0.0.1:8080/post").multipart(form).send();
+/// let response = tidings_client::Session::new().post("http://127.0.0.1:8080/post").multipart(form).send();
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub struct Multipart {

@@ -1,5 +1,10 @@
-//! One error type for the blocking client, with the stable kinds of the JSON report.
+//! One error type for every transport, with the stable kinds of the CLI's JSON report.
+//!
+//! This file sits below the response model: an error that carries the response behind it
+//! (`http_status`, `redirect_limit`) holds it as an extension, and `Error::response` is
+//! written beside the response (`response.rs`), so the two files do not import each other.
 
+use std::any::Any;
 use std::fmt;
 
 pub use tidings_core::ErrorKind;
@@ -11,15 +16,14 @@ pub struct Error {
     inner: Box<Inner>,
 }
 
-#[derive(Debug)]
 struct Inner {
     kind: ErrorKind,
     message: String,
     url: Option<Url>,
     status: Option<u16>,
     source: Option<Box<dyn std::error::Error + Send + Sync>>,
-    /// The response that made this an error (`http_status`, `redirect_limit`).
-    response: Option<crate::Response>,
+    /// The response that made this an error (a `Response`; see `response.rs`).
+    pub(crate) response: Option<Box<dyn Any + Send + Sync>>,
 }
 
 impl Error {
@@ -38,21 +42,13 @@ impl Error {
     }
 
     /// An error from the protocol core; its kind is the core's.
-    pub(crate) fn core(error: tidings_core::Error) -> Error {
+    pub fn core(error: tidings_core::Error) -> Error {
         let kind = error.kind();
-        Error {
-            inner: Box::new(Inner {
-                kind,
-                message: error.to_string(),
-                url: None,
-                status: None,
-                source: Some(Box::new(error)),
-                response: None,
-            }),
-        }
+        Error::new(kind, error.to_string()).with_source(error)
     }
 
-    /// An I/O failure during `doing` (connect, TLS, read, write).
+    /// An I/O failure during `doing` (connect, TLS, read, write). A timed-out or would-block
+    /// read is `timeout`; an error rustls reported is `tls`; anything else is `kind`.
     pub fn io(kind: ErrorKind, doing: &str, error: std::io::Error) -> Error {
         // An error we wrapped to pass through `Read` comes back out whole.
         if error.get_ref().is_some_and(|inner| inner.is::<Error>()) {
@@ -70,16 +66,7 @@ impl Error {
             _ if error.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) => ErrorKind::Tls,
             _ => kind,
         };
-        Error {
-            inner: Box::new(Inner {
-                kind,
-                message: format!("{doing}: {error}"),
-                url: None,
-                status: None,
-                source: Some(Box::new(error)),
-                response: None,
-            }),
-        }
+        Error::new(kind, format!("{doing}: {error}")).with_source(error)
     }
 
     /// Keeps `source` as the cause.
@@ -88,34 +75,26 @@ impl Error {
         self
     }
 
+    /// An `http_status` error for a 4xx or 5xx response of `url`.
     pub(crate) fn status(status: u16, reason: &str, url: &Url) -> Error {
         let class = if status >= 500 { "server error" } else { "client error" };
-        Error {
-            inner: Box::new(Inner {
-                kind: ErrorKind::HttpStatus,
-                message: format!("{status} {reason} ({class})"),
-                url: Some(url.clone()),
-                status: Some(status),
-                source: None,
-                response: None,
-            }),
-        }
+        let mut error = Error::new(ErrorKind::HttpStatus, format!("{status} {reason} ({class})")).at(url);
+        error.inner.status = Some(status);
+        error
     }
 
-    /// Keeps the response that made this an error.
-    pub(crate) fn with_response(mut self, response: crate::Response) -> Error {
-        self.inner.response = Some(response);
-        self
+    /// The response slot (typed access is `Error::response`, beside the response model).
+    pub(crate) fn response_slot(&mut self) -> &mut Option<Box<dyn Any + Send + Sync>> {
+        &mut self.inner.response
     }
 
-    /// The response behind an `http_status` or `redirect_limit` error (Requests'
-    /// `error.response`): the last redirect, or the 4xx/5xx response, body unread.
-    pub fn response(&self) -> Option<&crate::Response> {
-        self.inner.response.as_ref()
+    /// The response slot, read only.
+    pub(crate) fn response_ref(&self) -> Option<&(dyn Any + Send + Sync)> {
+        self.inner.response.as_deref()
     }
 
-    /// Takes the response out, to read its body.
-    pub fn into_response(self) -> Option<crate::Response> {
+    /// Takes the response slot out.
+    pub(crate) fn take_response(self) -> Option<Box<dyn Any + Send + Sync>> {
         self.inner.response
     }
 
@@ -147,7 +126,7 @@ impl Error {
     }
 
     /// Wraps this error in an `io::Error` (for `Read` impls) that [`Error::io`] unwraps.
-    pub(crate) fn into_io(self) -> std::io::Error {
+    pub fn into_io(self) -> std::io::Error {
         let kind = match self.inner.kind {
             ErrorKind::Timeout => std::io::ErrorKind::TimedOut,
             ErrorKind::Eof => std::io::ErrorKind::UnexpectedEof,
@@ -159,7 +138,13 @@ impl Error {
 
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.inner.fmt(f)
+        f.debug_struct("Error")
+            .field("kind", &self.inner.kind)
+            .field("message", &self.inner.message)
+            .field("url", &self.inner.url.as_ref().map(Url::as_str))
+            .field("status", &self.inner.status)
+            .field("source", &self.inner.source)
+            .finish_non_exhaustive()
     }
 }
 
@@ -196,5 +181,22 @@ impl From<tidings_core::Error> for Error {
 impl From<tidings_core::InvalidRequest> for Error {
     fn from(error: tidings_core::InvalidRequest) -> Error {
         Error::core(error.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_cross_threads_and_unwrap_from_io() {
+        fn sendable<T: Send + Sync + 'static>() {}
+        sendable::<Error>();
+        let original = Error::new(ErrorKind::Eof, "closed early");
+        let back = Error::io(ErrorKind::Io, "reading", original.into_io());
+        assert_eq!(back.kind(), ErrorKind::Eof);
+        assert_eq!(back.to_string(), "closed early");
+        let timed_out = Error::io(ErrorKind::Io, "reading", std::io::Error::from(std::io::ErrorKind::TimedOut));
+        assert_eq!(timed_out.kind(), ErrorKind::Timeout);
     }
 }

@@ -1,0 +1,107 @@
+//! Connection setup as decisions, the same for every transport: in which order addresses are
+//! tried and when the next one joins the race (Happy Eyeballs, RFC 8305), the `CONNECT`
+//! request that opens a tunnel through a proxy and the verdict on the proxy's answer.
+//! Transports do the connecting; they ask here what to do.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tidings_core::ResponseHead;
+
+use crate::error::{Error, ErrorKind};
+use crate::pool::PoolKey;
+
+/// How long an attempt runs alone before the next address starts beside it (RFC 8305 §5
+/// recommends 250 ms). An attempt that fails starts the next one at once.
+pub const ATTEMPT_DELAY: Duration = Duration::from_millis(250);
+
+/// The order in which a name's addresses are tried: families alternate, starting with the
+/// family of the resolver's first answer (RFC 8305 §4), so a dead family costs one failed
+/// attempt, not all of them. Within a family the resolver's order is kept.
+pub fn connect_order(addresses: &[SocketAddr]) -> Vec<SocketAddr> {
+    let Some(first) = addresses.first() else { return Vec::new() };
+    let first_v6 = first.is_ipv6();
+    let (preferred, other): (Vec<SocketAddr>, Vec<SocketAddr>) =
+        addresses.iter().partition(|address| address.is_ipv6() == first_v6);
+    let mut ordered = Vec::with_capacity(addresses.len());
+    let (mut preferred, mut other) = (preferred.into_iter(), other.into_iter());
+    loop {
+        match (preferred.next(), other.next()) {
+            (None, None) => return ordered,
+            (first, second) => ordered.extend(first.into_iter().chain(second)),
+        }
+    }
+}
+
+/// The `CONNECT` request that opens a tunnel to `key`'s origin through its proxy (RFC 9110
+/// §9.3.6), with the proxy's credentials — the only request that carries them for a
+/// tunnelled origin.
+pub fn connect_request(key: &PoolKey) -> Result<tidings_core::Request, Error> {
+    let authority = format!("http://{}:{}", key.host, key.port);
+    let mut connect = tidings_core::Request::connect(&authority)?;
+    if let Some(value) = key.proxy.as_ref().and_then(tidings_core::proxy::Proxy::authorization) {
+        connect.headers_mut().append("Proxy-Authorization", value);
+    }
+    Ok(connect)
+}
+
+/// The verdict on the proxy's answer to a `CONNECT`: a 2xx opens the tunnel (RFC 9110
+/// §9.3.6), anything else refuses it (kind `connect`, with the proxy's status and reason).
+/// `early_bytes` says whether bytes came after the answer before TLS began: a proxy that
+/// speaks for the origin before the client did is not trusted.
+pub fn tunnel_verdict(key: &PoolKey, head: &ResponseHead, early_bytes: bool) -> Result<(), Error> {
+    let status = head.status();
+    if !(200..300).contains(&status) {
+        let reason = String::from_utf8_lossy(head.reason()).into_owned();
+        return Err(tunnel_error(key, &format!("refused the tunnel to {}:{}: {status} {reason}", key.host, key.port)));
+    }
+    if early_bytes {
+        return Err(tunnel_error(key, "sent bytes after accepting the tunnel, before TLS began"));
+    }
+    log::debug!(
+        "tunnel to {}:{} open through {}:{}",
+        key.host,
+        key.port,
+        key.socket_address().0,
+        key.socket_address().1
+    );
+    Ok(())
+}
+
+/// A tunnel that failed before the proxy answered (`error` says how: the proxy closed,
+/// reset, or broke HTTP). Kind `connect`, unless it ran out of time (`timeout`).
+pub fn tunnel_failed(key: &PoolKey, error: Error) -> Error {
+    if error.kind() == ErrorKind::Timeout {
+        return error;
+    }
+    tunnel_error(key, &format!("failed the tunnel to {}:{}: {error}", key.host, key.port))
+}
+
+fn tunnel_error(key: &PoolKey, detail: &str) -> Error {
+    let (host, port) = key.socket_address();
+    Error::new(ErrorKind::Connect, format!("proxy {host}:{port} {detail}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn families_alternate_starting_with_the_first() {
+        let addresses: Vec<SocketAddr> =
+            ["[::1]:1", "[::2]:1", "[::3]:1", "10.0.0.1:1"].iter().map(|text| text.parse().expect("address")).collect();
+        let ordered: Vec<String> = connect_order(&addresses).iter().map(ToString::to_string).collect();
+        assert_eq!(ordered, ["[::1]:1", "10.0.0.1:1", "[::2]:1", "[::3]:1"]);
+        assert!(connect_order(&[]).is_empty());
+    }
+
+    #[test]
+    fn the_connect_request_carries_the_proxys_credentials_only() {
+        let proxy = tidings_core::proxy::Proxy::parse("http://me:secret@127.0.0.1:3128").expect("proxy");
+        let key = PoolKey { https: true, host: "example.com".into(), port: 443, tls: Some(1), proxy: Some(proxy) };
+        let request = connect_request(&key).expect("connect");
+        assert_eq!(request.target(), "example.com:443");
+        assert!(request.headers().get("proxy-authorization").is_some_and(|value| value.starts_with(b"Basic ")));
+        assert!(!request.headers().contains("authorization"));
+    }
+}

@@ -1,0 +1,306 @@
+//! The pool's bookkeeping, the same for every transport: what makes two connections
+//! interchangeable (the key), the idle sets with their limits, and **the one rule** for
+//! whether a connection may carry another request.
+//!
+//! A transport keeps its connections however it likes (`tidings-std` in a mutex shared by
+//! threads, `tidings-mio` in slots of its event loop) and calls [`reuse_verdict`] when a
+//! response ends and again when it takes an idle connection out: a connection is reused only
+//! if the core says it may be kept alive *and* nothing arrived beyond the response — any byte
+//! past its end (a second, unsolicited response; body bytes after a response to HEAD, a 204
+//! or a 304) or the peer's close makes it unusable, so one response can never answer another
+//! request (response smuggling, desync).
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use tidings_core::{BodyLength, CloseReason, Connection, Framing};
+
+/// What must match for a pooled connection to carry a request.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PoolKey {
+    pub(crate) https: bool,
+    pub(crate) host: String,
+    pub(crate) port: u16,
+    /// The TLS configuration's identity (its address while the session holds it), so
+    /// verified and unverified traffic, or different roots or client certificates, never
+    /// share a connection.
+    pub(crate) tls: Option<usize>,
+    /// The proxy the connection goes through (with its credentials): a plain connection to
+    /// it for `http://`, a CONNECT tunnel for `https://`.
+    pub(crate) proxy: Option<tidings_core::proxy::Proxy>,
+}
+
+impl PoolKey {
+    /// Whether the connection speaks TLS to the origin.
+    pub fn https(&self) -> bool {
+        self.https
+    }
+
+    /// The origin's host (a bracketed IPv6 literal stays bracketed).
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The origin's port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The proxy the connection goes through, if any.
+    pub fn proxy(&self) -> Option<&tidings_core::proxy::Proxy> {
+        self.proxy.as_ref()
+    }
+
+    /// Where the socket connects: the proxy when there is one, else the origin.
+    pub fn socket_address(&self) -> (&str, u16) {
+        match &self.proxy {
+            Some(proxy) => (proxy.host(), proxy.port()),
+            None => (self.host.as_str(), self.port),
+        }
+    }
+
+    /// Whether the connection is a `CONNECT` tunnel through the proxy (HTTPS through a
+    /// proxy); plain HTTP through a proxy is forwarded in absolute form instead.
+    pub fn tunnels(&self) -> bool {
+        self.https && self.proxy.is_some()
+    }
+}
+
+/// Limits on idle connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolLimits {
+    /// Idle connections kept per key (default 16).
+    pub max_idle_per_host: usize,
+    /// Idle connections kept in all (default 256).
+    pub max_idle: usize,
+}
+
+impl Default for PoolLimits {
+    fn default() -> Self {
+        PoolLimits { max_idle_per_host: 16, max_idle: 256 }
+    }
+}
+
+/// What a transport knows of a connection's receiving side.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Received {
+    /// Bytes arrived that the core has not consumed (plaintext in the read buffer, or
+    /// ciphertext waiting in the TLS layer).
+    pub unconsumed: bool,
+    /// The peer closed its side (or reset it), as far as the transport has seen.
+    pub peer_closed: bool,
+}
+
+/// The reuse rule: `Ok(())` when the connection may carry another request, else why not.
+///
+/// Call it when a response has ended (before pooling the connection) and when taking an idle
+/// connection out of the pool (after [`expire_idle`]). The core must say the connection is
+/// idle and kept alive (RFC 9112 §9.3); then any byte beyond the response, or the peer's
+/// close, ends it — bytes nobody asked for are never read as the next request's response.
+pub fn reuse_verdict(core: &Connection, received: Received) -> Result<(), CloseReason> {
+    if !core.is_idle() {
+        return Err(core.close_reason().unwrap_or(CloseReason::Aborted));
+    }
+    if received.unconsumed {
+        return Err(CloseReason::UnsolicitedData);
+    }
+    if received.peer_closed {
+        return Err(CloseReason::PeerClosed);
+    }
+    Ok(())
+}
+
+/// Hands `now` to an idle connection's core, which closes it once its idle deadline passed.
+pub fn expire_idle(core: &mut Connection, now: Instant) {
+    // An idle connection's only deadline is its idle one; its expiry is no error.
+    let _ = core.handle_timeout(now);
+}
+
+/// Bodies of redirects and retried responses at most this long are read off so the
+/// connection can be reused; a longer or unknown one costs more than a new connection.
+pub const DRAIN_AT_MOST: u64 = 64 * 1024;
+
+/// Whether a response the call drops (a redirect hop, a retried status) is read off to keep
+/// its connection, or the connection is closed instead. Its body is never content-decoded.
+pub fn drain_before_reuse(framing: Option<Framing>) -> bool {
+    match framing.map(|framing| framing.length) {
+        Some(BodyLength::Empty) => true,
+        Some(BodyLength::ContentLength(length)) => length <= DRAIN_AT_MOST,
+        _ => false,
+    }
+}
+
+/// Idle connections (or whatever a transport keeps for them: `tidings-mio` keeps slot
+/// numbers) by key, most recently returned last, within [`PoolLimits`].
+#[derive(Debug)]
+pub struct IdleSet<T> {
+    by_key: HashMap<PoolKey, Vec<Idle<T>>>,
+    count: usize,
+}
+
+#[derive(Debug)]
+struct Idle<T> {
+    item: T,
+    since: Instant,
+}
+
+impl<T> Default for IdleSet<T> {
+    fn default() -> Self {
+        IdleSet { by_key: HashMap::new(), count: 0 }
+    }
+}
+
+impl<T> IdleSet<T> {
+    /// Keeps `item` for `key` from `now`, unless `limits` are reached: then it comes back
+    /// (to be closed).
+    pub fn put(&mut self, key: &PoolKey, item: T, limits: PoolLimits, now: Instant) -> Result<(), T> {
+        if self.count >= limits.max_idle {
+            return Err(item);
+        }
+        let idle = match self.by_key.get_mut(key) {
+            Some(idle) => idle,
+            None => self.by_key.entry(key.clone()).or_default(),
+        };
+        if idle.len() >= limits.max_idle_per_host {
+            return Err(item);
+        }
+        idle.push(Idle { item, since: now });
+        self.count += 1;
+        Ok(())
+    }
+
+    /// The most recently returned item for `key` (the least likely to have been closed by
+    /// the server), with when it went idle.
+    pub fn take(&mut self, key: &PoolKey) -> Option<(T, Instant)> {
+        let idle = self.by_key.get_mut(key)?.pop()?;
+        self.count -= 1;
+        Some((idle.item, idle.since))
+    }
+
+    /// Takes out the item for `key` that `matches` picks, if it is idle.
+    pub fn remove(&mut self, key: &PoolKey, matches: impl Fn(&T) -> bool) -> Option<T> {
+        let idle = self.by_key.get_mut(key)?;
+        let position = idle.iter().position(|entry| matches(&entry.item))?;
+        self.count -= 1;
+        Some(idle.remove(position).item)
+    }
+
+    /// Idle items held now.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Whether nothing is idle.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Takes every item out.
+    pub fn drain(&mut self) -> impl Iterator<Item = T> + '_ {
+        self.count = 0;
+        self.by_key.drain().flat_map(|(_, idle)| idle.into_iter().map(|entry| entry.item))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::disallowed_methods)] // tests pick a base instant; the client layer never reads the clock
+mod tests {
+    use std::time::Duration;
+
+    use tidings_core::{Config, Event, Request};
+
+    use super::*;
+
+    fn key(host: &str) -> PoolKey {
+        PoolKey { https: false, host: host.to_owned(), port: 80, tls: None, proxy: None }
+    }
+
+    /// A core that carried one GET answered by `response`; returns it and the bytes left over.
+    fn after(response: &[u8], method: &str) -> (Connection, usize) {
+        let now = Instant::now();
+        let mut core = Connection::new(Config::default());
+        let request = Request::parse(method, "http://example.com/").expect("request");
+        core.send_request(now, &request).expect("send");
+        let mut wire = [0u8; 512];
+        while core.poll_transmit(now, &mut wire) > 0 {}
+        let mut at = 0;
+        loop {
+            let (used, event) = core.handle_input(now, &response[at..]).expect("input");
+            at += used;
+            if matches!(event, Some(Event::End) | None) {
+                break;
+            }
+        }
+        (core, response.len() - at)
+    }
+
+    #[test]
+    fn a_connection_is_reused_only_when_nothing_follows_the_response() {
+        let (core, left) = after(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", "GET");
+        assert_eq!(reuse_verdict(&core, Received { unconsumed: left > 0, peer_closed: false }), Ok(()));
+        assert_eq!(
+            reuse_verdict(&core, Received { unconsumed: false, peer_closed: true }),
+            Err(CloseReason::PeerClosed)
+        );
+
+        let cases: [(&[u8], &str); 4] = [
+            (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", "GET"),
+            (b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nbody", "HEAD"),
+            (b"HTTP/1.1 204 No Content\r\n\r\nbody", "GET"),
+            (b"HTTP/1.1 304 Not Modified\r\nContent-Length: 4\r\n\r\nbody", "GET"),
+        ];
+        for (response, method) in cases {
+            let (core, left) = after(response, method);
+            assert!(left > 0, "{method} {:?} leaves bytes", String::from_utf8_lossy(response));
+            assert_eq!(
+                reuse_verdict(&core, Received { unconsumed: left > 0, peer_closed: false }),
+                Err(CloseReason::UnsolicitedData)
+            );
+        }
+
+        let (core, _) = after(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", "GET");
+        assert_eq!(reuse_verdict(&core, Received::default()), Err(CloseReason::ServerClose));
+    }
+
+    #[test]
+    fn idle_connections_expire_on_the_cores_idle_deadline() {
+        let mut config = Config::default();
+        config.timeouts.idle = Some(Duration::from_secs(5));
+        let start = Instant::now();
+        let mut core = Connection::connecting(config, start);
+        core.handle_connected(start).expect("connected");
+        expire_idle(&mut core, start + Duration::from_secs(4));
+        assert_eq!(reuse_verdict(&core, Received::default()), Ok(()));
+        expire_idle(&mut core, start + Duration::from_secs(5));
+        assert_eq!(reuse_verdict(&core, Received::default()), Err(CloseReason::IdleTimeout));
+    }
+
+    #[test]
+    fn idle_sets_are_last_in_first_out_within_their_limits() {
+        let now = Instant::now();
+        let limits = PoolLimits { max_idle_per_host: 2, max_idle: 3 };
+        let mut idle = IdleSet::default();
+        assert_eq!(idle.put(&key("a"), 1, limits, now), Ok(()));
+        assert_eq!(idle.put(&key("a"), 2, limits, now), Ok(()));
+        assert_eq!(idle.put(&key("a"), 3, limits, now), Err(3), "per host");
+        assert_eq!(idle.put(&key("b"), 4, limits, now), Ok(()));
+        assert_eq!(idle.put(&key("c"), 5, limits, now), Err(5), "in all");
+        assert_eq!(idle.len(), 3);
+        assert_eq!(idle.take(&key("a")).map(|(item, _)| item), Some(2));
+        assert_eq!(idle.remove(&key("a"), |item| *item == 1), Some(1));
+        assert_eq!(idle.take(&key("a")), None);
+        assert_eq!(idle.drain().collect::<Vec<_>>(), [4]);
+        assert!(idle.is_empty());
+    }
+
+    #[test]
+    fn small_dropped_bodies_are_drained_and_large_ones_closed() {
+        let framing = |length| Some(Framing { length, close: None });
+        assert!(drain_before_reuse(framing(BodyLength::Empty)));
+        assert!(drain_before_reuse(framing(BodyLength::ContentLength(DRAIN_AT_MOST))));
+        assert!(!drain_before_reuse(framing(BodyLength::ContentLength(DRAIN_AT_MOST + 1))));
+        assert!(!drain_before_reuse(framing(BodyLength::Chunked)));
+        assert!(!drain_before_reuse(framing(BodyLength::CloseDelimited)));
+        assert!(!drain_before_reuse(None));
+    }
+}

@@ -1,0 +1,157 @@
+//! Opening a connection: resolve, race the addresses (Happy Eyeballs, in the client layer's
+//! order and timing), open a `CONNECT` tunnel through a proxy and complete TLS — each within
+//! the core's connect deadline. The decisions are the client layer's; this is their I/O.
+
+use std::io;
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rustls::ClientConfig;
+use tidings_client::connect::{connect_order, connect_request, tunnel_failed, tunnel_verdict, ATTEMPT_DELAY};
+use tidings_client::record::CiphertextBuffer;
+use tidings_client::{tls, Error, ErrorKind, PoolKey};
+use tidings_core::{Config, Connection};
+
+use crate::conn::{BodySource, Conn};
+use crate::stream::{Stream, TlsStream};
+
+impl Conn {
+    /// Resolves, connects within the core's connect deadline, tunnels through the key's
+    /// proxy for `https`, and completes TLS.
+    pub(crate) fn open(
+        key: PoolKey,
+        config: Config,
+        tls: Option<Arc<ClientConfig>>,
+        now: Instant,
+    ) -> Result<Conn, Error> {
+        let mut core = Connection::connecting(config.clone(), now);
+        // Through a proxy, the socket goes to the proxy.
+        let (host, port) = key.socket_address();
+        let addresses: Vec<SocketAddr> = (host, port)
+            .to_socket_addrs()
+            .map_err(|error| Error::io(ErrorKind::Connect, &format!("cannot resolve {host}"), error))?
+            .collect();
+        let deadline = core.poll_timeout();
+        let socket = connect_racing(&addresses, deadline)
+            .map_err(|error| Error::io(ErrorKind::Connect, &format!("cannot connect to {host}:{port}"), error))?;
+        socket.set_nodelay(true).map_err(|error| Error::io(ErrorKind::Connect, "TCP_NODELAY", error))?;
+        let socket = match &tls {
+            Some(_) if key.tunnels() => tunnel(&key, socket, config, now)?,
+            _ => socket,
+        };
+        let stream = match tls {
+            None => Stream::Plain(socket),
+            Some(config) => Stream::Tls(Box::new(handshake(&key, config, socket, &core)?)),
+        };
+        core.handle_connected(Instant::now())?;
+        log::debug!("connected to {}:{} ({})", key.host(), key.port(), if key.https() { "tls" } else { "plain" });
+        Ok(Conn::new(key, core, stream))
+    }
+}
+
+fn remaining(deadline: Option<Instant>) -> Option<Duration> {
+    deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()))
+}
+
+/// Happy Eyeballs (RFC 8305) in the client layer's order: a new attempt starts when the
+/// previous one fails or has run for [`ATTEMPT_DELAY`]; the first connection wins. Attempts
+/// run on short-lived threads; a losing socket is closed when its thread ends.
+fn connect_racing(addresses: &[SocketAddr], deadline: Option<Instant>) -> io::Result<TcpStream> {
+    let budget = |deadline: Option<Instant>| remaining(deadline).unwrap_or(Duration::from_secs(3600));
+    match addresses {
+        [] => return Err(io::Error::new(io::ErrorKind::NotFound, "the name resolved to no address")),
+        [only] => return TcpStream::connect_timeout(only, budget(deadline).max(Duration::from_millis(1))),
+        _ => {}
+    }
+    let ordered = connect_order(addresses);
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let (mut started, mut failed) = (0, 0);
+    let mut last_error = None;
+    loop {
+        if started < ordered.len() {
+            let (address, sender) = (ordered[started], sender.clone());
+            let timeout = budget(deadline).max(Duration::from_millis(1));
+            std::thread::spawn(move || {
+                // The receiver may be gone (another attempt won): the socket just closes.
+                let _ = sender.send(TcpStream::connect_timeout(&address, timeout));
+            });
+            started += 1;
+        }
+        let left = budget(deadline);
+        if left.is_zero() {
+            return Err(last_error.unwrap_or_else(|| io::Error::new(io::ErrorKind::TimedOut, "connect timed out")));
+        }
+        let wait = if started < ordered.len() { ATTEMPT_DELAY.min(left) } else { left };
+        match receiver.recv_timeout(wait) {
+            Ok(Ok(socket)) => return Ok(socket),
+            Ok(Err(error)) => {
+                failed += 1;
+                last_error = Some(error);
+                if failed == ordered.len() {
+                    return Err(last_error.unwrap_or_else(|| io::Error::other("every address failed")));
+                }
+            }
+            Err(_) => {}
+        }
+    }
+}
+
+/// Opens a CONNECT tunnel to the key's origin through its proxy (RFC 9110 §9.3.6), within
+/// the connect deadline. The proxy's credentials go on the CONNECT request and nowhere else.
+fn tunnel(key: &PoolKey, socket: TcpStream, config: Config, started: Instant) -> Result<TcpStream, Error> {
+    let connect = connect_request(key)?;
+    let mut core = Connection::connecting(config, started);
+    let connect_deadline = core.poll_timeout();
+    core.handle_connected(Instant::now())?;
+    let mut conn = Conn::new(key.clone(), core, Stream::Plain(socket));
+    let head =
+        conn.exchange(&connect, &mut BodySource::Empty, connect_deadline).map_err(|error| tunnel_failed(key, error))?;
+    tunnel_verdict(key, &head.head, conn.received().unconsumed)?;
+    match conn.into_stream() {
+        Stream::Plain(socket) => Ok(socket),
+        Stream::Tls(_) => Err(Error::new(ErrorKind::Connect, "the tunnel's socket changed kind")),
+    }
+}
+
+/// Completes the TLS handshake within the connect deadline.
+fn handshake(
+    key: &PoolKey,
+    config: Arc<ClientConfig>,
+    mut socket: TcpStream,
+    core: &Connection,
+) -> Result<TlsStream, Error> {
+    let mut session = tls::client_session(config, key.host())?;
+    while session.is_handshaking() {
+        let wait = remaining(core.poll_timeout());
+        if wait.is_some_and(|wait| wait.is_zero()) {
+            return Err(tls::handshake_error(key.host(), io::Error::from(io::ErrorKind::TimedOut)));
+        }
+        socket
+            .set_read_timeout(wait)
+            .and_then(|()| socket.set_write_timeout(wait))
+            .map_err(|error| Error::io(ErrorKind::Tls, "TLS", error))?;
+        if let Err(error) = session.complete_io(&mut socket) {
+            return Err(tls::handshake_error(key.host(), error));
+        }
+    }
+    Ok(TlsStream { tls: session, socket, cipher: CiphertextBuffer::default() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_address_falls_through_to_the_next() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let open = listener.local_addr().expect("address");
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("address");
+        let socket =
+            connect_racing(&[closed, open], Some(Instant::now() + Duration::from_secs(5))).expect("second address");
+        assert_eq!(socket.peer_addr().expect("peer"), open);
+        let error =
+            connect_racing(&[closed, closed], Some(Instant::now() + Duration::from_secs(5))).expect_err("all refused");
+        assert_eq!(error.kind(), io::ErrorKind::ConnectionRefused);
+    }
+}

@@ -1,0 +1,118 @@
+//! The byte stream under a connection: a plain socket, or rustls over it reading ciphertext
+//! in large pieces through the client layer's record buffer.
+
+use std::io::{self, Read, Write};
+use std::net::TcpStream;
+
+use rustls::ClientConnection;
+use tidings_client::record::CiphertextBuffer;
+
+/// A byte stream to the server.
+pub(crate) enum Stream {
+    Plain(TcpStream),
+    Tls(Box<TlsStream>),
+}
+
+/// rustls over a socket, reading ciphertext in large pieces (see
+/// [`CiphertextBuffer`]); rustls itself only ever writes to
+/// the socket.
+pub(crate) struct TlsStream {
+    pub(crate) tls: ClientConnection,
+    pub(crate) socket: TcpStream,
+    pub(crate) cipher: CiphertextBuffer,
+}
+
+impl Stream {
+    pub(crate) fn socket(&self) -> &TcpStream {
+        match self {
+            Stream::Plain(socket) => socket,
+            Stream::Tls(tls) => &tls.socket,
+        }
+    }
+
+    /// Whether received bytes wait inside the TLS layer (ciphertext not yet handed to
+    /// rustls, or plaintext rustls decrypted and nobody read).
+    pub(crate) fn has_buffered(&mut self) -> bool {
+        match self {
+            Stream::Plain(_) => false,
+            Stream::Tls(tls) => {
+                // Processing what rustls holds reads no socket; it only tells what is decrypted.
+                let plaintext = tls.tls.process_new_packets().map_or(true, |state| state.plaintext_bytes_to_read() > 0);
+                !tls.cipher.is_empty() || plaintext
+            }
+        }
+    }
+
+    /// Peeks at the socket without waiting: `Ok(0)` when the peer closed, `Ok(n)` when bytes
+    /// wait, `WouldBlock` when nothing arrived. One system call where the platform allows.
+    pub(crate) fn peek_now(&self) -> io::Result<usize> {
+        peek_now(self.socket())
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(socket) => socket.read(buf),
+            // A peer that closes without close_notify ends the stream (`Ok(0)`); the core
+            // decides whether that completes the message (RFC 9112 §9.8).
+            Stream::Tls(tls) => tls.cipher.read_plaintext(&mut tls.tls, &mut tls.socket, buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(socket) => socket.write(buf),
+            Stream::Tls(tls) => {
+                // Records from earlier writes go first: an error here has accepted nothing.
+                tls.send_records()?;
+                let count = tls.tls.writer().write(buf)?;
+                // Accepted: a stalled socket now surfaces at the next write or flush.
+                let _ = tls.send_records();
+                Ok(count)
+            }
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Stream::Plain(socket) => socket.flush(),
+            Stream::Tls(tls) => tls.send_records(),
+        }
+    }
+}
+
+impl TlsStream {
+    /// Writes every TLS record rustls holds.
+    fn send_records(&mut self) -> io::Result<()> {
+        while self.tls.wants_write() {
+            match self.tls.write_tls(&mut self.socket) {
+                Ok(0) => return Err(io::Error::from(io::ErrorKind::WriteZero)),
+                Ok(_) => {}
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Peeks at `socket` without waiting (`MSG_PEEK | MSG_DONTWAIT`: one system call, the
+/// socket's own blocking mode untouched).
+#[cfg(unix)]
+fn peek_now(socket: &TcpStream) -> io::Result<usize> {
+    let mut probe = [std::mem::MaybeUninit::<u8>::uninit(); 1];
+    socket2::SockRef::from(socket).recv_with_flags(&mut probe, libc::MSG_PEEK | libc::MSG_DONTWAIT)
+}
+
+/// Peeks at `socket` without waiting (non-blocking for the one peek).
+#[cfg(not(unix))]
+fn peek_now(socket: &TcpStream) -> io::Result<usize> {
+    socket.set_nonblocking(true)?;
+    let mut probe = [0u8; 1];
+    let result = socket.peek(&mut probe);
+    socket.set_nonblocking(false)?;
+    result
+}
