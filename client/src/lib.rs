@@ -14,7 +14,8 @@
 //!   supplies ([`Response`], [`ResponseBody`]);
 //! * the call: one request's hops — redirects, retries, auth challenges, cookies, proxy
 //!   routes — as a pure state machine ([`Call`]);
-//! * the pool's keys, idle sets and the one rule for reusing a connection ([`pool`]);
+//! * the pool's keys, idle sets and the one rule for reusing a connection ([`pool`]), and
+//!   the order in which calls start under concurrency limits ([`schedule`]);
 //! * connection setup as decisions: Happy Eyeballs order, the `CONNECT` request and the
 //!   verdict on its answer, the TLS configuration and record buffer ([`connect`], [`tls`],
 //!   [`record`]);
@@ -67,6 +68,7 @@ mod prepared;
 pub mod record;
 mod request;
 mod response;
+pub mod schedule;
 mod session;
 mod settings;
 pub mod tls;
@@ -84,6 +86,7 @@ pub use pool::{PoolKey, PoolLimits};
 pub use prepared::{Auth, PreparedRequest};
 pub use request::RequestBuilder;
 pub use response::{BufferedBody, Response, ResponseBody, ResponseParts};
+pub use schedule::ConcurrencyLimits;
 pub use session::{Session, DEFAULT_MAX_BODY, DEFAULT_POOL_IDLE};
 pub use settings::{Profile, Timeouts};
 pub use tidings_core::cookie::{Cookie, CookieJar};

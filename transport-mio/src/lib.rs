@@ -51,17 +51,34 @@
 //! request of the client while it blocks — give such a body as bytes, or send it with
 //! `tidings-std`.
 //!
-//! Concurrency: at most [`Limits::max_in_flight`] requests at once and
-//! [`Limits::max_per_host`] per host (each redirect hop counting against the host it goes
+//! Concurrency: at most [`ConcurrencyLimits::max_in_flight`] requests at once and
+//! [`ConcurrencyLimits::max_per_host`] per host (each redirect hop counting against the host it goes
 //! to); the rest queue in the order they were sent.
 //! [`Client::cancel`] forgets a request and closes its connection.
 
 #![forbid(unsafe_code)]
 
+mod builder;
 mod client;
+mod completion;
 mod conn;
+mod connections;
+mod exchange;
+mod read;
 mod resolver;
+mod run;
+mod setup;
+mod streams;
+mod task;
+mod timers;
 
-pub use client::{Client, ClientBuilder, Completion, Completions, Limits, RequestId, KEPT_TRAILERS};
+pub use builder::ClientBuilder;
+#[allow(deprecated)]
+pub use builder::Limits;
+pub use client::Client;
+pub use completion::{Completion, RequestId};
 pub use resolver::{Resolver, SystemResolver};
+pub use run::Completions;
+pub use streams::KEPT_TRAILERS;
+pub use tidings_client::ConcurrencyLimits;
 pub use tidings_client::{Error, ErrorKind, Method, PreparedRequest, RequestBuilder, Response, Session};

@@ -48,6 +48,15 @@ impl Transport for EventLoop {
         })
     }
 
+    fn send_all(&self, requests: Vec<RequestBuilder>) -> Vec<Result<Response, Error>> {
+        let Some(session) = requests.first().map(|request| request.session().clone()) else { return Vec::new() };
+        self.with_client(&session, |client| {
+            let ids: Vec<_> =
+                requests.into_iter().map(|request| request.build().map(|request| client.send(request))).collect();
+            ids.into_iter().map(|id| id.and_then(|id| client.wait(id))).collect()
+        })
+    }
+
     fn idle_connections(&self, session: &Config) -> usize {
         self.with_client(session, |client| client.idle_connections())
     }

@@ -18,6 +18,12 @@ impl Transport for Blocking {
         session.send(request)
     }
 
+    fn send_all(&self, requests: Vec<RequestBuilder>) -> Vec<Result<Response, Error>> {
+        // One thread per call, all on the same session (and pool).
+        let threads: Vec<_> = requests.into_iter().map(|request| std::thread::spawn(move || request.send())).collect();
+        threads.into_iter().map(|thread| thread.join().expect("no panic")).collect()
+    }
+
     fn idle_connections(&self, session: &Config) -> usize {
         session.idle_connections()
     }

@@ -4,6 +4,7 @@
 //! `common`) and expands [`scenario_tests!`] with its transport.
 #![allow(dead_code)]
 
+pub mod closing;
 pub mod httpbin;
 pub mod interop;
 pub mod loopback;
@@ -27,6 +28,10 @@ pub trait Transport {
 
     /// Sends a prepared request with `session`'s configuration.
     fn send_prepared(&self, session: &Config, request: PreparedRequest) -> Result<Response, Error>;
+
+    /// Sends every request at once (all in flight together) and returns their results in
+    /// the order given.
+    fn send_all(&self, requests: Vec<RequestBuilder>) -> Vec<Result<Response, Error>>;
 
     /// Idle pooled connections of `session` (of the transport's client for it).
     fn idle_connections(&self, session: &Config) -> usize;
@@ -71,6 +76,7 @@ macro_rules! scenario_tests {
             httpbin::credentials_never_follow_a_redirect_to_another_origin,
             httpbin::digest_auth_answers_one_challenge_for_every_algorithm,
             httpbin::cookies_follow_hops_and_persist_per_session,
+            closing::redirect_and_retry_hops_on_closed_connections,
             loopback::get_text_and_keep_alive_reuse,
             loopback::connection_close_is_not_reused,
             loopback::a_stale_pooled_connection_is_replaced_transparently,

@@ -1,0 +1,200 @@
+//! Setting a new connection up, one non-blocking step at a time: resolve (off the loop),
+//! race the addresses (Happy Eyeballs in the client layer's order and timing), open a
+//! `CONNECT` tunnel through a proxy, and complete TLS. The decisions are the client layer's;
+//! this is their I/O.
+
+use std::io;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use mio::Registry;
+use tidings_client::connect::{connect_order, connect_request, tunnel_failed, tunnel_verdict};
+use tidings_client::{tls, Error, ErrorKind};
+use tidings_core::Connection;
+
+use crate::conn::{Attempts, Conn, Connecting, Phase, Received};
+use crate::resolver::{literal, ResolverPool};
+
+/// Where a connection's setup stands after a step.
+pub(crate) enum Setup {
+    /// Waiting: for the resolver, a socket's readiness, or the next address's turn.
+    Waiting,
+    /// Connected — tunnelled and with TLS as its key says: ready for exchanges.
+    Ready,
+    /// Failed: the attempt that wanted it fails with this error.
+    Failed(Error),
+}
+
+/// Starts setting up the new connection in `slot`: an IP literal connects at once, a name
+/// goes to the resolver.
+pub(crate) fn begin(
+    conn: &mut Conn,
+    slot: usize,
+    resolver: &mut ResolverPool,
+    registry: &Registry,
+    now: Instant,
+) -> Setup {
+    let (host, port) = conn.key.socket_address();
+    match literal(host, port) {
+        Some(address) => {
+            conn.phase = Phase::Connecting(Box::new(Attempts::new(vec![address])));
+            connect_next(conn, registry, now)
+        }
+        None => {
+            let host = host.to_owned();
+            match resolver.lookup(slot, conn.serial, &host, port) {
+                Ok(()) => Setup::Waiting,
+                Err(error) => Setup::Failed(Error::io(ErrorKind::Connect, &format!("cannot resolve {host}"), error)),
+            }
+        }
+    }
+}
+
+/// The resolver answered for a connection still resolving.
+pub(crate) fn resolved(
+    conn: &mut Conn,
+    answer: io::Result<Vec<SocketAddr>>,
+    registry: &Registry,
+    now: Instant,
+) -> Setup {
+    let host = conn.key.socket_address().0.to_owned();
+    match answer {
+        Ok(addresses) if !addresses.is_empty() => {
+            conn.phase = Phase::Connecting(Box::new(Attempts::new(connect_order(&addresses))));
+            connect_next(conn, registry, now)
+        }
+        Ok(_) => Setup::Failed(Error::new(ErrorKind::Connect, format!("cannot resolve {host}: no address"))),
+        Err(error) => Setup::Failed(Error::io(ErrorKind::Connect, &format!("cannot resolve {host}"), error)),
+    }
+}
+
+/// Starts a connect to the next address, beside any under way (its turn came, or all
+/// under way failed).
+pub(crate) fn connect_next(conn: &mut Conn, registry: &Registry, now: Instant) -> Setup {
+    match conn.connect_next(registry, now) {
+        Ok(true) => Setup::Waiting,
+        // Nothing new started: the ones under way (if any) decide.
+        Ok(false) => advance(conn, registry, now),
+        Err(error) => Setup::Failed(connect_error(conn, error)),
+    }
+}
+
+/// Moves the setup on as far as it goes without waiting: connects, the tunnel, TLS.
+pub(crate) fn advance(conn: &mut Conn, registry: &Registry, now: Instant) -> Setup {
+    loop {
+        match &conn.phase {
+            Phase::Resolving => return Setup::Waiting,
+            Phase::Ready => return Setup::Ready,
+            Phase::Connecting(_) => match conn.poll_connects(registry) {
+                // All under way failed: the next address starts at once.
+                Connecting::Pending if conn.connects_idle() => return connect_next(conn, registry, now),
+                Connecting::Pending => return Setup::Waiting,
+                Connecting::Connected => {
+                    log::debug!("connected to {}:{}", conn.key.host(), conn.key.port());
+                    if conn.key.tunnels() {
+                        let tunnel = Connection::connecting(conn.core.config().clone(), now);
+                        conn.phase = Phase::Tunnelling { tunnel: Box::new(tunnel), sent: false };
+                    } else if let Err(error) = start_tls(conn) {
+                        return Setup::Failed(error);
+                    }
+                }
+                Connecting::Failed(error) => {
+                    log::debug!("connect to {:?} failed: {error}", conn.key.socket_address());
+                    return Setup::Failed(connect_error(conn, error));
+                }
+            },
+            Phase::Tunnelling { .. } => match tunnel_step(conn, now) {
+                Ok(false) => return Setup::Waiting,
+                Ok(true) => {
+                    if let Err(error) = start_tls(conn) {
+                        return Setup::Failed(error);
+                    }
+                }
+                Err(error) => return Setup::Failed(error),
+            },
+            Phase::Handshaking => match conn.handshake() {
+                Ok(true) => conn.phase = Phase::Ready,
+                Ok(false) => return Setup::Waiting,
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => return Setup::Waiting,
+                Err(error) => return Setup::Failed(tls::handshake_error(conn.key.host(), error)),
+            },
+        }
+    }
+}
+
+/// After TCP (and the tunnel): TLS for an `https` origin, else ready.
+fn start_tls(conn: &mut Conn) -> Result<(), Error> {
+    match conn.tls_config.clone() {
+        Some(config) => {
+            conn.start_tls(config)?;
+            conn.phase = Phase::Handshaking;
+        }
+        None => conn.phase = Phase::Ready,
+    }
+    Ok(())
+}
+
+fn connect_error(conn: &Conn, error: io::Error) -> Error {
+    let (host, port) = conn.key.socket_address();
+    Error::io(ErrorKind::Connect, &format!("cannot connect to {host}:{port}"), error)
+}
+
+/// One step of a `CONNECT` exchange with the proxy: `Ok(true)` once the tunnel is open.
+fn tunnel_step(conn: &mut Conn, now: Instant) -> Result<bool, Error> {
+    let key = conn.key.clone();
+    let Phase::Tunnelling { tunnel, sent } = &mut conn.phase else { return Ok(false) };
+    if !*sent {
+        tunnel.handle_connected(now)?;
+        let request = connect_request(&key)?;
+        tunnel.send_request(now, &request)?;
+        tidings_client::wire::log_request_head(tunnel.pending_output());
+        let mut output = vec![0; 4096];
+        let mut filled = 0;
+        loop {
+            let count = tunnel.poll_transmit(now, &mut output[filled..]);
+            if count == 0 {
+                break;
+            }
+            filled += count;
+            if filled == output.len() {
+                output.resize(output.len() * 2, 0);
+            }
+        }
+        conn.output = output;
+        conn.sent = 0;
+        conn.filled = filled;
+        *sent = true;
+    }
+    match conn.write_pending() {
+        Ok(_) => {}
+        Err(error) if error.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+        Err(error) => return Err(tunnel_failed(&key, Error::io(ErrorKind::Io, "writing to the proxy", error))),
+    }
+    loop {
+        match conn.read_some() {
+            Ok(_) => {}
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => {}
+            Err(error) => return Err(tunnel_failed(&key, Error::io(ErrorKind::Io, "reading from the proxy", error))),
+        }
+        let head = match conn.feed(now) {
+            Ok(Some(Received::Head(head))) => Some(head),
+            Ok(_) => None,
+            Err(error) if conn.eof => return Err(tunnel_failed(&key, Error::from(error))),
+            Err(error) => return Err(Error::from(error)),
+        };
+        match head {
+            Some(head) => {
+                tunnel_verdict(&key, &head, !conn.unconsumed().is_empty())?;
+                conn.sent = 0;
+                conn.filled = 0;
+                return Ok(true);
+            }
+            None if conn.eof => {
+                let closed = Error::new(ErrorKind::Eof, "the proxy closed the connection before answering");
+                return Err(tunnel_failed(&key, closed));
+            }
+            None if conn.unconsumed().is_empty() => return Ok(false),
+            None => {}
+        }
+    }
+}
