@@ -8,7 +8,7 @@ use std::sync::Arc;
 use mio::{Poll, Registry};
 use tidings_client::{ConcurrencyLimits, Session};
 
-use crate::client::Client;
+use crate::event_loop::Client;
 use crate::resolver::{Resolver, SystemResolver};
 
 /// Concurrency limits (renamed: one name, one meaning across the workspace).

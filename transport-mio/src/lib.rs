@@ -59,10 +59,10 @@
 #![forbid(unsafe_code)]
 
 mod builder;
-mod client;
 mod completion;
 mod conn;
 mod connections;
+mod event_loop;
 mod exchange;
 mod read;
 mod resolver;
@@ -75,10 +75,16 @@ mod timers;
 pub use builder::ClientBuilder;
 #[allow(deprecated)]
 pub use builder::Limits;
-pub use client::Client;
 pub use completion::{Completion, RequestId};
+pub use event_loop::Client;
 pub use resolver::{Resolver, SystemResolver};
 pub use run::Completions;
 pub use streams::KEPT_TRAILERS;
-pub use tidings_client::ConcurrencyLimits;
-pub use tidings_client::{Error, ErrorKind, Method, PreparedRequest, RequestBuilder, Response, Session};
+/// The client layer this crate drives (`tidings-client`), for what the re-exports above leave
+/// out.
+pub use tidings_client as client;
+pub use tidings_client::{
+    Auth, BasicAuth, BearerAuth, CloseReason, ConcurrencyLimits, Cookie, CookieJar, DigestAuth, Error, ErrorKind,
+    HeaderBlock, Headers, Method, Multipart, NoProxy, Part, PoolLimits, PreparedRequest, Profile, Proxy, ProxySetting,
+    ProxySettings, RequestBuilder, Response, RetryPolicy, Session, SessionBuilder, StatusCode, Timeouts, TlsSettings,
+};

@@ -4,8 +4,8 @@ use std::time::Instant;
 
 use tidings_client::{Error, ErrorKind};
 
-use crate::client::Client;
 use crate::completion::RequestId;
+use crate::event_loop::Client;
 use crate::streams::{step, StreamStep};
 
 impl Client {

@@ -7,8 +7,8 @@ use std::time::Instant;
 use mio::Events;
 use tidings_client::{Error, ErrorKind, Response};
 
-use crate::client::Client;
 use crate::completion::{Completion, RequestId};
+use crate::event_loop::Client;
 
 impl Client {
     /// A completion that is ready, without waiting.

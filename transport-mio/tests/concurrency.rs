@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use common::{ok, Action, Server};
 use serde_json::Value;
 use tidings_mio::{Client, RequestId};
-use tidings_std::{ErrorKind, PoolLimits, Session};
+use tidings_mio::{ErrorKind, PoolLimits, Session};
 
 /// What each request of the mix should come back as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,7 +84,7 @@ fn a_thousand_mixed_requests_over_64_connections() {
     assert_eq!(client.open_connections(), client.idle_connections(), "every open connection is idle in the pool");
 }
 
-fn check(expect: Expect, result: Result<tidings_std::Response, tidings_std::Error>, index: usize) {
+fn check(expect: Expect, result: Result<tidings_mio::Response, tidings_mio::Error>, index: usize) {
     if expect == Expect::Timeout {
         let error = result.expect_err("a 3 s delay under a 200 ms timeout");
         assert_eq!(error.kind(), ErrorKind::Timeout, "request {index}: {error}");
@@ -418,7 +418,7 @@ fn retry_backoff_waits_on_a_timer_while_others_run() {
         _ => Action::Respond(ok("after the wait")),
     });
     let quick = Server::always(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nquick");
-    let policy = tidings_std::RetryPolicy::new(2).status_forcelist([503]);
+    let policy = tidings_mio::RetryPolicy::new(2).status_forcelist([503]);
     let session = Session::builder().retries(policy).build().expect("session");
     let mut client = Client::new(session).expect("client");
     let started = Instant::now();

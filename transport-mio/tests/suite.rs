@@ -7,11 +7,14 @@ mod common;
 #[path = "../../transport-std/tests/scenarios/mod.rs"]
 mod scenarios;
 
+/// The crate the scenarios take their types from: tidings-mio alone, no tidings-std.
+use tidings_mio as api;
+
 use std::cell::RefCell;
 
 use scenarios::{Config, Transport};
 use tidings_mio::Client;
-use tidings_std::{Error, PreparedRequest, RequestBuilder, Response};
+use tidings_mio::{Error, PreparedRequest, RequestBuilder, Response};
 
 /// One client per session.
 #[derive(Default)]

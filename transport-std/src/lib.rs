@@ -44,6 +44,9 @@ mod transport;
 use std::sync::{Arc, LazyLock};
 use std::time::SystemTime;
 
+/// The client layer this crate drives (`tidings-client`), for what the re-exports above leave
+/// out (writing a [`Transport`] of your own, driving a [`Call`](tidings_client::Call) by hand).
+pub use tidings_client as client;
 pub use tidings_client::wire;
 pub use tidings_client::{
     Auth, BasicAuth, BearerAuth, CloseReason, Cookie, CookieJar, DigestAuth, Error, ErrorKind, HeaderBlock, Headers,

@@ -4,6 +4,9 @@
 mod common;
 mod scenarios;
 
+/// The crate the scenarios take their types from.
+use tidings_std as api;
+
 use scenarios::{Config, Transport};
 use tidings_std::{Error, PreparedRequest, RequestBuilder, Response};
 

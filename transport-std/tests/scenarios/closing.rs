@@ -6,8 +6,8 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use super::Transport;
+use crate::api::{RequestBuilder, RetryPolicy, Session};
 use crate::common::{Action, Server};
-use tidings_std::{RequestBuilder, RetryPolicy, Session};
 
 fn closing(status: &str, headers: &str, body: &str) -> Action {
     Action::RespondAndClose(

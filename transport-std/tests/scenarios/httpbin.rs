@@ -5,9 +5,9 @@ use std::io::Read;
 use std::time::Duration;
 
 use super::{SendWith, Transport};
+use crate::api::{ErrorKind, Session, StatusCode};
 use serde_json::Value;
 use tidings_httpbin::Server;
-use tidings_std::{ErrorKind, Session, StatusCode};
 
 fn server() -> Server {
     Server::start().expect("httpbin on loopback")
@@ -153,13 +153,13 @@ pub fn multipart_forms_stream_files(t: &dyn Transport) {
     let httpbin = server();
     let path = std::env::temp_dir().join(format!("tidings-multipart-{}.txt", std::process::id()));
     std::fs::write(&path, "file contents\nline two").expect("temp file");
-    let form = tidings_std::Multipart::new()
+    let form = crate::api::Multipart::new()
         .text("title", "holiday \"photos\"")
         .text("we\"ird\r\nname", "x")
         .file("upload", &path)
         .expect("file")
-        .part("notes", tidings_std::Part::bytes(b"sunny".to_vec()).file_name("notes.txt").mime("text/plain"))
-        .part("streamed", tidings_std::Part::reader(std::io::Cursor::new(b"from a reader".to_vec()), None));
+        .part("notes", crate::api::Part::bytes(b"sunny".to_vec()).file_name("notes.txt").mime("text/plain"))
+        .part("streamed", crate::api::Part::reader(std::io::Cursor::new(b"from a reader".to_vec()), None));
     let value: Value = Session::new()
         .post(&httpbin.url("/post"))
         .multipart(form)
@@ -309,7 +309,7 @@ pub fn digest_auth_answers_one_challenge_for_every_algorithm(t: &dyn Transport) 
 pub fn cookies_follow_hops_and_persist_per_session(t: &dyn Transport) {
     let httpbin = server();
     let cookies =
-        |response: tidings_std::Response| -> Value { response.json::<Value>().expect("json")["cookies"].clone() };
+        |response: crate::api::Response| -> Value { response.json::<Value>().expect("json")["cookies"].clone() };
 
     // Set on a redirect hop, sent on the next one, kept by the session.
     let session = Session::new();
@@ -333,12 +333,13 @@ pub fn cookies_follow_hops_and_persist_per_session(t: &dyn Transport) {
     assert_eq!(value, serde_json::json!({"only": "me"}));
     session.clear_cookies();
     assert_eq!(cookies(session.get(&httpbin.url("/cookies")).send_with(t).expect("cleared")), serde_json::json!({}));
-    assert!(session.add_cookie(&httpbin.url("/"), "manual=1; Path=/").is_ok());
+    let now = std::time::SystemTime::now();
+    assert!(session.add_cookie_at(&httpbin.url("/"), "manual=1; Path=/", now).is_ok());
     assert_eq!(
         cookies(session.get(&httpbin.url("/cookies")).send_with(t).expect("added")),
         serde_json::json!({"manual": "1"})
     );
-    let refused = session.add_cookie(&httpbin.url("/"), "s=1; Secure").expect_err("secure over http");
+    let refused = session.add_cookie_at(&httpbin.url("/"), "s=1; Secure", now).expect_err("secure over http");
     assert_eq!(refused.kind(), ErrorKind::InvalidRequest);
 
     // Without a session jar (and through the module functions) cookies last one call.

@@ -6,8 +6,8 @@ use std::io::Read;
 use std::time::Duration;
 
 use super::{SendWith, Transport};
+use crate::api::{ErrorKind, Session, StatusCode, TlsSettings};
 use serde_json::Value;
-use tidings_std::{ErrorKind, Session, StatusCode, TlsSettings};
 
 fn env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| panic!("{name} is set by .ci/interop.sh"))
@@ -67,9 +67,9 @@ pub fn gunicorn_httpbin(t: &dyn Transport) {
         .map(|r| Value::String(r.text().unwrap_or_default()))
         .expect("utf8");
     assert!(value.as_str().unwrap_or_default().contains("∮"));
-    let form = tidings_std::Multipart::new().text("field", "value").part(
+    let form = crate::api::Multipart::new().text("field", "value").part(
         "upload",
-        tidings_std::Part::reader(std::io::Cursor::new(b"streamed file".to_vec()), Some(13)).file_name("a.txt"),
+        crate::api::Part::reader(std::io::Cursor::new(b"streamed file".to_vec()), Some(13)).file_name("a.txt"),
     );
     let value: Value =
         session.post(&format!("{base}/post")).multipart(form).send_with(t).expect("multipart").json().expect("json");
@@ -115,7 +115,7 @@ pub fn nginx_https_with_a_local_ca(t: &dyn Transport) {
 }
 
 pub fn tinyproxy_forwards_and_tunnels(t: &dyn Transport) {
-    let proxy = tidings_std::Proxy::parse(&env("TIDINGS_INTEROP_PROXY")).expect("proxy URL");
+    let proxy = crate::api::Proxy::parse(&env("TIDINGS_INTEROP_PROXY")).expect("proxy URL");
     let session = Session::builder()
         .proxy(proxy)
         .tls(TlsSettings::default().ca_bundle(env("TIDINGS_INTEROP_CA")))
@@ -138,7 +138,7 @@ pub fn tinyproxy_forwards_and_tunnels(t: &dyn Transport) {
     // (tinyproxy answers 401 to wrong credentials, 407 to none); a tunnel fails to open.
     let proxy_url = env("TIDINGS_INTEROP_PROXY").replace("s3cret", "wrong");
     let refused = Session::builder()
-        .proxy(tidings_std::Proxy::parse(&proxy_url).expect("proxy URL"))
+        .proxy(crate::api::Proxy::parse(&proxy_url).expect("proxy URL"))
         .tls(TlsSettings::default().ca_bundle(env("TIDINGS_INTEROP_CA")))
         .build()
         .expect("session");

@@ -5,8 +5,8 @@ use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
 use super::{SendWith, Transport};
+use crate::api::{ErrorKind, Session, StatusCode};
 use crate::common::{ok, Action, Server};
-use tidings_std::{ErrorKind, Session, StatusCode};
 
 fn gzip(data: &[u8]) -> Vec<u8> {
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
@@ -147,7 +147,7 @@ pub fn hostile_servers_give_typed_errors(t: &dyn Transport) {
     assert_eq!(error.kind(), ErrorKind::Eof);
 
     let injected = Server::always(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
-    let error = tidings_std::Session::new()
+    let error = crate::api::Session::new()
         .get(&injected.url("/"))
         .header("X-Evil", "a\r\nInjected: 1")
         .send_with(t)
@@ -165,7 +165,7 @@ pub fn stalls_and_refusals_time_out_or_fail_fast(t: &dyn Transport) {
     let mut response = session.get(&stall.url("/")).send_with(t).expect("head arrives");
     let mut body = Vec::new();
     let error = response.read_to_end(&mut body).expect_err("stalled body");
-    assert_eq!(tidings_std::Error::from(error).kind(), ErrorKind::Timeout);
+    assert_eq!(crate::api::Error::from(error).kind(), ErrorKind::Timeout);
     assert!(started.elapsed() < Duration::from_secs(3), "the read deadline was honoured");
 
     let session = Session::builder().timeout(Duration::from_millis(300)).build().expect("session");
@@ -206,7 +206,7 @@ pub fn status_errors_prepared_requests_and_head(t: &dyn Transport) {
     let prepared = session.post(&server.url("/p")).query([("a", "1")]).body("data").build().expect("prepared");
     assert_eq!(prepared.url().as_str(), server.url("/p?a=1"));
     assert_eq!(prepared.body(), Some(&b"data"[..]));
-    assert_eq!(prepared.method(), tidings_std::Method::POST);
+    assert_eq!(prepared.method(), crate::api::Method::POST);
     let response = t.send_prepared(&session, prepared).expect("sent");
     assert_eq!(response.request().url().query(), Some("a=1"));
 }
@@ -249,7 +249,7 @@ pub fn retries_follow_urllib3_semantics(t: &dyn Transport) {
             Action::Respond(ok("finally"))
         }
     });
-    let policy = tidings_std::RetryPolicy::new(3).status_forcelist([503]).backoff_factor(Duration::from_millis(10));
+    let policy = crate::api::RetryPolicy::new(3).status_forcelist([503]).backoff_factor(Duration::from_millis(10));
     let session = Session::builder().retries(policy.clone()).build().expect("session");
     let response = session.get(&flaky.url("/")).send_with(t).expect("recovers");
     assert_eq!(response.attempts(), 3);
@@ -273,7 +273,7 @@ pub fn retries_follow_urllib3_semantics(t: &dyn Transport) {
     });
     let started = Instant::now();
     let response = Session::builder()
-        .retries(tidings_std::RetryPolicy::new(1))
+        .retries(crate::api::RetryPolicy::new(1))
         .build()
         .expect("session")
         .get(&throttled.url("/"))

@@ -14,11 +14,11 @@ pub mod reuse;
 pub mod security;
 pub mod tls;
 
-use tidings_std::{Error, PreparedRequest, RequestBuilder, Response, Session};
+use crate::api::{Error, PreparedRequest, RequestBuilder, Response, Session};
 
-/// The client layer's session, which configures every transport (a `tidings_std::Session`
+/// The client layer's session, which configures every transport (a `crate::api::Session`
 /// derefs to it).
-pub type Config = tidings_client::Session;
+pub type Config = crate::api::client::Session;
 
 /// How a test sends a request.
 pub trait Transport {

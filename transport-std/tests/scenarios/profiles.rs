@@ -5,8 +5,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use super::{SendWith, Transport};
+use crate::api::{PoolLimits, Profile, RetryPolicy, Session};
 use crate::common::{ok, Action, Server};
-use tidings_std::{PoolLimits, Profile, RetryPolicy, Session};
 
 pub fn mounted_profiles_apply_per_prefix(t: &dyn Transport) {
     let failures = Arc::new(AtomicUsize::new(0));

@@ -3,8 +3,8 @@
 //! credentials may appear.
 
 use super::{SendWith, Transport};
+use crate::api::{ErrorKind, NoProxy, Proxy, ProxySetting, ProxySettings, Session, TlsSettings};
 use crate::common::{ok, pki, Action, ForwardProxy, Server};
-use tidings_std::{ErrorKind, NoProxy, Proxy, ProxySetting, ProxySettings, Session, TlsSettings};
 
 fn proxy_with_credentials(proxy: &ForwardProxy) -> Proxy {
     Proxy::parse(&format!("http://pu:pp@127.0.0.1:{}", proxy.port)).expect("proxy URL")

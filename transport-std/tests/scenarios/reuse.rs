@@ -7,8 +7,8 @@
 use std::time::Duration;
 
 use super::{SendWith, Transport};
+use crate::api::{Session, StatusCode};
 use crate::common::{ok, Action, Recorded, Server};
-use tidings_std::{Session, StatusCode};
 
 const INJECTED: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\ninjected";
 

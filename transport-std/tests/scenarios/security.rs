@@ -5,8 +5,8 @@
 use std::time::{Duration, Instant};
 
 use super::{SendWith, Transport};
+use crate::api::{Session, TlsSettings};
 use crate::common::{ok, pki, Action, Server};
-use tidings_std::{Session, TlsSettings};
 
 fn redirect_to(location: String) -> Vec<u8> {
     format!("HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\n\r\n").into_bytes()

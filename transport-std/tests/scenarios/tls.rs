@@ -3,9 +3,9 @@
 //! dangerous mode.
 
 use super::{SendWith, Transport};
+use crate::api::{ErrorKind, Session, TlsSettings};
 use crate::common::{ok, pki, tempfile_path, Action, Server};
 use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
-use tidings_std::{ErrorKind, Session, TlsSettings};
 
 pub fn https_with_a_custom_ca_verifies_and_reuses(t: &dyn Transport) {
     let pki = pki(&["localhost", "127.0.0.1"]);
