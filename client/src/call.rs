@@ -212,12 +212,12 @@ impl Call {
         let timeouts = self.session.settings_for(&self.request.url).timeouts;
         let read = self.request.read_timeout.or(timeouts.read);
         let mut config = Config::default();
-        config.timeouts.connect = self.request.connect_timeout.or(timeouts.connect);
-        config.timeouts.send = read;
-        config.timeouts.between_bytes = read;
-        config.timeouts.idle = self.session.inner().pool_idle_timeout;
-        if let (Some(deadline), Some(connect)) = (self.deadline, config.timeouts.connect) {
-            config.timeouts.connect = Some(connect.min(deadline.saturating_duration_since(now)));
+        config.budgets.connect = self.request.connect_timeout.or(timeouts.connect);
+        config.budgets.send = read;
+        config.budgets.between_bytes = read;
+        config.budgets.idle = self.session.inner().pool_idle_timeout;
+        if let (Some(deadline), Some(connect)) = (self.deadline, config.budgets.connect) {
+            config.budgets.connect = Some(connect.min(deadline.saturating_duration_since(now)));
         }
         config
     }

@@ -265,7 +265,7 @@ mod tests {
     #[test]
     fn idle_connections_expire_on_the_cores_idle_deadline() {
         let mut config = Config::default();
-        config.timeouts.idle = Some(Duration::from_secs(5));
+        config.budgets.idle = Some(Duration::from_secs(5));
         let start = Instant::now();
         let mut core = Connection::connecting(config, start);
         core.handle_connected(start).expect("connected");

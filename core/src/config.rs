@@ -11,7 +11,7 @@ pub struct Config {
     /// Named, opt-in relaxations of the HTTP/1.1 grammar for real-world servers.
     pub leniency: Leniency,
     /// Time budgets; the core turns them into deadlines.
-    pub timeouts: Timeouts,
+    pub budgets: TimeBudgets,
 }
 
 /// Caps inside the core; exceeding one is a typed [`LimitExceeded`](crate::LimitExceeded)
@@ -74,11 +74,13 @@ impl Leniency {
     }
 }
 
-/// Time budgets. `None` means no limit for that phase. Finite defaults: connect 10 s,
-/// send and between-bytes read 30 s, `100-continue` wait 1 s, idle connections 90 s.
+/// Time budgets per phase of a connection, which the core turns into deadlines (the client
+/// layer's `Timeouts` — connect, read, whole call — are set from them). `None` means no limit
+/// for that phase. Finite defaults: connect 10 s, send and between-bytes read 30 s,
+/// `100-continue` wait 1 s, idle connections 90 s.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct Timeouts {
+pub struct TimeBudgets {
     /// From [`Connection::connecting`](crate::Connection::connecting) until
     /// [`handle_connected`](crate::Connection::handle_connected).
     pub connect: Option<Duration>,
@@ -97,9 +99,9 @@ pub struct Timeouts {
     pub idle: Option<Duration>,
 }
 
-impl Default for Timeouts {
+impl Default for TimeBudgets {
     fn default() -> Self {
-        Timeouts {
+        TimeBudgets {
             connect: Some(Duration::from_secs(10)),
             send: Some(Duration::from_secs(30)),
             wait_for_head: None,
@@ -111,10 +113,10 @@ impl Default for Timeouts {
     }
 }
 
-impl Timeouts {
+impl TimeBudgets {
     /// No deadline at all (for tests and for drivers that keep their own clocks).
     pub fn none() -> Self {
-        Timeouts {
+        TimeBudgets {
             connect: None,
             send: None,
             wait_for_head: None,
@@ -125,3 +127,8 @@ impl Timeouts {
         }
     }
 }
+
+/// The per-phase time budgets' old name (one name, one meaning: `Timeouts` is the client
+/// layer's).
+#[deprecated(since = "0.2.0", note = "renamed TimeBudgets (Config::budgets)")]
+pub type Timeouts = TimeBudgets;

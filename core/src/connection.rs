@@ -51,6 +51,38 @@ use crate::headers::{is_token, is_valid_value, Headers};
 use crate::request::{Request, RequestFraming, RequestPlan};
 use crate::response::{Event, ResponseDecoder, Step};
 
+/// What one call to [`Connection::send_body`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodySent {
+    /// Bytes of the data given that were taken (framed into the buffer).
+    pub consumed: usize,
+    /// Bytes written to the buffer: pending head bytes, chunk framing and data. Write them
+    /// out whatever the state.
+    pub written: usize,
+    /// Where the body stands now.
+    pub state: BodyState,
+}
+
+/// Where a request body stands after [`Connection::send_body`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyState {
+    /// More body data is wanted: call again with the rest.
+    Wanted,
+    /// The buffer had no room for (all of) the data: write it out, then call again with what
+    /// was not consumed.
+    BufferFull,
+    /// The body waits for `100 Continue` (or the end of its wait): nothing was taken; call
+    /// again once [`Connection::wants_body`] says so.
+    AwaitingContinue,
+    /// Every byte of a body of known length was taken (its end, for a chunked body, is in
+    /// the buffer or pending); a body of unknown length ends with
+    /// [`Connection::finish_body`].
+    Complete,
+    /// A final response arrived first: the rest of the body is not sent (the connection
+    /// closes afterwards).
+    Abandoned,
+}
+
 /// The client side of one HTTP/1.1 connection. See the [module docs](self) for the
 /// polling order and the deadline table.
 #[derive(Debug)]
@@ -99,7 +131,7 @@ impl Phase {
 /// The current exchange's sending side.
 #[derive(Debug, Clone, Copy)]
 struct Exchange {
-    send: Send,
+    send: Sending,
     plan: Option<RequestPlan>,
     body_sent: u64,
     response_started: bool,
@@ -107,7 +139,7 @@ struct Exchange {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Send {
+enum Sending {
     /// The head (and any framing already decided) is in `out`.
     Head,
     /// The head is written; the body waits for `100 Continue` or its deadline.
@@ -198,7 +230,7 @@ impl Connection {
             out_position: 0,
             status: Status { phase: Phase::Idle, close_reason: None, error: None, exchanges_completed: 0 },
             exchange: Exchange {
-                send: Send::Done,
+                send: Sending::Done,
                 plan: None,
                 body_sent: 0,
                 response_started: false,
@@ -212,7 +244,7 @@ impl Connection {
     pub fn connecting(config: Config, now: Instant) -> Connection {
         let mut connection = Connection::new(config);
         connection.status.phase = Phase::Connecting;
-        connection.deadlines.connect = after(now, connection.config.timeouts.connect);
+        connection.deadlines.connect = after(now, connection.config.budgets.connect);
         connection
     }
 
@@ -224,7 +256,7 @@ impl Connection {
         }
         self.deadlines.connect = None;
         self.status.phase = Phase::Idle;
-        self.deadlines.idle = after(now, self.config.timeouts.idle);
+        self.deadlines.idle = after(now, self.config.budgets.idle);
         Ok(())
     }
 
@@ -232,8 +264,8 @@ impl Connection {
     /// connection carrying a request with its own read timeout). Deadlines already running
     /// keep their instant.
     pub fn set_read_timeouts(&mut self, send: Option<Duration>, between_bytes: Option<Duration>) {
-        self.config.timeouts.send = send;
-        self.config.timeouts.between_bytes = between_bytes;
+        self.config.budgets.send = send;
+        self.config.budgets.between_bytes = between_bytes;
     }
 
     /// The configuration.
@@ -252,10 +284,10 @@ impl Connection {
         self.out.clear();
         self.out_position = 0;
         let plan = request.write_head(&mut self.out).inspect_err(|_| self.out.clear())?;
-        let mut send = Send::Head;
+        let mut send = Sending::Head;
         if plan.framing == (RequestFraming::Chunked { known_length: Some(0) }) {
             self.out.extend_from_slice(b"0\r\n\r\n");
-            send = Send::Finishing;
+            send = Sending::Finishing;
         }
         self.exchange = Exchange { send, plan: Some(plan), body_sent: 0, response_started: false, final_head: false };
         self.decoder.start(ResponseContext {
@@ -264,7 +296,7 @@ impl Connection {
             upgrade: plan.upgrade,
         });
         self.status.phase = Phase::Busy;
-        let timeouts = self.config.timeouts;
+        let timeouts = self.config.budgets;
         self.deadlines.clear_exchange();
         self.deadlines.total = after(now, timeouts.total);
         self.deadlines.send = after(now, timeouts.send);
@@ -290,7 +322,7 @@ impl Connection {
         buf[..count].copy_from_slice(&pending[..count]);
         self.out_position += count;
         if count > 0 {
-            self.deadlines.send = after(now, self.config.timeouts.send);
+            self.deadlines.send = after(now, self.config.budgets.send);
         }
         if self.out_position == self.out.len() {
             self.out.clear();
@@ -304,45 +336,49 @@ impl Connection {
     fn flushed(&mut self, now: Instant) {
         let Some(plan) = self.exchange.plan else { return };
         match self.exchange.send {
-            Send::Head => {
+            Sending::Head => {
                 let empty = matches!(plan.framing, RequestFraming::None | RequestFraming::ContentLength(0));
                 if empty {
                     self.request_sent(now);
                 } else if plan.expect_continue && !self.exchange.final_head {
-                    self.exchange.send = Send::WaitContinue;
-                    self.deadlines.expect_continue = now.checked_add(self.config.timeouts.expect_continue);
+                    self.exchange.send = Sending::WaitContinue;
+                    self.deadlines.expect_continue = now.checked_add(self.config.budgets.expect_continue);
                 } else {
-                    self.exchange.send = Send::Body;
+                    self.exchange.send = Sending::Body;
                 }
             }
-            Send::Finishing => self.request_sent(now),
+            Sending::Finishing => self.request_sent(now),
             _ => {}
         }
     }
 
     fn request_sent(&mut self, now: Instant) {
-        self.exchange.send = Send::Done;
+        self.exchange.send = Sending::Done;
         self.deadlines.send = None;
         self.deadlines.expect_continue = None;
         if !self.exchange.final_head {
-            self.deadlines.wait_for_head = after(now, self.config.timeouts.wait_for_head);
+            self.deadlines.wait_for_head = after(now, self.config.budgets.wait_for_head);
         }
-        self.deadlines.between_bytes = after(now, self.config.timeouts.between_bytes);
+        self.deadlines.between_bytes = after(now, self.config.budgets.between_bytes);
     }
 
-    /// Frames body data into `buf` (after any pending head bytes): returns (bytes of `data`
-    /// consumed, bytes written to `buf`). Returns `(0, n)` when the body must wait (for
-    /// `100 Continue`, or because `buf` is too small). A known-length body ends by itself
-    /// after its last byte; a chunked one ends with [`finish_body`](Self::finish_body).
-    pub fn send_body(&mut self, now: Instant, data: &[u8], buf: &mut [u8]) -> Result<(usize, usize), Error> {
+    /// Frames body data into `buf` (after any pending head bytes): says how much of `data` it
+    /// took, how many bytes it wrote to `buf`, and where the body stands ([`BodySent`]). A
+    /// known-length body ends by itself after its last byte; a chunked one ends with
+    /// [`finish_body`](Self::finish_body).
+    pub fn send_body(&mut self, now: Instant, data: &[u8], buf: &mut [u8]) -> Result<BodySent, Error> {
         self.status.check()?;
         if self.status.phase != Phase::Busy {
             return Err(self.status.misuse("send_body"));
         }
         let mut written = self.poll_transmit(now, buf);
         let plan = match (self.exchange.send, self.exchange.plan) {
-            (Send::Body, Some(plan)) => plan,
-            (Send::Head | Send::WaitContinue | Send::Abandoned, _) => return Ok((0, written)),
+            (Sending::Body, Some(plan)) => plan,
+            (Sending::Head, _) => return Ok(BodySent { consumed: 0, written, state: BodyState::BufferFull }),
+            (Sending::WaitContinue, _) => {
+                return Ok(BodySent { consumed: 0, written, state: BodyState::AwaitingContinue })
+            }
+            (Sending::Abandoned, _) => return Ok(BodySent { consumed: 0, written, state: BodyState::Abandoned }),
             _ => return Err(self.status.misuse("send_body after the body ended")),
         };
         let space = &mut buf[written..];
@@ -366,18 +402,23 @@ impl Connection {
         };
         self.exchange.body_sent += consumed as u64;
         if written > 0 {
-            self.deadlines.send = after(now, self.config.timeouts.send);
+            self.deadlines.send = after(now, self.config.budgets.send);
         }
-        match plan.framing {
-            RequestFraming::ContentLength(declared) if self.exchange.body_sent == declared => self.request_sent(now),
+        let state = match plan.framing {
+            RequestFraming::ContentLength(declared) if self.exchange.body_sent == declared => {
+                self.request_sent(now);
+                BodyState::Complete
+            }
             RequestFraming::Chunked { known_length: Some(declared) } if self.exchange.body_sent == declared => {
                 self.out.extend_from_slice(b"0\r\n\r\n");
-                self.exchange.send = Send::Finishing;
+                self.exchange.send = Sending::Finishing;
                 written += self.poll_transmit(now, &mut buf[written..]);
+                BodyState::Complete
             }
-            _ => {}
-        }
-        Ok((consumed, written))
+            _ if consumed < data.len() => BodyState::BufferFull,
+            _ => BodyState::Wanted,
+        };
+        Ok(BodySent { consumed, written, state })
     }
 
     fn check_length(&mut self, declared: u64, more: usize) -> Result<(), Error> {
@@ -403,13 +444,13 @@ impl Connection {
             check_trailers(trailers, plan.framing)?;
         }
         match (plan.framing, self.exchange.send) {
-            (_, Send::Abandoned) => Ok(()),
-            (RequestFraming::ContentLength(_) | RequestFraming::None, Send::Done) => Ok(()),
+            (_, Sending::Abandoned) => Ok(()),
+            (RequestFraming::ContentLength(_) | RequestFraming::None, Sending::Done) => Ok(()),
             (RequestFraming::ContentLength(declared), _) => {
                 let error = InvalidRequest::BodyLength { declared, sent: self.exchange.body_sent }.into();
                 Err(self.status.fail(error, CloseReason::Aborted))
             }
-            (RequestFraming::Chunked { known_length }, Send::Body) => {
+            (RequestFraming::Chunked { known_length }, Sending::Body) => {
                 if let Some(declared) = known_length.filter(|&declared| declared != self.exchange.body_sent) {
                     let error = InvalidRequest::BodyLength { declared, sent: self.exchange.body_sent }.into();
                     return Err(self.status.fail(error, CloseReason::Aborted));
@@ -422,11 +463,11 @@ impl Connection {
                     self.out.extend_from_slice(b"\r\n");
                 }
                 self.out.extend_from_slice(b"\r\n");
-                self.exchange.send = Send::Finishing;
-                self.deadlines.send = after(now, self.config.timeouts.send);
+                self.exchange.send = Sending::Finishing;
+                self.deadlines.send = after(now, self.config.budgets.send);
                 Ok(())
             }
-            (RequestFraming::Chunked { .. }, Send::Finishing | Send::Done) => Ok(()),
+            (RequestFraming::Chunked { .. }, Sending::Finishing | Sending::Done) => Ok(()),
             _ => Err(self.status.misuse("finish_body before the body started")),
         }
     }
@@ -460,7 +501,7 @@ impl Connection {
         if !input.is_empty() {
             self.exchange.response_started = true;
             if self.deadlines.between_bytes.is_some() {
-                self.deadlines.between_bytes = after(now, self.config.timeouts.between_bytes);
+                self.deadlines.between_bytes = after(now, self.config.budgets.between_bytes);
             }
         }
         let (used, step) = match self.decoder.advance(input) {
@@ -472,9 +513,9 @@ impl Connection {
         };
         match &step {
             Some(Step::Informational)
-                if self.decoder.head().status() == 100 && self.exchange.send == Send::WaitContinue =>
+                if self.decoder.head().status() == 100 && self.exchange.send == Sending::WaitContinue =>
             {
-                self.exchange.send = Send::Body;
+                self.exchange.send = Sending::Body;
                 self.deadlines.expect_continue = None;
             }
             Some(Step::Head) => self.final_head(now),
@@ -487,14 +528,14 @@ impl Connection {
     fn final_head(&mut self, now: Instant) {
         self.exchange.final_head = true;
         self.deadlines.wait_for_head = None;
-        if !matches!(self.exchange.send, Send::Done) {
+        if !matches!(self.exchange.send, Sending::Done) {
             // RFC 9110 §15: an early final response ends the upload (read while sending).
-            self.exchange.send = Send::Abandoned;
+            self.exchange.send = Sending::Abandoned;
             self.out.clear();
             self.out_position = 0;
             self.deadlines.send = None;
             self.deadlines.expect_continue = None;
-            self.deadlines.between_bytes = after(now, self.config.timeouts.between_bytes);
+            self.deadlines.between_bytes = after(now, self.config.budgets.between_bytes);
         }
     }
 
@@ -505,14 +546,14 @@ impl Connection {
             .decoder
             .framing()
             .and_then(|framing| framing.close)
-            .or_else(|| (self.exchange.send != Send::Done).then_some(CloseReason::Aborted))
+            .or_else(|| (self.exchange.send != Sending::Done).then_some(CloseReason::Aborted))
             .or_else(|| plan.filter(|plan| plan.close).map(|_| CloseReason::ClientClose));
         self.deadlines.clear_exchange();
         match reason {
             Some(reason) => self.status.close(reason),
             None => {
                 self.status.phase = Phase::Idle;
-                self.deadlines.idle = after(now, self.config.timeouts.idle);
+                self.deadlines.idle = after(now, self.config.budgets.idle);
             }
         }
     }
@@ -565,9 +606,9 @@ impl Connection {
         }
         if self.deadlines.expect_continue.is_some_and(|deadline| deadline <= now) {
             self.deadlines.expect_continue = None;
-            if self.exchange.send == Send::WaitContinue {
-                self.exchange.send = Send::Body;
-                self.deadlines.send = after(now, self.config.timeouts.send);
+            if self.exchange.send == Sending::WaitContinue {
+                self.exchange.send = Sending::Body;
+                self.deadlines.send = after(now, self.config.budgets.send);
             }
         }
         if self.status.phase == Phase::Idle && self.deadlines.idle.is_some_and(|deadline| deadline <= now) {
@@ -603,7 +644,7 @@ impl Connection {
     /// from `now`.
     pub fn resume_reading(&mut self, now: Instant) {
         if self.status.phase == Phase::Busy && self.request_finished() && self.deadlines.between_bytes.is_none() {
-            self.deadlines.between_bytes = after(now, self.config.timeouts.between_bytes);
+            self.deadlines.between_bytes = after(now, self.config.budgets.between_bytes);
         }
     }
 
@@ -621,12 +662,12 @@ impl Connection {
 
     /// Whether the request body should be sent now with [`send_body`](Self::send_body).
     pub fn wants_body(&self) -> bool {
-        self.status.phase == Phase::Busy && self.exchange.send == Send::Body
+        self.status.phase == Phase::Busy && self.exchange.send == Sending::Body
     }
 
     /// Whether the whole request has been written (or abandoned after an early response).
     pub fn request_finished(&self) -> bool {
-        matches!(self.exchange.send, Send::Done | Send::Abandoned)
+        matches!(self.exchange.send, Sending::Done | Sending::Abandoned)
     }
 
     /// Whether a new request can be sent now.

@@ -27,7 +27,7 @@
 //!   environment values you pass in, `NO_PROXY` with suffixes, ports and CIDR blocks
 //!   ([`proxy::ProxySettings`]).
 //! * Turns time budgets into deadlines: you pass `now`, it answers with
-//!   [`Connection::poll_timeout`] ([`Timeouts`]).
+//!   [`Connection::poll_timeout`] ([`TimeBudgets`]).
 //! * Decodes gzip, deflate, br and zstd, streaming and bounded ([`ContentDecoder`]), and
 //!   body text in the charset the response names ([`text::decode_text`]).
 //!
@@ -115,8 +115,10 @@ pub mod text;
 
 pub use chunked::{Chunk, ChunkedDecoder};
 pub use coding::{accept_encoding, Coding, ContentDecoder};
-pub use config::{Config, Leniency, Limits, Timeouts};
-pub use connection::Connection;
+#[allow(deprecated)]
+pub use config::Timeouts;
+pub use config::{Config, Leniency, Limits, TimeBudgets};
+pub use connection::{BodySent, BodyState, Connection};
 pub use error::{
     DecodeError, Error, ErrorKind, IncompleteMessage, InvalidRequest, LimitExceeded, Misuse, ProtocolError, Timeout,
     TimeoutPhase,

@@ -5,7 +5,8 @@
 use std::time::{Duration, Instant};
 
 use tidings_core::{
-    Body, CloseReason, Config, Connection, Error, ErrorKind, Event, Headers, Request, Timeout, TimeoutPhase, Timeouts,
+    Body, CloseReason, Config, Connection, Error, ErrorKind, Event, Headers, Request, TimeBudgets, Timeout,
+    TimeoutPhase,
 };
 
 /// The client and everything it wrote, under a clock the test moves.
@@ -60,9 +61,9 @@ impl Pair {
 
     fn body(&mut self, data: &[u8]) -> usize {
         let mut buf = [0u8; 256];
-        let (used, written) = self.client.send_body(self.now, data, &mut buf).expect("body accepted");
-        self.wire.extend_from_slice(&buf[..written]);
-        used
+        let sent = self.client.send_body(self.now, data, &mut buf).expect("body accepted");
+        self.wire.extend_from_slice(&buf[..sent.written]);
+        sent.consumed
     }
 
     fn receive(&mut self, bytes: &[u8], seen: &mut Seen) -> Result<(), Error> {
@@ -201,11 +202,11 @@ fn between_bytes_deadline_moves_with_each_byte_and_fails_sticky() {
 
 #[test]
 fn wait_for_head_and_total_deadlines() {
-    let mut timeouts = Timeouts::default();
+    let mut timeouts = TimeBudgets::default();
     timeouts.wait_for_head = Some(Duration::from_secs(5));
     timeouts.total = Some(Duration::from_secs(8));
     let mut config = Config::default();
-    config.timeouts = timeouts;
+    config.budgets = timeouts;
 
     // A server trickling its head: each byte is in time, the head is not.
     let mut pair = Pair::new(config.clone());

@@ -6,8 +6,8 @@ use std::time::Instant;
 
 use proptest::prelude::*;
 use tidings_core::{
-    accept_encoding, Body, Config, Connection, ErrorKind, Headers, InvalidRequest, Method, Request, TargetForm,
-    USER_AGENT,
+    accept_encoding, Body, BodySent, BodyState, Config, Connection, ErrorKind, Headers, InvalidRequest, Method,
+    Request, TargetForm, USER_AGENT,
 };
 
 /// Everything the connection writes for `request` with `body`, using a buffer of `buffer`
@@ -27,9 +27,9 @@ fn wire(request: &Request, body: &[u8], buffer: usize, trailers: Option<&Headers
     }
     let mut rest = body;
     while connection.wants_body() && !rest.is_empty() {
-        let (used, written) = connection.send_body(now, rest, &mut buf).expect("body accepted");
-        out.extend_from_slice(&buf[..written]);
-        rest = &rest[used..];
+        let sent = connection.send_body(now, rest, &mut buf).expect("body accepted");
+        out.extend_from_slice(&buf[..sent.written]);
+        rest = &rest[sent.consumed..];
     }
     if connection.wants_body() {
         connection.finish_body(now, trailers).expect("finish");
@@ -222,6 +222,40 @@ fn a_declared_length_is_enforced() {
     let error = connection.finish_body(now, None).expect_err("short body");
     assert_eq!(error.to_string(), "invalid request: body length mismatch: declared 4 bytes, sent 2");
     assert!(connection.is_closed(), "a short body poisons the connection");
+}
+
+#[test]
+fn send_body_says_what_happened() {
+    let now = Instant::now();
+    let post =
+        |length: u64| Request::parse("POST", "http://h/").expect("valid").body(Body::Stream { length: Some(length) });
+    let sent = |consumed, written, state| BodySent { consumed, written, state };
+
+    // The head does not fit yet: nothing is taken, the head's bytes go first.
+    let mut connection = Connection::new(Config::default());
+    connection.send_request(now, &post(4)).expect("valid");
+    let mut small = [0u8; 8];
+    assert_eq!(connection.send_body(now, b"body", &mut small).expect("head first"), sent(0, 8, BodyState::BufferFull));
+    let mut buf = [0u8; 256];
+    while connection.poll_transmit(now, &mut buf) > 0 {}
+    // Room for part of the data, then the rest, which completes a known length.
+    assert_eq!(connection.send_body(now, b"body", &mut buf[..3]).expect("part"), sent(3, 3, BodyState::BufferFull));
+    assert_eq!(connection.send_body(now, b"y", &mut buf).expect("rest"), sent(1, 1, BodyState::Complete));
+
+    // A chunked body stays wanted until finish_body.
+    let mut connection = Connection::new(Config::default());
+    let chunked = Request::parse("POST", "http://h/").expect("valid").body(Body::Stream { length: None });
+    connection.send_request(now, &chunked).expect("valid");
+    while connection.poll_transmit(now, &mut buf) > 0 {}
+    assert_eq!(connection.send_body(now, b"ab", &mut buf).expect("chunk"), sent(2, 7, BodyState::Wanted));
+
+    // Expect: 100-continue: the body waits; an early final response abandons it.
+    let mut connection = Connection::new(Config::default());
+    connection.send_request(now, &post(4).header("Expect", "100-continue")).expect("valid");
+    while connection.poll_transmit(now, &mut buf) > 0 {}
+    assert_eq!(connection.send_body(now, b"body", &mut buf).expect("wait"), sent(0, 0, BodyState::AwaitingContinue));
+    connection.handle_input(now, b"HTTP/1.1 413 Too Large\r\nContent-Length: 0\r\n\r\n").expect("early 413");
+    assert_eq!(connection.send_body(now, b"body", &mut buf).expect("abandoned"), sent(0, 0, BodyState::Abandoned));
 }
 
 #[test]

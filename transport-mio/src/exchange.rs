@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use tidings_client::buffers::{BODY_FRAME, CHUNK_FRAMING, HEAD_FRAME};
 use tidings_client::pool::drain_before_reuse;
 use tidings_client::{wire, Error, ErrorKind, Failure, Next, RequestBody};
-use tidings_core::ContentDecoder;
+use tidings_core::{BodyState, ContentDecoder};
 
 use crate::conn::{Conn, Received};
 use crate::task::{Stage, Task};
@@ -243,11 +243,10 @@ fn frame(conn: &mut Conn, task: &mut Task, now: Instant) -> Result<usize, Error>
             match call.body_resume() {
                 RequestBody::Empty => break,
                 RequestBody::Bytes(bytes) => {
-                    let (used, written) =
-                        conn.core.send_body(now, &bytes[*body_position..], &mut conn.output[filled..])?;
-                    *body_position += used;
-                    filled += written;
-                    if used == 0 {
+                    let sent = conn.core.send_body(now, &bytes[*body_position..], &mut conn.output[filled..])?;
+                    *body_position += sent.consumed;
+                    filled += sent.written;
+                    if sent.state != BodyState::Wanted {
                         break;
                     }
                 }
@@ -268,8 +267,8 @@ fn frame(conn: &mut Conn, task: &mut Task, now: Instant) -> Result<usize, Error>
                         filled += conn.core.poll_transmit(now, &mut conn.output[filled..]);
                         break;
                     }
-                    let (_, written) = conn.core.send_body(now, &scratch[..count], &mut conn.output[filled..])?;
-                    filled += written;
+                    let sent = conn.core.send_body(now, &scratch[..count], &mut conn.output[filled..])?;
+                    filled += sent.written;
                 }
             }
         }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use tidings_client::buffers::{self, INITIAL_READ, LARGEST_READ};
 use tidings_client::pool::Received;
 use tidings_client::{wire, Error, ErrorKind, PoolKey, PoolLimits};
-use tidings_core::{BodyLength, Connection, Event, Headers, ResponseHead};
+use tidings_core::{BodyLength, BodyState, Connection, Event, Headers, ResponseHead};
 
 use crate::stream::Stream;
 
@@ -226,10 +226,10 @@ impl Conn {
             match body {
                 BodySource::Empty => break,
                 BodySource::Bytes(bytes, position) => {
-                    let (used, written) = self.core.send_body(now, &bytes[*position..], &mut out[filled..])?;
-                    *position += used;
-                    filled += written;
-                    if used == 0 {
+                    let sent = self.core.send_body(now, &bytes[*position..], &mut out[filled..])?;
+                    *position += sent.consumed;
+                    filled += sent.written;
+                    if sent.state != BodyState::Wanted {
                         break;
                     }
                 }
@@ -249,9 +249,9 @@ impl Conn {
                         filled += self.core.poll_transmit(now, &mut out[filled..]);
                         break;
                     }
-                    let (used, written) = self.core.send_body(now, &scratch[..count], &mut out[filled..])?;
-                    debug_assert_eq!(used, count, "room was left for the whole read");
-                    filled += written;
+                    let sent = self.core.send_body(now, &scratch[..count], &mut out[filled..])?;
+                    debug_assert_eq!(sent.consumed, count, "room was left for the whole read");
+                    filled += sent.written;
                 }
             }
         }
