@@ -160,15 +160,20 @@ fn tour(base: &str) -> Result<()> {
         Ok(r) => show("get(\"/delay/3\")", r.status()),
     }
 
-    step("Retries with backoff (urllib3's Retry semantics; off by default)");
-    let patient = Session::builder()
-        .retries(tidings_std::RetryPolicy::new(2).status_forcelist([503]).backoff_factor(Duration::from_millis(50)))
-        .build()?;
+    step("Retries with backoff, mounted on a prefix (Requests' session.mount + HTTPAdapter(max_retries=Retry(..)))");
+    let retries = tidings_std::RetryPolicy::new(2).status_forcelist([503]).backoff_factor(Duration::from_millis(50));
+    let patient = Session::builder().mount(url("/status/"), tidings_std::Profile::new().retries(retries)).build()?;
     let r = patient.get(&url("/status/503")).send()?;
     show(
-        "RetryPolicy::new(2).status_forcelist([503]) .. get(\"/status/503\")",
-        format!("{} after {} attempts", r.status(), r.attempts()),
+        "Session::builder().mount(\"/status/\", Profile::new().retries(RetryPolicy::new(2).status_forcelist([503])))",
+        format!("get(\"/status/503\") -> {} after {} attempts", r.status(), r.attempts()),
     );
+    let r = patient.get(&url("/get")).send()?;
+    show(
+        "the same session, get(\"/get\") (outside the prefix)",
+        format!("{} after {} attempt", r.status(), r.attempts()),
+    );
+    r.bytes()?;
 
     step("Errors");
     match tidings_std::get("http://127.0.0.1:9/") {

@@ -1,13 +1,20 @@
-//! `embed`: tidings-core driven by hand over a plain `std::net::TcpStream`, deadlines
-//! honoured, as an embedder would in their own runtime.
+//! `embed`: tidings driven from your own runtime, at two depths.
 //!
-//! `cargo run -p tidings-examples --bin embed [http://host:port/path]` (with no URL it starts
-//! a one-shot loopback server so it runs anywhere).
+//! 1. The core alone, by hand, over a plain `std::net::TcpStream`, deadlines honoured: one GET.
+//! 2. A complete client call — a redirect, a retry on 503, the pool key, a kept-alive
+//!    connection reused — driven by tidings-client through a transport of our own
+//!    (`transport.rs`, the size a user's transport should be).
+//!
+//! `cargo run -p tidings-examples --bin embed [http://host:port/path]` (the URL is for part 1;
+//! without one, and for part 2, it starts loopback servers so it runs anywhere).
+
+mod transport;
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{TcpListener, TcpStream, ToSocketAddrs};
 use std::time::Instant;
 
+use tidings_client::{RetryPolicy, Session};
 use tidings_core::{Config, Connection, ContentDecoder, Event, Request};
 
 type Failure = Box<dyn std::error::Error>;
@@ -17,7 +24,32 @@ fn main() -> Result<(), Failure> {
         Some(url) => url,
         None => serve_once()?,
     };
-    let request = Request::get(&url)?;
+    println!("# 1. The core alone, by hand: GET {url}");
+    core_alone(&url)?;
+    println!("\n# 2. A whole call through tidings-client, over our own transport");
+    client_call()
+}
+
+/// Part 2: the session decides every hop; `transport::TcpTransport` moves the bytes.
+fn client_call() -> Result<(), Failure> {
+    let base = serve_script()?;
+    let session = Session::builder()
+        .transport(transport::TcpTransport::default())
+        .retries(RetryPolicy::new(2).status_forcelist([503]))
+        .build()?;
+    for _ in 0..2 {
+        let response = session.get(&format!("{base}/start")).send()?;
+        let (status, url, attempts) = (response.status(), response.url().clone(), response.attempts());
+        let (history, reused) = (response.history().len(), response.reused_connection());
+        println!("< {status} from {url} after {history} redirect(s) and {attempts} attempt(s); reused: {reused}");
+        println!("{}", response.text()?);
+    }
+    Ok(())
+}
+
+/// Part 1: one GET through the core, every byte and deadline by hand.
+fn core_alone(url: &str) -> Result<(), Failure> {
+    let request = Request::get(url)?;
     let (host, port) = (request.url().host_str().unwrap_or_default(), request.url().port_or_known_default());
     if request.url().scheme() != "http" {
         return Err("this example speaks plain http; the transports add TLS".into());
@@ -125,4 +157,40 @@ fn serve_once() -> Result<String, Failure> {
         socket.write_all(b"d\r\nfrom the core\r\n0\r\nX-Served-By: embed\r\n\r\n")
     });
     Ok(url)
+}
+
+/// A keep-alive loopback server for part 2: `/start` redirects to `/retry`, which answers 503
+/// the first time and then a chunked body.
+fn serve_script() -> Result<String, Failure> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let busy_once = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    std::thread::spawn(move || {
+        for socket in listener.incoming().flatten() {
+            let busy_once = busy_once.clone();
+            std::thread::spawn(move || -> std::io::Result<()> {
+                let mut socket = socket;
+                let mut request = Vec::new();
+                let mut byte = [0u8; 1];
+                while socket.read(&mut byte)? == 1 {
+                    request.push(byte[0]);
+                    if !request.ends_with(b"\r\n\r\n") {
+                        continue;
+                    }
+                    let line = String::from_utf8_lossy(&request).lines().next().unwrap_or_default().to_owned();
+                    let answer: &[u8] = if line.contains("/start") {
+                        b"HTTP/1.1 302 Found\r\nLocation: /retry\r\nContent-Length: 0\r\n\r\n"
+                    } else if busy_once.swap(false, std::sync::atomic::Ordering::SeqCst) {
+                        b"HTTP/1.1 503 Busy\r\nRetry-After: 0\r\nContent-Length: 0\r\n\r\n"
+                    } else {
+                        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1c\r\nhello through tidings-client\r\n0\r\n\r\n"
+                    };
+                    socket.write_all(answer)?;
+                    request.clear();
+                }
+                Ok(())
+            });
+        }
+    });
+    Ok(base)
 }
