@@ -2,12 +2,29 @@
 //! fallback), br and zstd, streaming and bounded.
 //!
 //! Every call writes at most the output buffer it is given, and the decoded total is capped,
-//! so a decompression bomb costs at most the cap. Codings compiled out by features are
+//! so a decompression bomb costs at most the cap.
+//!
+//! # Memory
+//!
+//! Each decoder's own memory is bounded by the protocol, whatever a stream claims and
+//! independent of the decoded-size cap:
+//!
+//! | coding | decoder memory | bound |
+//! |---|---|---|
+//! | gzip, deflate | zlib state and a 32 KiB window (~45 KiB) | RFC 1951's window |
+//! | br | a ring buffer of at most 16 MiB, plus tables (~100 KiB) | RFC 7932's `WBITS` ≤ 24; the large-window extension is refused |
+//! | zstd | a window of at most 8 MiB, plus buffers (~130 KiB) | RFC 9659: HTTP zstd windows are at most 8 MiB; larger ones are refused |
+//!
+//! A chain of codings adds a 16 KiB buffer between stages (at most [`MAX_CODINGS`]).
+//! `core/tests/decoder_memory.rs` decodes the worst case of each under a 96 MiB address-space
+//! limit, in a child process, and requires a typed error or the body — never an abort.
+//!
+//! Codings compiled out by features are
 //! treated as unknown: the body passes through undecoded and [`ContentDecoder::undecoded`]
 //! says so. A driver that is only draining a body (a redirect, an error it will discard)
 //! should not decode it at all.
 
-use crate::error::{DecodeError, Error, IncompleteMessage, LimitExceeded};
+use crate::error::{DecodeError, Error, LimitExceeded};
 use crate::headers::{list_elements, HeaderBlock};
 
 /// At most this many codings may be chained on one body (Content-Encoding plus any transfer
@@ -264,8 +281,11 @@ impl ContentDecoder {
             return Ok(written);
         }
         let buffered = self.buffers.iter().any(|buffer| buffer.start < buffer.end);
+        // The message's framing completed but the coded content did not: the content is at
+        // fault (kind `decode`), not the connection.
         if let Some(stage) = self.stages.iter().find(|stage| !stage.is_finished()) {
-            return Err(IncompleteMessage::TruncatedCoding { coding: stage.name() }.into());
+            let reason = "the stream ended before its end marker (truncated)".into();
+            return Err(DecodeError { coding: stage.name(), reason }.into());
         }
         if buffered {
             return Err(DecodeError { coding: self.stages[0].name(), reason: "trailing data".into() }.into());
@@ -499,6 +519,10 @@ mod brotli_stage {
 
     use crate::error::{DecodeError, Error};
 
+    /// RFC 7932 brotli, as HTTP's `br` is: the window is at most 2^24 bytes (16 MiB), and
+    /// the ring buffer the decoder allocates is at most that. A stream asking for the
+    /// large-window extension (up to 2^30, a 1 GiB ring buffer) is a decode error, never an
+    /// allocation.
     pub(super) struct Brotli {
         state: Box<BrotliState<StandardAlloc, StandardAlloc, StandardAlloc>>,
         ended: bool,
@@ -507,7 +531,9 @@ mod brotli_stage {
 
     impl Brotli {
         pub(super) fn new() -> Self {
-            let state = BrotliState::new(StandardAlloc::default(), StandardAlloc::default(), StandardAlloc::default());
+            // `new` accepts large-window streams; `new_strict` is RFC 7932.
+            let state =
+                BrotliState::new_strict(StandardAlloc::default(), StandardAlloc::default(), StandardAlloc::default());
             Brotli { state: Box::new(state), ended: false, started: false }
         }
 
@@ -557,8 +583,9 @@ mod zstd_stage {
 
     use crate::error::{DecodeError, Error};
 
-    /// RFC 8878 §3.1.1.1.2: "a decoder ... SHOULD support Window_Size of up to 8 MB" for
-    /// HTTP; larger windows are refused so one response cannot claim more memory.
+    /// RFC 9659 §3 (zstd in HTTP): the window is at most 8 MiB, and a decoder may refuse a
+    /// larger one (RFC 8878 §3.1.1.1.2 recommends the same bound). Larger windows are a
+    /// decode error, so one response cannot claim more memory.
     const WINDOW_LOG_MAX: u32 = 23;
 
     pub(super) struct Zstd {

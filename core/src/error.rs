@@ -335,12 +335,6 @@ pub enum IncompleteMessage {
         /// Data bytes received.
         received: u64,
     },
-    /// A content-coded stream ended before its end marker.
-    #[error("content-coded body ended before its end marker ({coding})")]
-    TruncatedCoding {
-        /// The coding whose stream was cut.
-        coding: &'static str,
-    },
 }
 
 /// A deadline passed (`timeout`).

@@ -99,7 +99,7 @@ fn unknown_codings_pass_through_and_say_so() {
 fn truncated_and_corrupt_streams_are_errors() {
     let encoded = gzip(TEXT);
     let error = decode(&[Coding::Gzip], &encoded[..encoded.len() - 4], 1 << 20).expect_err("truncated");
-    assert_eq!(error.kind(), ErrorKind::Eof, "{error}");
+    assert_eq!(error.kind(), ErrorKind::Decode, "{error}");
     let mut corrupt = encoded.clone();
     let middle = corrupt.len() / 2;
     corrupt[middle] ^= 0xff;
@@ -113,6 +113,41 @@ fn truncated_and_corrupt_streams_are_errors() {
     let mut trailing = zlib(TEXT);
     trailing.extend_from_slice(b"junk");
     assert_eq!(decode(&[Coding::Deflate], &trailing, 1 << 20).expect_err("trailing junk").kind(), ErrorKind::Decode);
+}
+
+/// A coded stream cut short while the HTTP framing completed is the content's fault: kind
+/// `decode`, not `eof` (the connection did not end early; the coded content did).
+#[test]
+fn truncated_codings_are_decode_errors_for_every_coding() {
+    let text: Vec<u8> = (0..20_000u32).flat_map(|n| n.to_le_bytes()).collect();
+    let zstd = zstd::encode_all(&text[..], 3).expect("zstd");
+    let encoded = [
+        (Coding::Gzip, gzip(&text)),
+        (Coding::Deflate, zlib(&text)),
+        (Coding::Deflate, raw_deflate(&text)),
+        (Coding::Brotli, brotli(&text)),
+        (Coding::Zstd, zstd),
+    ];
+    for (coding, stream) in encoded {
+        for cut in [stream.len() - 1, stream.len() / 2, 10] {
+            let error = decode(&[coding], &stream[..cut], 1 << 24).expect_err("truncated");
+            assert_eq!(error.kind(), ErrorKind::Decode, "{coding:?} cut at {cut}: {error}");
+        }
+        assert_eq!(decode(&[coding], &stream, 1 << 24).expect("whole"), text, "{coding:?}");
+    }
+    // gzip without its 8-byte trailer (CRC-32 and size).
+    let whole = gzip(&text);
+    let error = decode(&[Coding::Gzip], &whole[..whole.len() - 8], 1 << 24).expect_err("no trailer");
+    assert_eq!(error.kind(), ErrorKind::Decode, "{error}");
+}
+
+/// HTTP's `br` is RFC 7932 brotli (a window of at most 16 MiB); a stream asking for the
+/// large-window extension is refused before the decoder allocates its 1 GiB ring buffer.
+#[test]
+fn a_large_window_brotli_stream_is_a_decode_error() {
+    let large_window = [0x11, 0x9e, 0x2c, 0xc5, 0x02, 0x10, 0x44, 0x1a, 0x11, 0x25, 0x25];
+    let error = decode(&[Coding::Brotli], &large_window, 1 << 20).expect_err("large window");
+    assert_eq!(error.kind(), ErrorKind::Decode, "{error}");
 }
 
 #[test]
