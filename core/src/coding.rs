@@ -144,22 +144,30 @@ impl ContentDecoder {
     }
 
     /// A decoder for a response with these headers: `Content-Encoding`, then any
-    /// `Transfer-Encoding` codings other than `chunked`. An unknown coding makes the whole
-    /// body pass through undecoded; [`undecoded`](Self::undecoded) names it.
+    /// `Transfer-Encoding` codings other than `chunked`, undone in reverse order of
+    /// application. An unknown content coding makes the whole body pass through undecoded
+    /// (as Requests does); [`undecoded`](Self::undecoded) names it. An unknown transfer
+    /// coding is a protocol error (the framing refuses it first): a body is never handed out
+    /// still transfer-coded.
     pub fn for_response(headers: &HeaderBlock, limit: u64) -> Result<ContentDecoder, Error> {
         let mut applied = Vec::new();
-        let content = list_elements(headers.get_all("content-encoding"));
-        let transfer = list_elements(headers.get_all("transfer-encoding"))
-            .filter(|coding| !coding.eq_ignore_ascii_case(b"chunked"));
         let mut unknown = None;
-        for name in content.chain(transfer) {
-            if name.eq_ignore_ascii_case(b"identity") {
-                continue;
-            }
+        for name in list_elements(headers.get_all("content-encoding")) {
             match Coding::from_name(name) {
                 Some(coding) => applied.push(coding),
+                None if name.eq_ignore_ascii_case(b"identity") => {}
                 None => {
                     unknown.get_or_insert_with(|| String::from_utf8_lossy(name).into_owned());
+                }
+            }
+        }
+        for name in list_elements(headers.get_all("transfer-encoding")) {
+            match Coding::from_name(name) {
+                Some(coding) => applied.push(coding),
+                None if name.eq_ignore_ascii_case(b"chunked") || name.eq_ignore_ascii_case(b"identity") => {}
+                None => {
+                    let value = String::from_utf8_lossy(name).into_owned();
+                    return Err(crate::error::ProtocolError::UnsupportedTransferCoding { value }.into());
                 }
             }
         }

@@ -225,9 +225,16 @@ pub enum ProtocolError {
         /// The combined field value, lossily decoded.
         value: String,
     },
-    /// `Transfer-Encoding` is empty or names `chunked` more than once.
+    /// `Transfer-Encoding` is empty, names `chunked` more than once, or not last.
     #[error("invalid Transfer-Encoding {value:?}")]
     InvalidTransferEncoding {
+        /// The combined field value, lossily decoded.
+        value: String,
+    },
+    /// `Transfer-Encoding` names a coding this client cannot undo (the body would be handed
+    /// out still coded).
+    #[error("Transfer-Encoding {value:?} names a coding this client cannot decode")]
+    UnsupportedTransferCoding {
         /// The combined field value, lossily decoded.
         value: String,
     },
@@ -248,6 +255,12 @@ pub enum ProtocolError {
     MalformedTrailers {
         /// What the parser found.
         reason: &'static str,
+    },
+    /// The first bytes cannot begin an HTTP/1.x status line.
+    #[error("the response does not begin with an HTTP/1.x status line: {looks_like}")]
+    NotHttp1 {
+        /// What the bytes seem to be.
+        looks_like: &'static str,
     },
     /// `101 Switching Protocols` without an upgrade having been asked for.
     #[error("101 Switching Protocols without an Upgrade request")]

@@ -177,14 +177,22 @@ fn body_length(
         if version == Version::Http10 {
             return Err(ProtocolError::TransferEncodingInHttp10);
         }
-        // §7: "A sender MUST NOT apply the chunked transfer coding more than once."
-        if fields.codings == 0 || fields.chunked > 1 {
+        // §7: "A sender MUST NOT apply the chunked transfer coding more than once", and
+        // chunked, when applied, is the final coding (§6.1); a list where it is not cannot be
+        // framed safely.
+        if fields.codings == 0 || fields.chunked > 1 || (fields.chunked == 1 && !fields.last_is_chunked) {
             return Err(invalid_transfer_encoding(headers));
+        }
+        // A coding this client cannot undo would hand the body out still coded: refuse it
+        // (the name is compared whole: `xchunked` is not `chunked`).
+        if fields.unsupported_coding {
+            return Err(ProtocolError::UnsupportedTransferCoding { value: joined(headers, "transfer-encoding") });
         }
         // 3./4. Transfer-Encoding overrides Content-Length. "If the chunked transfer coding
         //    is the final encoding, the message body length is determined by reading and
-        //    decoding the chunked data"; if it is not final, in a response, "by reading the
-        //    connection until it is closed by the server."
+        //    decoding the chunked data"; if it is not final (here: absent), in a response,
+        //    "by reading the connection until it is closed by the server". The other codings
+        //    are undone by the content decoder, in order.
         return Ok(if fields.last_is_chunked { BodyLength::Chunked } else { BodyLength::CloseDelimited });
     }
     // 5./6. Content-Length: every value must be 1*DIGIT and all must agree.
@@ -208,6 +216,8 @@ pub(crate) struct FramingFields {
     codings: usize,
     chunked: usize,
     last_is_chunked: bool,
+    /// A transfer coding that is neither chunked nor one the content decoder can undo.
+    unsupported_coding: bool,
     content_length: Option<u64>,
     content_length_invalid: bool,
     close: bool,
@@ -239,9 +249,15 @@ impl FramingFields {
                     return;
                 }
                 for coding in value.split(|&byte| byte == b',').map(trim_whitespace) {
-                    if !coding.is_empty() {
-                        self.coding(eq_lowercase(coding, b"chunked"));
+                    if coding.is_empty() {
+                        continue;
                     }
+                    let chunked = eq_lowercase(coding, b"chunked");
+                    let undoable = chunked
+                        || coding.eq_ignore_ascii_case(b"identity")
+                        || crate::coding::Coding::from_name(coding).is_some();
+                    self.unsupported_coding |= !undoable;
+                    self.coding(chunked);
                 }
             }
             14 if eq_lowercase(name, b"content-length") => {
@@ -384,16 +400,37 @@ mod tests {
             Ok(BodyLength::Chunked)
         );
         assert_eq!(length(GET, V11, 200, &[("Transfer-Encoding", "gzip")]), Ok(BodyLength::CloseDelimited));
-        assert_eq!(length(GET, V11, 200, &[("Transfer-Encoding", "chunked, gzip")]), Ok(BodyLength::CloseDelimited));
+        assert_eq!(length(GET, V11, 200, &[("Transfer-Encoding", "gzip, br")]), Ok(BodyLength::CloseDelimited));
         assert_eq!(close(V11, 200, &[("Transfer-Encoding", "gzip")]), Some(CloseReason::CloseDelimited));
+        // chunked twice, or anywhere but last, cannot be framed safely.
+        for value in ["chunked, chunked", "chunked, gzip", "gzip, chunked, chunked", ""] {
+            assert!(
+                matches!(
+                    length(GET, V11, 200, &[("Transfer-Encoding", value)]),
+                    Err(ProtocolError::InvalidTransferEncoding { .. })
+                ),
+                "{value:?}"
+            );
+        }
         assert!(matches!(
-            length(GET, V11, 200, &[("Transfer-Encoding", "chunked, chunked")]),
+            length(GET, V11, 200, &[("Transfer-Encoding", "chunked"), ("Transfer-Encoding", "chunked")]),
             Err(ProtocolError::InvalidTransferEncoding { .. })
         ));
-        assert!(matches!(
-            length(GET, V11, 200, &[("Transfer-Encoding", "")]),
-            Err(ProtocolError::InvalidTransferEncoding { .. })
-        ));
+    }
+
+    #[test]
+    fn a_transfer_coding_that_cannot_be_undone_is_refused() {
+        // A name that merely contains "chunked" is another, unknown coding.
+        for value in ["xchunked", "chunked-x, chunked", "compress, chunked", "x-custom", "gzip, snappy"] {
+            assert!(
+                matches!(
+                    length(GET, V11, 200, &[("Transfer-Encoding", value)]),
+                    Err(ProtocolError::UnsupportedTransferCoding { .. })
+                ),
+                "{value:?}"
+            );
+        }
+        assert_eq!(length(GET, V11, 200, &[("Transfer-Encoding", "identity, chunked")]), Ok(BodyLength::Chunked));
     }
 
     #[test]

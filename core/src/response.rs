@@ -210,6 +210,7 @@ impl ResponseDecoder {
         if let Some(used) = whole.then(|| self.head.parse_whole(input, &self.limits)).flatten() {
             return self.after_head(used);
         }
+        self.check_status_line_start(input)?;
         let scan = self.scanner.scan(input, Section::Head, self.leniency.allow_bare_lf)?;
         let used = match scan {
             Scan::Complete(used) => used,
@@ -225,6 +226,27 @@ impl ResponseDecoder {
         }
         self.head.parse(&self.limits, &self.leniency)?;
         self.after_head(used)
+    }
+
+    /// RFC 9112 §4: a response begins with its status line, `HTTP/1.x`. Bytes that cannot
+    /// begin one (an HTTP/2 frame, a TLS record on a plain port, junk) fail as soon as they
+    /// show it, not at the close or a deadline. Checked before anything else looks at the
+    /// bytes, so any split of the input gives the same error; a line ending first is the
+    /// scanner's to judge.
+    fn check_status_line_start(&mut self, input: &[u8]) -> Result<(), Error> {
+        let kept = self.head.buffer_mut();
+        if kept.len() >= STATUS_LINE_START.len() {
+            return Ok(());
+        }
+        let mut start = [0u8; STATUS_LINE_START.len()];
+        let from_input = input.len().min(start.len() - kept.len());
+        start[..kept.len()].copy_from_slice(kept);
+        start[kept.len()..kept.len() + from_input].copy_from_slice(&input[..from_input]);
+        let start = &start[..kept.len() + from_input];
+        if start == &STATUS_LINE_START[..start.len()] || matches!(start.first(), Some(b'\r' | b'\n')) {
+            return Ok(());
+        }
+        Err(ProtocolError::NotHttp1 { looks_like: looks_like(start) }.into())
     }
 
     /// A complete head was parsed from `used` bytes: hand it out as interim or final.
@@ -344,4 +366,22 @@ pub(crate) enum Step {
     Data(std::ops::Range<usize>),
     Trailers,
     End,
+}
+
+/// How every HTTP/1.x status line begins (`HTTP-name` is case-sensitive, RFC 9112 §2.3).
+const STATUS_LINE_START: &[u8] = b"HTTP/1.";
+
+/// What bytes that are not HTTP/1.x seem to be, for the error message. Judged only on the
+/// bytes up to the first that differs from `HTTP/1.`, so any split of the input gives the
+/// same answer.
+fn looks_like(start: &[u8]) -> &'static str {
+    let differs = start.iter().zip(STATUS_LINE_START).take_while(|(byte, expected)| byte == expected).count();
+    match (differs, start.first()) {
+        // A TLS record's content type: change_cipher_spec, alert, handshake, application_data.
+        (0, Some(0x14..=0x17)) => "a TLS record: the server speaks TLS here (an https:// URL?)",
+        // A frame header's length starts with zero bytes: HTTP/2 (or other binary framing).
+        (0, Some(0x00)) => "binary data, perhaps HTTP/2 (which this client does not speak)",
+        (5.., _) => "a status line of another HTTP version",
+        _ => "not HTTP",
+    }
 }

@@ -36,7 +36,8 @@ fn decode(coding: Coding, encoded: &[u8], cap: u64) -> Result<usize, Error> {
 }
 
 /// The cases, by name.
-const CASES: [&str; 6] = ["br-large-window", "br-16m-window", "zstd-2g-window", "zstd-8m-window", "gzip-bomb", "deflate-bomb"];
+const CASES: [&str; 6] =
+    ["br-large-window", "br-16m-window", "zstd-2g-window", "zstd-8m-window", "gzip-bomb", "deflate-bomb"];
 
 /// A case: the coding, the stream, the decoded cap, and what must come of it.
 fn case(name: &str) -> (Coding, Vec<u8>, u64, &'static str) {
@@ -56,7 +57,9 @@ fn case(name: &str) -> (Coding, Vec<u8>, u64, &'static str) {
             (Coding::Brotli, brotli, 64 << 20, "ok 20971520")
         }
         // A zstd frame header asking for a 2 GiB window (Window_Descriptor exponent 21).
-        "zstd-2g-window" => (Coding::Zstd, vec![0x28, 0xb5, 0x2f, 0xfd, 0x00, 0xa8, 0x01, 0x00, 0x00], 1 << 30, "decode"),
+        "zstd-2g-window" => {
+            (Coding::Zstd, vec![0x28, 0xb5, 0x2f, 0xfd, 0x00, 0xa8, 0x01, 0x00, 0x00], 1 << 30, "decode")
+        }
         // RFC 9659's largest window (2^23), decoded whole.
         "zstd-8m-window" => {
             let mut encoder = zstd::stream::Encoder::new(Vec::new(), 1).expect("zstd");
@@ -104,7 +107,8 @@ fn every_decoder_stays_within_a_small_address_space() {
         let stdout = String::from_utf8_lossy(&output.stdout);
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(output.status.success(), "{name}: the child died ({:?}):\n{stdout}\n{stderr}", output.status);
-        let result = stdout.lines().find_map(|line| line.split_once("result: ").map(|(_, result)| result)).unwrap_or_default();
+        let result =
+            stdout.lines().find_map(|line| line.split_once("result: ").map(|(_, result)| result)).unwrap_or_default();
         assert!(result.starts_with(expected), "{name}: expected {expected}, got {result:?}:\n{stdout}\n{stderr}");
     }
 }

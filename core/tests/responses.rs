@@ -5,7 +5,7 @@
 mod common;
 
 use common::{every_byte, run, Transcript};
-use tidings_core::{Config, Leniency};
+use tidings_core::{Config, Connection, ErrorKind, Leniency, Request};
 
 struct Case {
     name: &'static str,
@@ -235,6 +235,9 @@ fn protocol_errors() {
         ("space before colon", b"HTTP/1.1 200 OK\r\nX-A : 1\r\nContent-Length: 0\r\n\r\n", "error protocol"),
         ("HTTP/2 status line", b"HTTP/2 200 OK\r\n\r\n", "error protocol"),
         ("not HTTP at all", b"SSH-2.0-OpenSSH_9.6\r\n\r\n", "error protocol"),
+        ("a TLS alert on a plain port", b"\x15\x03\x01\x00\x02\x02\x46", "error protocol"),
+        ("an HTTP/2 SETTINGS frame", b"\x00\x00\x12\x04\x00\x00\x00\x00\x00", "error protocol"),
+        ("lower-case http", b"http/1.1 200 OK\r\n\r\n", "error protocol"),
         ("two-digit status", b"HTTP/1.1 20 OK\r\n\r\n", "error protocol"),
         ("status 000", b"HTTP/1.1 000 Zero\r\n\r\n", "error protocol"),
         ("NUL in a value", b"HTTP/1.1 200 OK\r\nX-A: a\x00b\r\n\r\n", "error protocol"),
@@ -253,6 +256,33 @@ fn protocol_errors() {
         assert_eq!(whole, bytewise, "{name}: whole vs one byte at a time");
         assert!(whole.outcome.starts_with(outcome), "{name}: {}", whole.outcome);
     }
+}
+
+/// Bytes that cannot begin a status line fail at once: no EOF and no deadline is needed to
+/// see that a TLS record, an HTTP/2 frame or junk is not HTTP/1.x.
+#[test]
+fn what_is_not_http_fails_on_its_first_bytes() {
+    let now = std::time::Instant::now();
+    for (bytes, looks_like) in [
+        (&b"\x16\x03\x01\x02"[..], "TLS"),
+        (b"\x15\x03", "TLS"),
+        (b"\x00\x00\x12\x04", "HTTP/2"),
+        (b"HTTP/2 200 OK", "another HTTP version"),
+        (b"SSH-", "not HTTP"),
+        (b"HTTX", "not HTTP"),
+    ] {
+        let mut connection = Connection::new(Config::default());
+        connection.send_request(now, &Request::get("http://h/").expect("valid")).expect("send");
+        let mut wire = [0u8; 256];
+        while connection.poll_transmit(now, &mut wire) > 0 {}
+        let error = connection.handle_input(now, bytes).expect_err("not HTTP/1.x");
+        assert_eq!(error.kind(), ErrorKind::Protocol);
+        assert!(error.to_string().contains(looks_like), "{:?}: {error}", bytes);
+    }
+    // A prefix of a real status line waits for more.
+    let mut connection = Connection::new(Config::default());
+    connection.send_request(now, &Request::get("http://h/").expect("valid")).expect("send");
+    assert!(matches!(connection.handle_input(now, b"HTTP/1"), Ok((6, None))));
 }
 
 #[test]

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod closing;
+pub mod codings;
 pub mod httpbin;
 pub mod interop;
 pub mod loopback;
@@ -77,6 +78,9 @@ macro_rules! scenario_tests {
             httpbin::digest_auth_answers_one_challenge_for_every_algorithm,
             httpbin::cookies_follow_hops_and_persist_per_session,
             closing::redirect_and_retry_hops_on_closed_connections,
+            codings::transfer_codings_are_undone_in_order_or_refused,
+            codings::a_truncated_content_coding_is_a_decode_error,
+            codings::what_is_not_http_fails_at_once,
             loopback::get_text_and_keep_alive_reuse,
             loopback::connection_close_is_not_reused,
             loopback::a_stale_pooled_connection_is_replaced_transparently,
