@@ -249,8 +249,12 @@ fn parse_set_cookie(text: &str) -> Option<Parsed<'_>> {
                 }
             }
             "domain" => {
-                // An empty value (after the leading dot goes) is ignored (§5.2.3).
-                let domain = value.trim_start_matches('.').trim_end_matches('.');
+                // §5.2.3: an empty value is ignored; one leading dot is removed ("If the first
+                // character of the attribute-value string is %x2E ("."): Let cookie-domain be
+                // the attribute-value without the leading %x2E"). Anything else is kept as
+                // given, so `..a.example` or `a.example.` match no host (RFC 6265bis says so
+                // of a trailing dot).
+                let domain = value.strip_prefix('.').unwrap_or(value);
                 if !domain.is_empty() {
                     parsed.domain = Some(domain.to_ascii_lowercase());
                 }
@@ -355,30 +359,35 @@ impl CookieJar {
             last_access: now,
         };
 
-        // §5.3 step 11: the same name, domain and path replace the old one (keeping its
-        // creation time); an expired one deletes it.
-        if let Some(index) = self.cookies.iter().position(|existing| {
+        // §5.3 step 11: the same name, domain and path replace the old one in its place,
+        // keeping its creation time (11.3: so its order in the Cookie header stays); an
+        // expired one deletes it.
+        let existing = self.cookies.iter().position(|existing| {
             existing.name == cookie.name && existing.domain == cookie.domain && existing.path == cookie.path
-        }) {
-            let old = self.cookies.remove(index);
-            cookie.creation = old.creation;
+        });
+        match existing {
+            Some(index) if cookie.is_expired(now) => drop(self.cookies.remove(index)),
+            Some(index) => {
+                cookie.creation = self.cookies[index].creation;
+                let domain = cookie.domain.clone();
+                self.cookies[index] = cookie;
+                self.evict(now, &domain);
+            }
+            None if cookie.is_expired(now) => {}
+            None => {
+                let domain = cookie.domain.clone();
+                self.cookies.push(cookie);
+                self.evict(now, &domain);
+            }
         }
-        if cookie.is_expired(now) {
-            return Ok(());
-        }
-        self.cookies.push(cookie);
-        self.evict(now);
         Ok(())
     }
 
     /// Drops expired cookies, then the least recently used beyond the limits.
-    fn evict(&mut self, now: SystemTime) {
+    fn evict(&mut self, now: SystemTime, domain: &str) {
         self.cookies.retain(|cookie| !cookie.is_expired(now));
-        if let Some(last) = self.cookies.last() {
-            let domain = last.domain.clone();
-            while self.cookies.iter().filter(|cookie| cookie.domain == domain).count() > MAX_COOKIES_PER_DOMAIN {
-                self.remove_least_recent(|cookie| cookie.domain == domain);
-            }
+        while self.cookies.iter().filter(|cookie| cookie.domain == domain).count() > MAX_COOKIES_PER_DOMAIN {
+            self.remove_least_recent(|cookie| cookie.domain == domain);
         }
         while self.cookies.len() > MAX_COOKIES {
             self.remove_least_recent(|_| true);
