@@ -44,13 +44,17 @@ impl Default for Limits {
     }
 }
 
-/// Relaxations real servers sometimes need. All off by default: a strict parser is the
-/// defence against response splitting and smuggling, so leniency is always named.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Relaxations real servers sometimes need. Off by default — a strict parser is the defence
+/// against response splitting and smuggling, so leniency is always named — except where RFC
+/// 9112 asks a client to be forgiving: obs-fold in an ordinary field is unfolded.
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Leniency {
-    /// Accept obs-fold (a header line continued on the next line starting with SP/HTAB);
-    /// each fold becomes spaces, as RFC 9112 §5.2 requires of a user agent.
+    /// Accept obs-fold (a field line continued on the next line starting with SP/HTAB) in
+    /// ordinary fields, each fold becoming spaces: RFC 9112 §5.2 says a user agent "MUST
+    /// replace each received obs-fold with one or more SP octets prior to interpreting the
+    /// field value". On by default; a fold in a framing field (`Content-Length`,
+    /// `Transfer-Encoding`, `Connection`) is refused either way. Off refuses every fold.
     pub allow_obs_fold: bool,
     /// Accept a status line with no space and no reason after the code (`HTTP/1.1 200`).
     pub allow_missing_reason: bool,
@@ -62,7 +66,25 @@ pub struct Leniency {
     pub allow_bare_lf: bool,
 }
 
+impl Default for Leniency {
+    /// What RFC 9112 asks of a user agent: obs-fold unfolded in ordinary fields; every other
+    /// relaxation off.
+    fn default() -> Self {
+        Leniency { allow_obs_fold: true, ..Leniency::strict() }
+    }
+}
+
 impl Leniency {
+    /// Every relaxation off, obs-fold refused too.
+    pub fn strict() -> Self {
+        Leniency {
+            allow_obs_fold: false,
+            allow_missing_reason: false,
+            allow_space_before_colon: false,
+            allow_bare_lf: false,
+        }
+    }
+
     /// Every relaxation on: what browsers and curl accept.
     pub fn permissive() -> Self {
         Leniency {

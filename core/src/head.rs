@@ -112,7 +112,7 @@ impl ResponseHead {
         if matches!(input.first(), None | Some(b'\r' | b'\n')) {
             return None;
         }
-        let strict = Leniency::default();
+        let strict = Leniency::strict();
         let end = match self.parse_from(input, limits, &strict) {
             Ok(end) if end <= limits.max_head_bytes && input[..end].ends_with(b"\r\n\r\n") => end,
             _ => {
@@ -143,7 +143,7 @@ impl ResponseHead {
         let parsed = self.parse_from(&raw, limits, leniency);
         self.headers.raw = raw;
         if parsed.is_ok() && leniency.allow_obs_fold {
-            unfold(&mut self.headers);
+            unfold(&mut self.headers)?;
         }
         parsed
     }
@@ -238,16 +238,28 @@ pub(crate) fn index_fields(fields: &mut Vec<(Range<u32>, Range<u32>)>, base: usi
 
 /// RFC 9112 §5.2: "A user agent that receives an obs-fold in a response message ... MUST
 /// replace each received obs-fold with one or more SP octets prior to interpreting the field
-/// value." The buffer is ours, so the fold is overwritten in place.
-pub(crate) fn unfold(block: &mut HeaderBlock) {
+/// value." The buffer is ours, so the fold is overwritten in place. A fold in a field that
+/// decides framing or keep-alive is refused: proxies may read it differently.
+pub(crate) fn unfold(block: &mut HeaderBlock) -> Result<(), Error> {
+    const FRAMING: [&[u8]; 3] = [b"content-length", b"transfer-encoding", b"connection"];
     let HeaderBlock { raw, fields } = block;
-    for (_, value) in fields.iter() {
-        for byte in &mut raw[value.start as usize..value.end as usize] {
+    for (name, value) in fields.iter() {
+        let (name, value) = (name.start as usize..name.end as usize, value.start as usize..value.end as usize);
+        // A fold may also sit before the value (`Name:` CRLF SP value), where the value's
+        // trimmed range does not reach.
+        if !raw[name.end..value.end].iter().any(|byte| matches!(*byte, b'\r' | b'\n')) {
+            continue;
+        }
+        if FRAMING.iter().any(|framing| raw[name.clone()].eq_ignore_ascii_case(framing)) {
+            return Err(ProtocolError::MalformedHead { reason: "obs-fold in a framing field" }.into());
+        }
+        for byte in &mut raw[value] {
             if matches!(*byte, b'\r' | b'\n') {
                 *byte = b' ';
             }
         }
     }
+    Ok(())
 }
 
 pub(crate) fn httparse_reason(error: httparse::Error) -> &'static str {

@@ -54,8 +54,8 @@ pub enum Event<'a> {
 pub struct ResponseDecoder {
     limits: Limits,
     leniency: Leniency,
-    /// No leniency is on, so the whole-head fast path applies (kept as one flag so the hot
-    /// path reads a byte, not the options).
+    /// The default leniency, so the whole-head fast path applies (kept as one flag so the
+    /// hot path reads a byte, not the options).
     strict: bool,
     context: ResponseContext,
     state: State,
@@ -66,7 +66,15 @@ pub struct ResponseDecoder {
     framing: Option<Framing>,
     body_received: u64,
     bytes_received: u64,
+    /// Empty lines skipped after an interim response, and whether the last byte seen there
+    /// was a CR waiting for its LF.
+    blank_lines: usize,
+    pending_cr: bool,
 }
+
+/// At most this many empty lines are skipped between an interim response and the next status
+/// line (a known server habit); more is an error.
+const MAX_BLANK_LINES: usize = 16;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 enum State {
@@ -106,6 +114,8 @@ impl ResponseDecoder {
             framing: None,
             body_received: 0,
             bytes_received: 0,
+            blank_lines: 0,
+            pending_cr: false,
         }
     }
 
@@ -121,6 +131,8 @@ impl ResponseDecoder {
         self.framing = None;
         self.body_received = 0;
         self.bytes_received = 0;
+        self.blank_lines = 0;
+        self.pending_cr = false;
     }
 
     /// The final head's framing and keep-alive verdict, once the head was decoded.
@@ -189,10 +201,13 @@ impl ResponseDecoder {
         }
         match self.state {
             State::AfterInformational => {
+                let Some(at) = self.skip_blank_lines(input)? else { return Ok((input.len(), None)) };
                 self.scanner.reset();
                 self.head.clear();
+                self.blank_lines = 0;
                 self.state = State::Head;
-                self.decode_head(input)
+                let (used, step) = self.decode_head(&input[at..])?;
+                Ok((at + used, step))
             }
             State::Head => self.decode_head(input),
             State::Body => self.decode_body(input),
@@ -226,6 +241,44 @@ impl ResponseDecoder {
         }
         self.head.parse(&self.limits, &self.leniency)?;
         self.after_head(used)
+    }
+
+    /// Skips empty lines between an interim response and the next status line (aiohttp sends
+    /// them), at most [`MAX_BLANK_LINES`]: returns where the next line starts, or `None` when
+    /// the input ran out first (all of it consumed). Anywhere else an empty line before a
+    /// status line stays an error.
+    fn skip_blank_lines(&mut self, input: &[u8]) -> Result<Option<usize>, Error> {
+        let mut at = 0;
+        loop {
+            let byte = input.get(at).copied();
+            if self.pending_cr {
+                match byte {
+                    None => return Ok(None),
+                    Some(b'\n') => self.pending_cr = false,
+                    Some(_) => {
+                        return Err(ProtocolError::MalformedHead { reason: "bare CR before the status line" }.into())
+                    }
+                }
+            } else {
+                match byte {
+                    None => return Ok(None),
+                    Some(b'\r') => {
+                        self.pending_cr = true;
+                        at += 1;
+                        continue;
+                    }
+                    Some(b'\n') if self.leniency.allow_bare_lf => {}
+                    Some(_) => return Ok(Some(at)),
+                }
+            }
+            at += 1;
+            self.blank_lines += 1;
+            if self.blank_lines > MAX_BLANK_LINES {
+                return Err(
+                    ProtocolError::MalformedHead { reason: "too many empty lines after an interim response" }.into()
+                );
+            }
+        }
     }
 
     /// RFC 9112 §4: a response begins with its status line, `HTTP/1.x`. Bytes that cannot

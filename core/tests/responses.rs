@@ -231,7 +231,15 @@ fn protocol_errors() {
         ("bare LF as the blank line", b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\n", "error protocol"),
         ("bare LF after an empty value", b"HTTP/1.1 200 OK\r\nX-A:\nContent-Length: 0\r\n\r\n", "error protocol"),
         ("missing reason", b"HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n", "error protocol"),
-        ("obs-fold", b"HTTP/1.1 200 OK\r\nX-A: 1\r\n  2\r\nContent-Length: 0\r\n\r\n", "error protocol"),
+        (
+            "obs-fold in a framing field",
+            b"HTTP/1.1 200 OK\r\nContent-Length:\r\n 0\r\n\r\n",
+            "error protocol",
+        ),
+        ("obs-fold in Transfer-Encoding", b"HTTP/1.1 200 OK\r\nTransfer-Encoding:\r\n chunked\r\n\r\n0\r\n\r\n", "error protocol"),
+        ("obs-fold in Connection", b"HTTP/1.1 200 OK\r\nConnection: keep-alive,\r\n close\r\nContent-Length: 0\r\n\r\n", "error protocol"),
+        ("empty lines after 100, seventeen", b"HTTP/1.1 100 Continue\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\nHTTP/1.1 200 OK\r\n\r\n", "error protocol"),
+        ("a bare CR after 100", b"HTTP/1.1 100 Continue\r\n\r\n\rHTTP/1.1 200 OK\r\n\r\n", "error protocol"),
         ("space before colon", b"HTTP/1.1 200 OK\r\nX-A : 1\r\nContent-Length: 0\r\n\r\n", "error protocol"),
         ("HTTP/2 status line", b"HTTP/2 200 OK\r\n\r\n", "error protocol"),
         ("not HTTP at all", b"SSH-2.0-OpenSSH_9.6\r\n\r\n", "error protocol"),
@@ -283,6 +291,34 @@ fn what_is_not_http_fails_on_its_first_bytes() {
     let mut connection = Connection::new(Config::default());
     connection.send_request(now, &Request::get("http://h/").expect("valid")).expect("send");
     assert!(matches!(connection.handle_input(now, b"HTTP/1"), Ok((6, None))));
+}
+
+/// Where RFC 9112 asks a client to be forgiving, the default is: obs-fold in an ordinary
+/// field is unfolded (§5.2), and empty lines between an interim response and the next status
+/// line are skipped (a bounded number). `Leniency::strict()` refuses the fold.
+#[test]
+fn the_default_forgives_what_rfc_9112_asks_a_client_to_forgive() {
+    let cases = [
+        case(
+            "obs-fold becomes spaces",
+            b"HTTP/1.1 200 OK\r\nX-A: 1\r\n  2\r\nContent-Length: 0\r\n\r\n",
+            &["head HTTP/1.1 200 \"OK\" [X-A=1    2|Content-Length=0]", "end"],
+            "keep-alive",
+        ),
+        case(
+            "empty lines between 100 and 200",
+            b"HTTP/1.1 100 Continue\r\n\r\n\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx",
+            &["info 100 []", "head HTTP/1.1 200 \"OK\" [Content-Length=1]", "data x", "end"],
+            "keep-alive",
+        ),
+    ];
+    for case in &cases {
+        check(&Config::default(), case);
+    }
+    let mut strict = Config::default();
+    strict.leniency = Leniency::strict();
+    let folded = b"HTTP/1.1 200 OK\r\nX-A: 1\r\n  2\r\nContent-Length: 0\r\n\r\n";
+    assert!(run(&strict, "GET", folded, &[], true).outcome.starts_with("error protocol"));
 }
 
 #[test]
