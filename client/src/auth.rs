@@ -108,8 +108,9 @@ impl Auth for DigestAuth {
 /// 16 bytes from the operating system's generator (Digest's client nonce).
 fn random_bytes() -> Result<[u8; 16], Error> {
     let mut bytes = [0; 16];
-    getrandom::getrandom(&mut bytes)
-        .map_err(|error| Error::new(ErrorKind::Io, format!("no randomness for the Digest client nonce: {error}")))?;
+    getrandom::getrandom(&mut bytes).map_err(|error| {
+        Error::new(ErrorKind::InvalidRequest, format!("no randomness for the Digest client nonce: {error}"))
+    })?;
     Ok(bytes)
 }
 

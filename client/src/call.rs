@@ -360,7 +360,7 @@ impl Call {
         let outcome = match failure {
             Failure::Connect => Some(Outcome::ConnectFailed),
             Failure::Exchange { .. } => {
-                matches!(error.kind(), ErrorKind::Io | ErrorKind::Eof | ErrorKind::Timeout | ErrorKind::Protocol)
+                matches!(error.kind(), ErrorKind::Eof | ErrorKind::Timeout | ErrorKind::Protocol)
                     .then_some(Outcome::ReadFailed)
             }
         };

@@ -165,10 +165,20 @@ impl std::error::Error for Error {
 }
 
 impl From<std::io::Error> for Error {
-    /// An I/O error; one that carries a tidings error (from a [`Response`](crate::Response)'s
-    /// `Read`) comes back out whole.
+    /// An I/O error, by what it says: one that carries a tidings error (from a
+    /// [`Response`](crate::Response)'s `Read`) comes back out whole; a timeout is `timeout`; a
+    /// connection closed, reset or cut short is `eof`; anything else (a file the caller named
+    /// is missing, say) is the caller's input: `invalid_request`.
     fn from(error: std::io::Error) -> Error {
-        Error::io(ErrorKind::Io, "I/O", error)
+        use std::io::ErrorKind as Io;
+        let kind = match error.kind() {
+            Io::UnexpectedEof | Io::ConnectionReset | Io::ConnectionAborted | Io::BrokenPipe | Io::WriteZero => {
+                ErrorKind::Eof
+            }
+            Io::ConnectionRefused | Io::NotConnected | Io::AddrNotAvailable => ErrorKind::Connect,
+            _ => ErrorKind::InvalidRequest,
+        };
+        Error::io(kind, "I/O", error)
     }
 }
 
@@ -193,10 +203,10 @@ mod tests {
         fn sendable<T: Send + Sync + 'static>() {}
         sendable::<Error>();
         let original = Error::new(ErrorKind::Eof, "closed early");
-        let back = Error::io(ErrorKind::Io, "reading", original.into_io());
+        let back = Error::io(ErrorKind::Eof, "reading", original.into_io());
         assert_eq!(back.kind(), ErrorKind::Eof);
         assert_eq!(back.to_string(), "closed early");
-        let timed_out = Error::io(ErrorKind::Io, "reading", std::io::Error::from(std::io::ErrorKind::TimedOut));
+        let timed_out = Error::from(std::io::Error::from(std::io::ErrorKind::TimedOut));
         assert_eq!(timed_out.kind(), ErrorKind::Timeout);
     }
 }

@@ -140,7 +140,7 @@ impl PreparedRequest {
             let reader = reader.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner);
             reader
                 .seek(std::io::SeekFrom::Start(*start))
-                .map_err(|error| Error::io(ErrorKind::Io, "rewinding the request body", error))?;
+                .map_err(|error| Error::io(ErrorKind::InvalidRequest, "rewinding the request body", error))?;
         }
         Ok(self.body_resume())
     }

@@ -253,7 +253,7 @@ impl Response {
         }
         let mut body = Vec::new();
         let url = self.url.clone();
-        self.read_to_end(&mut body).map_err(|error| Error::io(ErrorKind::Io, "reading the body", error).at(&url))?;
+        self.read_to_end(&mut body).map_err(|error| Error::io(ErrorKind::Eof, "reading the body", error).at(&url))?;
         Ok(body)
     }
 }

@@ -57,6 +57,8 @@ impl Error {
             Error::Decode(_) => ErrorKind::Decode,
             Error::Redirect(crate::redirect::RedirectError::TooMany { .. }) => ErrorKind::RedirectLimit,
             Error::Redirect(crate::redirect::RedirectError::BodyNotReplayable { .. }) => ErrorKind::InvalidRequest,
+            // Following it would mean sending a request the client refuses to make.
+            Error::Redirect(crate::redirect::RedirectError::UnsupportedScheme { .. }) => ErrorKind::InvalidRequest,
             Error::Redirect(_) => ErrorKind::Protocol,
         }
     }
@@ -69,7 +71,8 @@ impl Error {
     }
 }
 
-/// The stable categories of errors, shared with the CLI's JSON report.
+/// The stable categories of errors, one to one with the kinds of the CLI's JSON report
+/// (`docs/report.md`): each says who is at fault and what a user can do about it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorKind {
@@ -93,8 +96,6 @@ pub enum ErrorKind {
     HttpStatus,
     /// The caller's input was invalid; nothing was sent.
     InvalidRequest,
-    /// Another I/O failure (used by transports).
-    Io,
 }
 
 impl ErrorKind {
@@ -111,7 +112,6 @@ impl ErrorKind {
             ErrorKind::RedirectLimit => "redirect_limit",
             ErrorKind::HttpStatus => "http_status",
             ErrorKind::InvalidRequest => "invalid_request",
-            ErrorKind::Io => "io",
         }
     }
 }
@@ -404,4 +404,60 @@ pub struct Misuse {
     pub operation: &'static str,
     /// The state the connection was in.
     pub state: &'static str,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every kind, in the order of the report's table. The match below is exhaustive, so a
+    /// new kind does not compile until it is listed here (and in `docs/report.md`).
+    const EVERY_KIND: [ErrorKind; 10] = [
+        ErrorKind::Protocol,
+        ErrorKind::TooLarge,
+        ErrorKind::Eof,
+        ErrorKind::Timeout,
+        ErrorKind::Decode,
+        ErrorKind::Connect,
+        ErrorKind::Tls,
+        ErrorKind::RedirectLimit,
+        ErrorKind::HttpStatus,
+        ErrorKind::InvalidRequest,
+    ];
+
+    #[test]
+    fn kinds_map_one_to_one_to_the_reports_kinds() {
+        let report = [
+            "protocol",
+            "too_large",
+            "eof",
+            "timeout",
+            "decode",
+            "connect",
+            "tls",
+            "redirect_limit",
+            "http_status",
+            "invalid_request",
+        ];
+        for kind in EVERY_KIND {
+            let position = match kind {
+                ErrorKind::Protocol => 0,
+                ErrorKind::TooLarge => 1,
+                ErrorKind::Eof => 2,
+                ErrorKind::Timeout => 3,
+                ErrorKind::Decode => 4,
+                ErrorKind::Connect => 5,
+                ErrorKind::Tls => 6,
+                ErrorKind::RedirectLimit => 7,
+                ErrorKind::HttpStatus => 8,
+                ErrorKind::InvalidRequest => 9,
+            };
+            assert_eq!(kind.as_str(), report[position]);
+            assert_eq!(kind.to_string(), report[position]);
+        }
+        let documented = include_str!("../../docs/report.md");
+        for name in report {
+            assert!(documented.contains(&format!("| `{name}` |")), "{name} is not in docs/report.md");
+        }
+    }
 }

@@ -96,7 +96,7 @@ pub(crate) fn run(conn: &mut Conn, mut task: Option<&mut Task>, streamed: bool, 
             match conn.read_some() {
                 Ok(_) => progress = true,
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => break,
-                Err(error) => return Step::ConnFailed(Error::io(ErrorKind::Io, "reading the response", error)),
+                Err(error) => return Step::ConnFailed(Error::io(ErrorKind::Eof, "reading the response", error)),
             }
         }
         let Some(task) = task.as_deref() else {
@@ -110,7 +110,7 @@ pub(crate) fn run(conn: &mut Conn, mut task: Option<&mut Task>, streamed: bool, 
         if let Some(error) = conn.write_failed.take() {
             if task.head.is_none() {
                 let stale_retry_safe = conn.reused && conn.core.is_stale_retry_safe();
-                let error = Error::io(ErrorKind::Io, "sending the request", error);
+                let error = Error::io(ErrorKind::Eof, "sending the request", error);
                 return Step::AttemptFailed(error, Failure::Exchange { stale_retry_safe });
             }
         }

@@ -85,10 +85,10 @@ impl Client {
 
     fn read_step(&mut self, id: u64, slot: usize, buf: &mut [u8], now: Instant) -> StreamStep {
         let (Some(stream), Some(conn)) = (self.streams.get_mut(id), self.conns.get_mut(slot)) else {
-            return StreamStep::Failed(Error::new(ErrorKind::Io, "the connection of the streamed body is gone"));
+            return StreamStep::Failed(Error::new(ErrorKind::Eof, "the connection of the streamed body is gone"));
         };
         let Some(task) = self.tasks.get_mut(id) else {
-            return StreamStep::Failed(Error::new(ErrorKind::Io, "the streamed body's request is gone"));
+            return StreamStep::Failed(Error::new(ErrorKind::Eof, "the streamed body's request is gone"));
         };
         step(stream, task, conn, buf, now)
     }

@@ -73,7 +73,7 @@ impl Client {
             Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
             Err(error) => {
                 self.events = events;
-                return Err(Error::io(ErrorKind::Io, "waiting for readiness", error));
+                return Err(Error::io(ErrorKind::Connect, "the event loop failed while waiting for readiness", error));
             }
         }
         for event in events.iter() {

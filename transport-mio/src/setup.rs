@@ -168,13 +168,13 @@ fn tunnel_step(conn: &mut Conn, now: Instant) -> Result<bool, Error> {
     match conn.write_pending() {
         Ok(_) => {}
         Err(error) if error.kind() == io::ErrorKind::WouldBlock => return Ok(false),
-        Err(error) => return Err(tunnel_failed(&key, Error::io(ErrorKind::Io, "writing to the proxy", error))),
+        Err(error) => return Err(tunnel_failed(&key, Error::io(ErrorKind::Eof, "writing to the proxy", error))),
     }
     loop {
         match conn.read_some() {
             Ok(_) => {}
             Err(error) if error.kind() == io::ErrorKind::WouldBlock => {}
-            Err(error) => return Err(tunnel_failed(&key, Error::io(ErrorKind::Io, "reading from the proxy", error))),
+            Err(error) => return Err(tunnel_failed(&key, Error::io(ErrorKind::Eof, "reading from the proxy", error))),
         }
         let head = match conn.feed(now) {
             Ok(Some(Received::Head(head))) => Some(head),

@@ -175,12 +175,12 @@ pub(crate) fn step(
                 Err(error) => StreamStep::Failed(error.into()),
             },
             Err(error) if error.kind() == io::ErrorKind::WouldBlock => StreamStep::Wait,
-            Err(error) => StreamStep::Failed(Error::io(ErrorKind::Io, "reading the response", error)),
+            Err(error) => StreamStep::Failed(Error::io(ErrorKind::Eof, "reading the response", error)),
         };
     }
     match conn.read_some() {
         Ok(_) => StreamStep::Again,
         Err(error) if error.kind() == io::ErrorKind::WouldBlock => StreamStep::Wait,
-        Err(error) => StreamStep::Failed(Error::io(ErrorKind::Io, "reading the response", error)),
+        Err(error) => StreamStep::Failed(Error::io(ErrorKind::Eof, "reading the response", error)),
     }
 }

@@ -85,7 +85,7 @@ impl Conn {
         while written < bytes.len() {
             self.arm_within(Direction::Write, Some(STALLED_WRITE))?;
             match self.stream.write(&bytes[written..]) {
-                Ok(0) => return Err(Error::new(ErrorKind::Io, "the connection accepted no more bytes")),
+                Ok(0) => return Err(Error::new(ErrorKind::Eof, "the connection accepted no more bytes")),
                 Ok(count) => written += count,
                 Err(error) if is_timeout(&error) => {
                     // Fires only a deadline that passed (the send budget).
@@ -96,10 +96,10 @@ impl Conn {
                     }
                 }
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-                Err(error) => return Err(Error::io(ErrorKind::Io, "sending the request", error)),
+                Err(error) => return Err(Error::io(ErrorKind::Eof, "sending the request", error)),
             }
         }
-        self.stream.flush().map_err(|error| Error::io(ErrorKind::Io, "sending the request", error))?;
+        self.stream.flush().map_err(|error| Error::io(ErrorKind::Eof, "sending the request", error))?;
         Ok(None)
     }
 
@@ -183,16 +183,16 @@ impl Conn {
     fn probe(&mut self) -> Result<(), Error> {
         self.make_room();
         let socket = self.stream.socket();
-        socket.set_nonblocking(true).map_err(|error| Error::io(ErrorKind::Io, "probing for a response", error))?;
+        socket.set_nonblocking(true).map_err(|error| Error::io(ErrorKind::Eof, "probing for a response", error))?;
         let result = self.stream.read(&mut self.buffer[self.end..]);
         self.stream
             .socket()
             .set_nonblocking(false)
-            .map_err(|error| Error::io(ErrorKind::Io, "probing for a response", error))?;
+            .map_err(|error| Error::io(ErrorKind::Eof, "probing for a response", error))?;
         match result {
             Ok(count) => self.end += count,
             Err(error) if is_timeout(&error) || error.kind() == io::ErrorKind::Interrupted => {}
-            Err(error) => return Err(Error::io(ErrorKind::Io, "reading the response", error)),
+            Err(error) => return Err(Error::io(ErrorKind::Eof, "reading the response", error)),
         }
         Ok(())
     }
@@ -203,7 +203,7 @@ impl Conn {
         let socket = self.stream.socket();
         socket
             .set_read_timeout(Some(Duration::from_millis(500)))
-            .map_err(|error| Error::io(ErrorKind::Io, "socket", error))?;
+            .map_err(|error| Error::io(ErrorKind::Eof, "setting a socket timeout", error))?;
         self.armed[Direction::Read as usize] = None;
         loop {
             if let Some(head) = self.take_head(informational)? {
@@ -326,7 +326,7 @@ impl Conn {
                 Ok(count) => break count,
                 Err(error) if is_timeout(&error) => self.core.handle_timeout(Instant::now())?,
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-                Err(error) => return Err(Error::io(ErrorKind::Io, "reading the response", error)),
+                Err(error) => return Err(Error::io(ErrorKind::Eof, "reading the response", error)),
             }
         };
         let (used, event) = self.core.handle_input(Instant::now(), &out[..count])?;
@@ -370,7 +370,7 @@ impl Conn {
                 }
                 Err(error) if is_timeout(&error) => self.core.handle_timeout(Instant::now())?,
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-                Err(error) => return Err(Error::io(ErrorKind::Io, "reading the response", error)),
+                Err(error) => return Err(Error::io(ErrorKind::Eof, "reading the response", error)),
             }
         }
     }
@@ -411,7 +411,7 @@ impl Conn {
                 Direction::Read => socket.set_read_timeout(wait),
                 Direction::Write => socket.set_write_timeout(wait),
             };
-            return result.map_err(|error| Error::io(ErrorKind::Io, "setting a socket timeout", error));
+            return result.map_err(|error| Error::io(ErrorKind::Eof, "setting a socket timeout", error));
         }
     }
 }

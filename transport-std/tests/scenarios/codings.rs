@@ -82,3 +82,20 @@ pub fn what_is_not_http_fails_at_once(t: &dyn Transport) {
         assert!(started.elapsed() < std::time::Duration::from_secs(5), "failed at once, not at a deadline");
     }
 }
+
+pub fn redirects_never_leave_http_and_https(t: &dyn Transport) {
+    for location in ["file:///etc/passwd", "ftp://127.0.0.1/x", "data:text/plain,hi", "javascript:alert(1)"] {
+        let server = Server::start(move |_, _| {
+            let head = format!("HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\n\r\n");
+            Action::Respond(head.into_bytes())
+        });
+        let error = t.get(&server.url("/")).expect_err(location);
+        assert_eq!(error.kind(), ErrorKind::InvalidRequest, "{location}: {error}");
+        assert_eq!(error.response().map(|response| response.status().as_u16()), Some(302), "the 3xx is kept");
+        assert_eq!(server.recorded().len(), 1, "{location}: nothing followed it");
+        // Not following redirects, the 3xx is the answer.
+        let manual = crate::api::Session::builder().max_redirects(None).build().expect("session");
+        let response = t.send(manual.get(&server.url("/"))).expect("the 3xx as is");
+        assert_eq!(response.status().as_u16(), 302);
+    }
+}

@@ -81,6 +81,7 @@ macro_rules! scenario_tests {
             codings::transfer_codings_are_undone_in_order_or_refused,
             codings::a_truncated_content_coding_is_a_decode_error,
             codings::what_is_not_http_fails_at_once,
+            codings::redirects_never_leave_http_and_https,
             loopback::get_text_and_keep_alive_reuse,
             loopback::connection_close_is_not_reused,
             loopback::a_stale_pooled_connection_is_replaced_transparently,

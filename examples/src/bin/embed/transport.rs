@@ -101,7 +101,7 @@ fn connect(attempt: &Attempt) -> Result<Conn, Error> {
 
 /// Writes the request head and body as the core frames them.
 fn send(conn: &mut Conn, attempt: &Attempt, body: RequestBody<'_>) -> Result<(), Error> {
-    let io = |error| Error::io(ErrorKind::Io, "sending the request", error);
+    let io = |error| Error::io(ErrorKind::Eof, "sending the request", error);
     conn.core.send_request(Instant::now(), &attempt.request)?;
     let mut data = Vec::new();
     match body {
@@ -168,7 +168,7 @@ fn next<T>(conn: &mut Conn, mut on: impl FnMut(Event<'_>) -> Result<T, Error>) -
             Err(error) if matches!(error.kind(), Io::WouldBlock | Io::TimedOut) => {
                 conn.core.handle_timeout(Instant::now())?;
             }
-            Err(error) => return Err(Error::io(ErrorKind::Io, "reading the response", error)),
+            Err(error) => return Err(Error::io(ErrorKind::Eof, "reading the response", error)),
         }
     }
 }
