@@ -2,6 +2,8 @@
 //! with exact bytes chosen by a script, so tests can play well-behaved and hostile servers.
 #![allow(dead_code)]
 
+pub mod faults;
+
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicUsize, Ordering};
