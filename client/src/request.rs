@@ -75,9 +75,14 @@ pub struct RequestBuilder {
 
 impl RequestBuilder {
     pub(crate) fn new(session: Session, method: Method, url: &str) -> RequestBuilder {
-        let url = Url::parse(url).map_err(|error| {
-            Error::from(tidings_core::InvalidRequest::Url { url: url.to_owned(), reason: error.to_string() })
-        });
+        let invalid = |reason: String| Error::from(tidings_core::InvalidRequest::Url { url: url.to_owned(), reason });
+        // The URL parser would quietly drop a CR, LF or tab; a URL holding a control byte is
+        // refused instead, as Python's http.client does since CVE-2019-9740.
+        let url = if url.bytes().any(|byte| byte < 0x20 || byte == 0x7f) {
+            Err(invalid("it contains a control character (CR, LF, NUL, tab, …)".to_owned()))
+        } else {
+            Url::parse(url).map_err(|error| invalid(error.to_string()))
+        };
         RequestBuilder {
             session,
             method,
