@@ -57,6 +57,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "charset")]
     fn header_then_bom_then_utf8() {
         assert_eq!(decode_text(Some(b"text/plain; charset=iso-8859-1"), b"caf\xe9"), "café");
         assert_eq!(decode_text(Some(b"text/plain; charset=windows-1252"), b"\x80"), "€");
@@ -66,5 +67,12 @@ mod tests {
         assert_eq!(decode_text(None, b"caf\xc3\xa9"), "café");
         assert_eq!(decode_text(None, b"bad \xff byte"), "bad \u{fffd} byte");
         assert_eq!(decode_text(Some(b"text/plain; charset=no-such-charset"), b"ok"), "ok");
+    }
+
+    #[test]
+    #[cfg(not(feature = "charset"))]
+    fn without_the_charset_feature_text_is_utf8() {
+        assert_eq!(decode_text(Some(b"text/plain; charset=iso-8859-1"), b"caf\xc3\xa9"), "café");
+        assert_eq!(decode_text(None, b"bad \xff byte"), "bad \u{fffd} byte");
     }
 }

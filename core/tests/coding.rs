@@ -1,4 +1,5 @@
 //! Content decoding cases: every coding, the fallbacks real servers need, and every bound.
+#![cfg(all(feature = "gzip", feature = "brotli", feature = "zstd"))] // every coding compiled in
 
 mod common;
 

@@ -4,7 +4,7 @@
 //! under a small address-space limit (`ulimit -v`), where an allocation the protocol does not
 //! allow would fail and abort the process: the child must end with a typed error (or the
 //! body) instead.
-#![cfg(unix)]
+#![cfg(all(unix, feature = "gzip", feature = "brotli", feature = "zstd"))]
 
 use std::io::Write;
 use std::process::Command;

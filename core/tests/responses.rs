@@ -204,6 +204,10 @@ fn close_delimited_and_eof() {
         },
     ];
     for case in &cases {
+        // A gzip transfer coding needs the gzip feature (without it, the coding is refused).
+        if case.bytes.windows(4).any(|window| window == b"gzip") && !cfg!(feature = "gzip") {
+            continue;
+        }
         check(&Config::default(), case);
     }
 }
