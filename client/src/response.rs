@@ -60,7 +60,29 @@ pub struct Response {
     reused: bool,
     elapsed: Duration,
     received_at: SystemTime,
-    body: Box<dyn ResponseBody>,
+    body: Body,
+}
+
+/// The body: in memory (no allocation for the trait object), or the transport's.
+enum Body {
+    Buffered(BufferedBody),
+    Transport(Box<dyn ResponseBody>),
+}
+
+impl Body {
+    fn get(&self) -> &dyn ResponseBody {
+        match self {
+            Body::Buffered(body) => body,
+            Body::Transport(body) => body.as_ref(),
+        }
+    }
+
+    fn get_mut(&mut self) -> &mut dyn ResponseBody {
+        match self {
+            Body::Buffered(body) => body,
+            Body::Transport(body) => body.as_mut(),
+        }
+    }
 }
 
 impl std::fmt::Debug for Response {
@@ -92,6 +114,15 @@ pub struct ResponseParts {
 impl Response {
     /// A response whose body `body` supplies.
     pub fn new(parts: ResponseParts, body: Box<dyn ResponseBody>) -> Response {
+        Response::with_body(parts, Body::Transport(body))
+    }
+
+    /// A response whose body was read whole already.
+    pub fn buffered(parts: ResponseParts, body: BufferedBody) -> Response {
+        Response::with_body(parts, Body::Buffered(body))
+    }
+
+    fn with_body(parts: ResponseParts, body: Body) -> Response {
         let url = parts.request.url.clone();
         Response {
             head: parts.head,
@@ -174,7 +205,10 @@ impl Response {
 
     /// Drops a response the call does not deliver (its transport drains or closes it).
     pub(crate) fn discard(self) {
-        self.body.discard();
+        match self.body {
+            Body::Buffered(_) => {}
+            Body::Transport(body) => body.discard(),
+        }
     }
 
     /// The URL that answered.
@@ -204,18 +238,18 @@ impl Response {
 
     /// Trailer fields, once the body has been read to its end.
     pub fn trailers(&self) -> Option<&Headers> {
-        self.body.trailers()
+        self.body.get().trailers()
     }
 
     /// Once the body has been read to its end: `None` if the connection went back to the
     /// pool, or why it could not.
     pub fn close_reason(&self) -> Option<CloseReason> {
-        self.body.close_reason()
+        self.body.get().close_reason()
     }
 
     /// The coding that left the body undecoded (an unknown `Content-Encoding`), if any.
     pub fn undecoded_coding(&self) -> Option<&str> {
-        self.body.undecoded_coding()
+        self.body.get().undecoded_coding()
     }
 
     /// The whole body, decoded, up to the session's cap (`too_large` beyond it).
@@ -248,7 +282,7 @@ impl Response {
     /// Reads the rest of the body into memory (the decoder's cap bounds it).
     pub fn read_body(&mut self) -> Result<Vec<u8>, Error> {
         // A body already in memory is handed over, not copied.
-        if let Some(body) = self.body.take_whole() {
+        if let Some(body) = self.body.get_mut().take_whole() {
             return Ok(body);
         }
         let mut body = Vec::new();
@@ -263,7 +297,7 @@ impl Read for Response {
         if out.is_empty() {
             return Ok(0);
         }
-        self.body.read(out).map_err(|error| error.at(&self.url).into_io())
+        self.body.get_mut().read(out).map_err(|error| error.at(&self.url).into_io())
     }
 }
 

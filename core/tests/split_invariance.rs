@@ -10,9 +10,9 @@ use std::io::Write;
 
 use common::run;
 use proptest::prelude::*;
+use tidings_core::{Chunk, ChunkedDecoder, Config, HeaderBlock, Leniency};
 #[cfg(all(feature = "gzip", feature = "brotli", feature = "zstd"))]
 use tidings_core::{Coding, ContentDecoder};
-use tidings_core::{Chunk, ChunkedDecoder, Config, HeaderBlock, Leniency};
 
 /// A response built from a grammar: interim responses, a head, and a body framed one of
 /// several ways.

@@ -41,4 +41,3 @@ fn faults_under_load_fail_only_their_own_calls() {
     let settled = settle_fds(baseline);
     assert!(settled <= baseline, "descriptors leaked: {settled} open, {baseline} before");
 }
-
