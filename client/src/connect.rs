@@ -33,6 +33,32 @@ pub fn connect_order(addresses: &[SocketAddr]) -> Vec<SocketAddr> {
     }
 }
 
+/// The error for a connection to `key`'s socket address that could not be made. Through a
+/// proxy it says so: a refused connection is then the proxy's, not the origin's.
+pub fn connect_failed(key: &PoolKey, error: std::io::Error) -> Error {
+    Error::io(ErrorKind::Connect, &format!("cannot connect to {}", socket_named(key)), error)
+}
+
+/// The error for a name of `key`'s socket address that did not resolve (`error` is `None`
+/// when it resolved to no address).
+pub fn resolve_failed(key: &PoolKey, error: Option<std::io::Error>) -> Error {
+    let (host, _) = key.socket_address();
+    let what = if key.proxy.is_some() { format!("the proxy's name {host}") } else { host.to_owned() };
+    match error {
+        Some(error) => Error::io(ErrorKind::Connect, &format!("cannot resolve {what}"), error),
+        None => Error::new(ErrorKind::Connect, format!("cannot resolve {what}: it has no address")),
+    }
+}
+
+/// `host:port` of the socket, naming the proxy as such.
+fn socket_named(key: &PoolKey) -> String {
+    let (host, port) = key.socket_address();
+    match &key.proxy {
+        Some(_) => format!("the proxy {host}:{port} (for {}:{})", key.host, key.port),
+        None => format!("{host}:{port}"),
+    }
+}
+
 /// The `CONNECT` request that opens a tunnel to `key`'s origin through its proxy (RFC 9110
 /// §9.3.6), with the proxy's credentials — the only request that carries them for a
 /// tunnelled origin.

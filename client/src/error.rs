@@ -1,5 +1,10 @@
 //! One error type for every transport, with the stable kinds of the CLI's JSON report.
 //!
+//! Printed, an error says each thing once: its message is self-contained (what was being
+//! done, and why it failed), `source()` goes on only with causes the message does not already
+//! tell, and `Debug` — what `main` returning the error prints — adds the kind and the rest of
+//! the chain, the way anyhow shows "Caused by:".
+//!
 //! This file sits below the response model: an error that carries the response behind it
 //! (`http_status`, `redirect_limit`) holds it as an extension, and `Error::response` is
 //! written beside the response (`response.rs`), so the two files do not import each other.
@@ -21,7 +26,11 @@ struct Inner {
     message: String,
     url: Option<Url>,
     status: Option<u16>,
-    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    /// The direct cause, kept whole for downcasting ([`Error::cause`]).
+    cause: Option<Box<dyn std::error::Error + Send + Sync>>,
+    /// The message already includes the cause's text: the chain goes on from the cause's own
+    /// source.
+    cause_in_message: bool,
     /// The response that made this an error (a `Response`; see `response.rs`).
     pub(crate) response: Option<Box<dyn Any + Send + Sync>>,
 }
@@ -35,16 +44,17 @@ impl Error {
                 message: message.into(),
                 url: None,
                 status: None,
-                source: None,
+                cause: None,
+                cause_in_message: false,
                 response: None,
             }),
         }
     }
 
-    /// An error from the protocol core; its kind is the core's.
+    /// An error from the protocol core; its kind is the core's, and its message the core's.
     pub fn core(error: tidings_core::Error) -> Error {
         let kind = error.kind();
-        Error::new(kind, error.to_string()).with_source(error)
+        Error::new(kind, error.to_string()).caused_by(error)
     }
 
     /// An I/O failure during `doing` (connect, TLS, read, write). A timed-out or would-block
@@ -66,13 +76,35 @@ impl Error {
             _ if error.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) => ErrorKind::Tls,
             _ => kind,
         };
-        Error::new(kind, format!("{doing}: {error}")).with_source(error)
+        Error::new(kind, format!("{doing}: {error}")).caused_by(error)
     }
 
-    /// Keeps `source` as the cause.
+    /// Keeps `source` as the cause, told by the chain (`source()`): the message says what
+    /// was being done, the source why it failed.
     pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Error {
-        self.inner.source = Some(Box::new(source));
+        self.inner.cause = Some(Box::new(source));
+        self.inner.cause_in_message = false;
         self
+    }
+
+    /// Keeps `cause`, whose text the message already includes: the chain goes on from the
+    /// cause's own source, so nothing is said twice.
+    pub fn caused_by(mut self, cause: impl std::error::Error + Send + Sync + 'static) -> Error {
+        self.inner.cause = Some(Box::new(cause));
+        self.inner.cause_in_message = true;
+        self
+    }
+
+    /// The direct cause, to downcast (an `io::Error`, a `tidings_core::Error`, a
+    /// `rustls::Error`, a `serde_json::Error`, …), whether or not the message tells it.
+    pub fn cause(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.inner.cause.as_deref().map(|cause| cause as &(dyn std::error::Error + 'static))
+    }
+
+    /// The protocol core's error behind this one, if there is one (its variants say exactly
+    /// what was wrong with the bytes).
+    pub fn core_error(&self) -> Option<&tidings_core::Error> {
+        self.cause().and_then(|cause| cause.downcast_ref::<tidings_core::Error>())
     }
 
     /// An `http_status` error for a 4xx or 5xx response of `url`.
@@ -137,14 +169,25 @@ impl Error {
 }
 
 impl fmt::Debug for Error {
+    /// What `Display` prints, the kind, and every further cause, one per line — so that
+    /// `fn main() -> Result<(), tidings_std::Error>` prints something a person can read:
+    ///
+    /// ```text
+    /// cannot connect to 127.0.0.1:9: Connection refused (os error 111) for url http://127.0.0.1:9/ [kind: connect]
+    /// ```
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Error")
-            .field("kind", &self.inner.kind)
-            .field("message", &self.inner.message)
-            .field("url", &self.inner.url.as_ref().map(Url::as_str))
-            .field("status", &self.inner.status)
-            .field("source", &self.inner.source)
-            .finish_non_exhaustive()
+        write!(f, "{self} [kind: {}]", self.inner.kind)?;
+        let mut source = std::error::Error::source(self);
+        if source.is_some() {
+            f.write_str("\n\nCaused by:")?;
+        }
+        let mut level = 0;
+        while let Some(cause) = source {
+            write!(f, "\n    {level}: {cause}")?;
+            source = cause.source();
+            level += 1;
+        }
+        Ok(())
     }
 }
 
@@ -159,8 +202,14 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {
+    /// The first cause the message does not already tell.
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.inner.source.as_deref().map(|source| source as &(dyn std::error::Error + 'static))
+        let cause = self.cause()?;
+        if self.inner.cause_in_message {
+            cause.source()
+        } else {
+            Some(cause)
+        }
     }
 }
 

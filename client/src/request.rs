@@ -81,7 +81,14 @@ impl RequestBuilder {
         let url = if url.bytes().any(|byte| byte < 0x20 || byte == 0x7f) {
             Err(invalid("it contains a control character (CR, LF, NUL, tab, …)".to_owned()))
         } else {
-            Url::parse(url).map_err(|error| invalid(error.to_string()))
+            match Url::parse(url) {
+                Err(error) => Err(invalid(format!("{error}{}", scheme_hint(url)))),
+                // `localhost:8080/get` parses, with "localhost" as its scheme.
+                Ok(parsed) if !matches!(parsed.scheme(), "http" | "https") && !scheme_hint(url).is_empty() => {
+                    Err(invalid(format!("{:?} is not a scheme{}", parsed.scheme(), scheme_hint(url))))
+                }
+                Ok(parsed) => Ok(parsed),
+            }
         };
         RequestBuilder {
             session,
@@ -323,5 +330,38 @@ impl RequestBuilder {
         if !self.headers.contains(name) {
             self.headers.append(name, value);
         }
+    }
+}
+
+/// For a URL written without `http://` (`example.com/x`, `localhost:8080/get`, `:8080/get`),
+/// the hint that names the URL meant; empty otherwise.
+fn scheme_hint(text: &str) -> String {
+    if text.contains("://") || text.is_empty() {
+        return String::new();
+    }
+    let (host, rest) = text.split_once([':', '/']).map_or((text, ""), |(host, _)| (host, &text[host.len()..]));
+    // `localhost:8080/get` and `:8080/get`: a port after the colon; `example.com/x`: a dot.
+    let port_follows = rest.strip_prefix(':').is_some_and(|after| after.starts_with(|c: char| c.is_ascii_digit()));
+    let looks_like_host = host.contains('.') || host.eq_ignore_ascii_case("localhost") || host.is_empty();
+    if !(port_follows || (looks_like_host && !host.is_empty())) {
+        return String::new();
+    }
+    let host = if host.is_empty() { "localhost" } else { host };
+    format!(" — did you mean http://{host}{rest}?")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::scheme_hint;
+
+    #[test]
+    fn urls_without_a_scheme_get_a_hint() {
+        assert_eq!(scheme_hint("example.com/x"), " — did you mean http://example.com/x?");
+        assert_eq!(scheme_hint("localhost:8080/get"), " — did you mean http://localhost:8080/get?");
+        assert_eq!(scheme_hint(":8080/get"), " — did you mean http://localhost:8080/get?");
+        assert_eq!(scheme_hint("127.0.0.1:9/"), " — did you mean http://127.0.0.1:9/?");
+        assert_eq!(scheme_hint("http://example.com/"), "");
+        assert_eq!(scheme_hint("mailto:me"), "");
+        assert_eq!(scheme_hint("ftp:/x"), "");
     }
 }

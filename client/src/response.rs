@@ -269,7 +269,9 @@ impl Response {
     pub fn json<T: serde::de::DeserializeOwned>(mut self) -> Result<T, Error> {
         let body = self.read_body()?;
         serde_json::from_slice(&body).map_err(|error| {
-            Error::new(ErrorKind::Decode, "the body is not the JSON expected").with_source(error).at(&self.url)
+            // serde says where (line and column) and what it expected.
+            let message = format!("the body is not the JSON expected: {error}");
+            Error::new(ErrorKind::Decode, message).caused_by(error).at(&self.url)
         })
     }
 

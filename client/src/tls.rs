@@ -159,11 +159,19 @@ pub fn handshake_error(host: &str, error: std::io::Error) -> Error {
     if matches!(error.kind(), std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock) {
         return Error::new(ErrorKind::Timeout, format!("TLS handshake with {host} timed out"));
     }
-    let message = format!("TLS handshake with {host} failed");
-    match error.into_inner() {
-        Some(inner) => Error::new(ErrorKind::Tls, format!("{message}: {inner}")),
-        None => Error::new(ErrorKind::Tls, message),
-    }
+    let rustls = error.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>());
+    // A first record that is not TLS at all: the server answered in plain text.
+    let hint = match rustls {
+        Some(rustls::Error::InvalidMessage(rustls::InvalidMessage::InvalidContentType)) => {
+            " — the server does not speak TLS on this port (an http:// URL?)"
+        }
+        _ => "",
+    };
+    let message = match error.get_ref() {
+        Some(inner) => format!("TLS handshake with {host} failed: {inner}{hint}"),
+        None => format!("TLS handshake with {host} failed: {error}{hint}"),
+    };
+    Error::new(ErrorKind::Tls, message).caused_by(error)
 }
 
 /// A rustls client session for `host` over `config`, ready for its handshake.

@@ -16,33 +16,59 @@
 use std::fmt;
 
 /// Everything that can go wrong inside `tidings-core`.
+///
+/// Its message includes the detail's (the variant's value), so the detail is not also its
+/// `source()`: a chain printed level by level says each thing once.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The caller's request is invalid; nothing was written.
     #[error("invalid request: {0}")]
-    InvalidRequest(#[from] InvalidRequest),
+    InvalidRequest(InvalidRequest),
     /// The peer broke HTTP/1.1.
     #[error("protocol error: {0}")]
-    Protocol(#[from] ProtocolError),
+    Protocol(ProtocolError),
     /// A configured limit was exceeded.
     #[error("limit exceeded: {0}")]
-    TooLarge(#[from] LimitExceeded),
+    TooLarge(LimitExceeded),
     /// The peer closed the connection before the message was complete.
     #[error("connection closed early: {0}")]
-    Incomplete(#[from] IncompleteMessage),
+    Incomplete(IncompleteMessage),
     /// A deadline passed.
     #[error("timed out: {0}")]
-    Timeout(#[from] Timeout),
+    Timeout(Timeout),
     /// A content coding failed to decode.
     #[error("content decoding failed: {0}")]
-    Decode(#[from] DecodeError),
+    Decode(DecodeError),
     /// The driver called the state machine out of order.
     #[error("API misuse: {0}")]
-    Misuse(#[from] Misuse),
+    Misuse(Misuse),
     /// A redirect chain could not go on.
     #[error("redirect: {0}")]
-    Redirect(#[from] crate::redirect::RedirectError),
+    Redirect(crate::redirect::RedirectError),
+}
+
+/// `From` each detail into [`Error`] (written out: thiserror's `#[from]` would also make the
+/// detail the error's source, repeating its message in a printed chain).
+macro_rules! from_detail {
+    ($($detail:ty => $variant:ident),* $(,)?) => {$(
+        impl From<$detail> for Error {
+            fn from(detail: $detail) -> Error {
+                Error::$variant(detail)
+            }
+        }
+    )*};
+}
+
+from_detail! {
+    InvalidRequest => InvalidRequest,
+    ProtocolError => Protocol,
+    LimitExceeded => TooLarge,
+    IncompleteMessage => Incomplete,
+    Timeout => Timeout,
+    DecodeError => Decode,
+    Misuse => Misuse,
+    crate::redirect::RedirectError => Redirect,
 }
 
 impl Error {
@@ -424,6 +450,23 @@ mod tests {
         ErrorKind::HttpStatus,
         ErrorKind::InvalidRequest,
     ];
+
+    #[test]
+    fn a_core_error_tells_its_detail_once() {
+        let errors: [Error; 4] = [
+            ProtocolError::MissingReason.into(),
+            Timeout { phase: TimeoutPhase::Total }.into(),
+            IncompleteMessage::Body { expected: 10, received: 4 }.into(),
+            DecodeError { coding: "gzip", reason: "bad".into() }.into(),
+        ];
+        for error in errors {
+            assert!(std::error::Error::source(&error).is_none(), "{error}: the detail is in the message");
+        }
+        assert_eq!(
+            Error::from(Timeout { phase: TimeoutPhase::Total }).to_string(),
+            "timed out: whole-call deadline passed"
+        );
+    }
 
     #[test]
     fn kinds_map_one_to_one_to_the_reports_kinds() {

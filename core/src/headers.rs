@@ -22,9 +22,37 @@ use std::ops::Range;
 /// headers.insert("X-Trace", "c");
 /// assert_eq!(headers.len(), 1);
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Headers {
     fields: Vec<(String, Vec<u8>)>,
+}
+
+/// Prints as a map in wire order, as `http::HeaderMap` does: `{"Content-Type": "text/plain"}`
+/// (names as written; a value's octets that are not UTF-8 escaped).
+impl std::fmt::Debug for Headers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        debug_fields(f, self.iter())
+    }
+}
+
+/// Field lines as a map, in order; repeated names stay repeated.
+fn debug_fields<'a>(
+    f: &mut std::fmt::Formatter<'_>,
+    fields: impl Iterator<Item = (&'a str, &'a [u8])>,
+) -> std::fmt::Result {
+    f.debug_map().entries(fields.map(|(name, value)| (name, DebugValue(value)))).finish()
+}
+
+/// A field value in `Debug`: as a string when it is UTF-8, else with its octets escaped.
+struct DebugValue<'a>(&'a [u8]);
+
+impl std::fmt::Debug for DebugValue<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match std::str::from_utf8(self.0) {
+            Ok(text) => std::fmt::Debug::fmt(text, f),
+            Err(_) => write!(f, "\"{}\"", self.0.escape_ascii()),
+        }
+    }
 }
 
 impl Headers {
@@ -124,10 +152,17 @@ impl From<&http::HeaderMap> for Headers {
 ///
 /// The buffer and index are reused from one response to the next, so parsing allocates only
 /// while they grow to the largest head seen.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct HeaderBlock {
     pub(crate) raw: Vec<u8>,
     pub(crate) fields: Vec<(Range<u32>, Range<u32>)>,
+}
+
+/// Prints as a map in wire order, like [`Headers`].
+impl std::fmt::Debug for HeaderBlock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        debug_fields(f, self.iter())
+    }
 }
 
 impl HeaderBlock {
@@ -276,6 +311,18 @@ pub(crate) fn list_elements<'a>(values: impl Iterator<Item = &'a [u8]> + 'a) -> 
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn headers_print_as_a_map_in_wire_order() {
+        let mut headers = Headers::new();
+        headers.append("Content-Type", "application/json");
+        headers.append("X-Raw", b"caf\xe9");
+        headers.append("X-Text", "café");
+        headers.append("content-type", "text/plain");
+        let expected = r#"{"Content-Type": "application/json", "X-Raw": "caf\xe9", "X-Text": "café", "content-type": "text/plain"}"#;
+        assert_eq!(format!("{headers:?}"), expected);
+        assert_eq!(format!("{:?}", HeaderBlock::from(&headers)), expected);
+    }
     use super::*;
 
     #[test]

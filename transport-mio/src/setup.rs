@@ -8,7 +8,9 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use mio::Registry;
-use tidings_client::connect::{connect_order, connect_request, tunnel_failed, tunnel_verdict};
+use tidings_client::connect::{
+    connect_failed, connect_order, connect_request, resolve_failed, tunnel_failed, tunnel_verdict,
+};
 use tidings_client::{tls, Error, ErrorKind};
 use tidings_core::Connection;
 
@@ -44,7 +46,7 @@ pub(crate) fn begin(
             let host = host.to_owned();
             match resolver.lookup(slot, conn.serial, &host, port) {
                 Ok(()) => Setup::Waiting,
-                Err(error) => Setup::Failed(Error::io(ErrorKind::Connect, &format!("cannot resolve {host}"), error)),
+                Err(error) => Setup::Failed(resolve_failed(&conn.key, Some(error))),
             }
         }
     }
@@ -57,14 +59,13 @@ pub(crate) fn resolved(
     registry: &Registry,
     now: Instant,
 ) -> Setup {
-    let host = conn.key.socket_address().0.to_owned();
     match answer {
         Ok(addresses) if !addresses.is_empty() => {
             conn.phase = Phase::Connecting(Box::new(Attempts::new(connect_order(&addresses))));
             connect_next(conn, registry, now)
         }
-        Ok(_) => Setup::Failed(Error::new(ErrorKind::Connect, format!("cannot resolve {host}: no address"))),
-        Err(error) => Setup::Failed(Error::io(ErrorKind::Connect, &format!("cannot resolve {host}"), error)),
+        Ok(_) => Setup::Failed(resolve_failed(&conn.key, None)),
+        Err(error) => Setup::Failed(resolve_failed(&conn.key, Some(error))),
     }
 }
 
@@ -135,8 +136,7 @@ fn start_tls(conn: &mut Conn) -> Result<(), Error> {
 }
 
 fn connect_error(conn: &Conn, error: io::Error) -> Error {
-    let (host, port) = conn.key.socket_address();
-    Error::io(ErrorKind::Connect, &format!("cannot connect to {host}:{port}"), error)
+    connect_failed(&conn.key, error)
 }
 
 /// One step of a `CONNECT` exchange with the proxy: `Ok(true)` once the tunnel is open.

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rustls::ClientConfig;
-use tidings_client::connect::{connect_order, connect_request, tunnel_failed, tunnel_verdict, ATTEMPT_DELAY};
+use tidings_client::connect::{
+    connect_failed, connect_order, connect_request, resolve_failed, tunnel_failed, tunnel_verdict, ATTEMPT_DELAY,
+};
 use tidings_client::record::CiphertextBuffer;
 use tidings_client::{tls, Error, ErrorKind, PoolKey};
 use tidings_core::{Config, Connection};
@@ -27,14 +29,13 @@ impl Conn {
     ) -> Result<Conn, Error> {
         let mut core = Connection::connecting(config.clone(), now);
         // Through a proxy, the socket goes to the proxy.
-        let (host, port) = key.socket_address();
-        let addresses: Vec<SocketAddr> = (host, port)
-            .to_socket_addrs()
-            .map_err(|error| Error::io(ErrorKind::Connect, &format!("cannot resolve {host}"), error))?
-            .collect();
+        let addresses: Vec<SocketAddr> =
+            key.socket_address().to_socket_addrs().map_err(|error| resolve_failed(&key, Some(error)))?.collect();
+        if addresses.is_empty() {
+            return Err(resolve_failed(&key, None));
+        }
         let deadline = core.poll_timeout();
-        let socket = connect_racing(&addresses, deadline)
-            .map_err(|error| Error::io(ErrorKind::Connect, &format!("cannot connect to {host}:{port}"), error))?;
+        let socket = connect_racing(&addresses, deadline).map_err(|error| connect_failed(&key, error))?;
         socket.set_nodelay(true).map_err(|error| Error::io(ErrorKind::Connect, "TCP_NODELAY", error))?;
         let socket = match &tls {
             Some(_) if key.tunnels() => tunnel(&key, socket, config, now)?,

@@ -6,6 +6,7 @@
 
 pub mod closing;
 pub mod codings;
+pub mod errors;
 pub mod httpbin;
 pub mod interop;
 pub mod loopback;
@@ -82,6 +83,7 @@ macro_rules! scenario_tests {
             codings::a_truncated_content_coding_is_a_decode_error,
             codings::what_is_not_http_fails_at_once,
             codings::redirects_never_leave_http_and_https,
+            errors::every_error_kind_reads_as_a_user_sees_it,
             loopback::get_text_and_keep_alive_reuse,
             loopback::connection_close_is_not_reused,
             loopback::a_stale_pooled_connection_is_replaced_transparently,
