@@ -25,9 +25,10 @@ impl std::fmt::Debug for BasicAuth {
 }
 
 impl BasicAuth {
-    /// Credentials for Basic auth.
-    pub fn new(user: impl Into<String>, password: Option<impl Into<String>>) -> Self {
-        BasicAuth { user: user.into(), password: password.map(Into::into) }
+    /// Credentials for Basic auth: `BasicAuth::new("user", "pass")`, or
+    /// `BasicAuth::new("user", None)` without a password.
+    pub fn new<'a>(user: impl Into<String>, password: impl Into<Option<&'a str>>) -> Self {
+        BasicAuth { user: user.into(), password: password.into().map(str::to_owned) }
     }
 }
 

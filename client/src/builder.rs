@@ -125,14 +125,16 @@ impl<S: TransportSession> SessionBuilder<S> {
         self
     }
 
-    /// Query parameters added to every request's URL.
-    pub fn query<K: AsRef<str>, V: AsRef<str>>(mut self, pairs: impl IntoIterator<Item = (K, V)>) -> Self {
-        self.query.extend(pairs.into_iter().map(|(key, value)| (key.as_ref().to_owned(), value.as_ref().to_owned())));
+    /// Query parameters added to every request's URL, in any shape
+    /// [`RequestBuilder::query`](crate::RequestBuilder::query) takes.
+    pub fn query(mut self, pairs: impl IntoIterator<Item = impl crate::params::Param>) -> Self {
+        self.query.extend(crate::params::collect(pairs));
         self
     }
 
-    /// Basic auth for every request.
-    pub fn basic_auth(self, user: impl Into<String>, password: Option<impl Into<String>>) -> Self {
+    /// Basic auth for every request: `basic_auth("user", "pass")`, or `basic_auth("user",
+    /// None)` for none.
+    pub fn basic_auth<'a>(self, user: impl Into<String>, password: impl Into<Option<&'a str>>) -> Self {
         self.auth(BasicAuth::new(user, password))
     }
 
@@ -250,8 +252,21 @@ impl<S: TransportSession> SessionBuilder<S> {
         self
     }
 
-    /// Follow at most `max` redirects (default 30); `None` returns redirect responses as
-    /// they are (as Requests' `allow_redirects=False`).
+    /// Follow at most `max` redirects (default 30); more is error kind `redirect_limit`.
+    pub fn redirect_limit(mut self, max: u32) -> Self {
+        self.redirects = RedirectPolicy { max_redirects: Some(max) };
+        self
+    }
+
+    /// Do not follow redirects: a 3xx is returned as it is (Requests'
+    /// `allow_redirects=False`, curl without `-L`).
+    pub fn no_redirects(mut self) -> Self {
+        self.redirects = RedirectPolicy::none();
+        self
+    }
+
+    /// Follow at most `max` redirects; `None` does not follow them.
+    #[deprecated(since = "0.2.0", note = "None read as 'unlimited': use redirect_limit(n) or no_redirects()")]
     pub fn max_redirects(mut self, max: Option<u32>) -> Self {
         self.redirects = RedirectPolicy { max_redirects: max };
         self

@@ -107,9 +107,23 @@ impl RequestBuilder {
     }
 
     /// Adds query parameters, in order; repeated keys stay repeated. Encoded as
-    /// `application/x-www-form-urlencoded`, as Requests does.
-    pub fn query<K: AsRef<str>, V: AsRef<str>>(mut self, pairs: impl IntoIterator<Item = (K, V)>) -> Self {
-        self.query.extend(pairs.into_iter().map(|(key, value)| (key.as_ref().to_owned(), value.as_ref().to_owned())));
+    /// `application/x-www-form-urlencoded`, as Requests does. Pairs come in any shape:
+    /// `&[("q", "rust")]`, `[("q", "rust")]`, a `Vec` or a map (by value or reference), an
+    /// iterator (see [`Param`](crate::Param)); a struct goes through
+    /// [`query_serialize`](Self::query_serialize).
+    pub fn query(mut self, pairs: impl IntoIterator<Item = impl crate::params::Param>) -> Self {
+        self.query.extend(crate::params::collect(pairs));
+        self
+    }
+
+    /// Adds the query parameters a `Serialize` value makes (a struct's fields in order, a
+    /// map's entries), as reqwest's `query(&value)`.
+    #[cfg(feature = "serde")]
+    pub fn query_serialize<T: serde::Serialize + ?Sized>(mut self, value: &T) -> Self {
+        match crate::params::serialized(value) {
+            Ok(pairs) => self.query.extend(pairs),
+            Err(error) => self.url = Err(error),
+        }
         self
     }
 
@@ -178,11 +192,26 @@ impl RequestBuilder {
         self
     }
 
-    /// An `application/x-www-form-urlencoded` body.
-    pub fn form<K: AsRef<str>, V: AsRef<str>>(mut self, fields: impl IntoIterator<Item = (K, V)>) -> Self {
-        let encoded = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
+    /// An `application/x-www-form-urlencoded` body, its fields in any shape
+    /// [`query`](Self::query) takes.
+    pub fn form(mut self, fields: impl IntoIterator<Item = impl crate::params::Param>) -> Self {
+        let encoded =
+            url::form_urlencoded::Serializer::new(String::new()).extend_pairs(crate::params::collect(fields)).finish();
         self.set_default_header("Content-Type", "application/x-www-form-urlencoded");
         self.body = Ok(PreparedBody::Bytes(encoded.into_bytes()));
+        self
+    }
+
+    /// An `application/x-www-form-urlencoded` body from a `Serialize` value, as reqwest's
+    /// `form(&value)`.
+    #[cfg(feature = "serde")]
+    pub fn form_serialize<T: serde::Serialize + ?Sized>(mut self, value: &T) -> Self {
+        self.set_default_header("Content-Type", "application/x-www-form-urlencoded");
+        self.body = crate::params::serialized(value).map(|pairs| {
+            PreparedBody::Bytes(
+                url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish().into_bytes(),
+            )
+        });
         self
     }
 
@@ -205,8 +234,9 @@ impl RequestBuilder {
         self
     }
 
-    /// Basic auth for this request.
-    pub fn basic_auth(self, user: impl Into<String>, password: Option<impl Into<String>>) -> Self {
+    /// Basic auth for this request: `basic_auth("user", "pass")`, or `basic_auth("user",
+    /// None)` for none.
+    pub fn basic_auth<'a>(self, user: impl Into<String>, password: impl Into<Option<&'a str>>) -> Self {
         self.auth(BasicAuth::new(user, password))
     }
 

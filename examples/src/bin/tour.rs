@@ -144,10 +144,10 @@ fn tour(base: &str) -> Result<()> {
     show("r = session.get(\"/redirect/2\"); r.url()", r.url());
     show("r.history()", format!("{:?}", r.history().iter().map(|url| url.path()).collect::<Vec<_>>()));
     r.bytes()?;
-    let manual = Session::builder().max_redirects(None).build()?;
+    let manual = Session::builder().no_redirects().build()?;
     let r = manual.get(&url("/redirect/1")).send()?;
     show(
-        "Session::builder().max_redirects(None) .. get(\"/redirect/1\")",
+        "Session::builder().no_redirects() .. get(\"/redirect/1\")",
         format!("{} -> {}", r.status(), r.headers().get_str("location").unwrap_or("-")),
     );
 

@@ -94,7 +94,7 @@ pub fn redirects_never_leave_http_and_https(t: &dyn Transport) {
         assert_eq!(error.response().map(|response| response.status().as_u16()), Some(302), "the 3xx is kept");
         assert_eq!(server.recorded().len(), 1, "{location}: nothing followed it");
         // Not following redirects, the 3xx is the answer.
-        let manual = crate::api::Session::builder().max_redirects(None).build().expect("session");
+        let manual = crate::api::Session::builder().no_redirects().build().expect("session");
         let response = t.send(manual.get(&server.url("/"))).expect("the 3xx as is");
         assert_eq!(response.status().as_u16(), 302);
     }

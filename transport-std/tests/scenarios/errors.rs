@@ -100,7 +100,7 @@ pub fn every_error_kind_reads_as_a_user_sees_it(t: &dyn Transport) {
     let looping = Server::start(|_, _| {
         Action::Respond(b"HTTP/1.1 302 Found\r\nLocation: /again\r\nContent-Length: 0\r\n\r\n".to_vec())
     });
-    let short = Session::builder().max_redirects(Some(2)).build().expect("session");
+    let short = Session::builder().redirect_limit(2).build().expect("session");
     let error = t.send(short.get(&looping.url("/"))).expect_err("redirect limit");
     reads_as(&error, ErrorKind::RedirectLimit, "redirect: more than 2 redirects", &["/again"]);
 

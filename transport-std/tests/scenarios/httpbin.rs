@@ -239,13 +239,13 @@ pub fn redirects_are_followed_with_the_core_rules(t: &dyn Transport) {
         .expect_err("a streamed body cannot be replayed");
     assert_eq!(error.kind(), ErrorKind::InvalidRequest, "{error}");
 
-    let limited = Session::builder().max_redirects(Some(2)).build().expect("session");
+    let limited = Session::builder().redirect_limit(2).build().expect("session");
     let error = limited.get(&httpbin.url("/redirect/5")).send_with(t).expect_err("too many");
     assert_eq!(error.kind(), ErrorKind::RedirectLimit, "{error}");
     let last = error.response().expect("the last response is kept");
     assert_eq!((last.status(), last.history().len()), (StatusCode::FOUND, 2));
     assert_eq!(last.headers().get_str("location"), Some("/relative-redirect/2"));
-    let manual = Session::builder().max_redirects(None).build().expect("session");
+    let manual = Session::builder().no_redirects().build().expect("session");
     let response = manual.get(&httpbin.url("/redirect/1")).send_with(t).expect("not followed");
     assert_eq!(response.status(), StatusCode::FOUND);
     assert_eq!(response.headers().get_str("location"), Some("/get"));
@@ -351,7 +351,7 @@ pub fn cookies_follow_hops_and_persist_per_session(t: &dyn Transport) {
     assert_eq!(value, serde_json::json!({"m": "n"}));
     assert_eq!(cookies(t.get(&httpbin.url("/cookies")).expect("module get")), serde_json::json!({}));
 
-    let no_redirects = Session::builder().max_redirects(None).build().expect("session");
+    let no_redirects = Session::builder().no_redirects().build().expect("session");
     let response = no_redirects.get(&httpbin.url("/cookies/set?r=s")).send_with(t).expect("302");
     assert_eq!(response.cookies().get("r"), Some("s"), "Response::cookies is what this response set");
 }

@@ -475,3 +475,16 @@ pub fn raw_query_strings_and_per_request_timeouts(t: &dyn Transport) {
     assert_eq!(error.kind(), ErrorKind::Timeout, "{error}");
     assert!(started.elapsed() < Duration::from_secs(2), "the request's 300 ms, not the session's 20 s");
 }
+
+pub fn requests_and_responses_convert_to_and_from_the_http_crate(t: &dyn Transport) {
+    let server = Server::always(b"HTTP/1.1 201 Created\r\nX-Made: yes\r\nContent-Length: 2\r\n\r\nok");
+    let session = Session::new();
+    let request = http::Request::put(server.url("/thing")).header("X-From", "http").body("data").expect("request");
+    let response = t.send(session.request_http(request)).expect("sent");
+    assert_eq!(response.headers_http()["x-made"], "yes");
+    let response = response.into_http().expect("read");
+    assert_eq!((response.status().as_u16(), response.body().as_slice()), (201, &b"ok"[..]));
+    let recorded = &server.recorded()[0];
+    assert_eq!(recorded.request_line(), "PUT /thing HTTP/1.1");
+    assert_eq!((recorded.header("x-from").as_deref(), recorded.body.as_slice()), (Some("http"), &b"data"[..]));
+}

@@ -102,6 +102,7 @@ macro_rules! scenario_tests {
             loopback::pooled_connections_expire_after_the_idle_timeout,
             loopback::close_delimited_bodies_end_at_the_close_every_time,
             loopback::raw_query_strings_and_per_request_timeouts,
+            loopback::requests_and_responses_convert_to_and_from_the_http_crate,
             tls::https_with_a_custom_ca_verifies_and_reuses,
             tls::verification_is_on_by_default_and_checks_the_name,
             tls::dangerous_mode_is_explicit,

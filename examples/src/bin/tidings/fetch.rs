@@ -219,8 +219,10 @@ fn session(options: &FetchOptions) -> Result<Session, Usage> {
     if let Some(max_body) = options.max_body {
         builder = builder.max_body(max_body);
     }
-    if let Some(max_redirects) = options.max_redirects {
-        builder = builder.max_redirects(max_redirects);
+    match options.max_redirects {
+        Some(Some(max)) => builder = builder.redirect_limit(max),
+        Some(None) => builder = builder.no_redirects(),
+        None => {}
     }
     if options.retries.is_some() || !options.retry_status.is_empty() || options.backoff.is_some() {
         let policy = tidings_std::RetryPolicy::new(options.retries.unwrap_or(3))
@@ -272,7 +274,7 @@ fn prepare(session: &Session, options: &FetchOptions, url: &str) -> Result<tidin
         request = if options.digest {
             request.digest_auth(name, password.unwrap_or_default())
         } else {
-            request.basic_auth(name, password)
+            request.basic_auth(name, password.as_deref())
         };
     }
     if let Some(token) = &options.bearer {
