@@ -272,8 +272,10 @@ impl<S: TransportSession> SessionBuilder<S> {
         self
     }
 
-    /// How requests are retried (urllib3's `Retry` semantics; off by default apart from the
-    /// stale-connection retry).
+    /// How requests are retried (urllib3's `Retry` semantics, mapped field by field in
+    /// [`RetryPolicy`]'s module; off by default apart from the stale-connection retry). When a
+    /// retryable status outlives the policy, the call fails with `retries_exhausted` and the
+    /// last response in the error, unless the policy's `raise_on_status` is off.
     pub fn retries(mut self, policy: RetryPolicy) -> Self {
         self.retries = policy;
         self

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use tidings_core::cookie::CookieJar;
 use tidings_core::proxy::Route;
-use tidings_core::retry::{Outcome, Retries};
+use tidings_core::retry::{Decision, Outcome, Retries};
 use tidings_core::{Config, Method, ResponseHead, TargetForm};
 use url::Url;
 
@@ -79,6 +79,16 @@ pub enum Next {
     Again(Duration),
     /// The call fails.
     Fail(Error),
+}
+
+/// The retry policy's verdict, with the call's deadline applied.
+enum Verdict {
+    /// Another attempt after this wait.
+    Wait(Duration),
+    /// Not retryable: the outcome stands.
+    Stop,
+    /// Retryable, but no attempt is left (why, for the error message).
+    Exhausted(&'static str),
 }
 
 /// A number in `[0, 1)` for backoff jitter, from the standard library's per-process random
@@ -267,10 +277,22 @@ impl Call {
         // can be sent again.
         if replayable {
             let outcome = Outcome::Status { status, retry_after: head.headers().get("retry-after") };
-            if let Some(wait) = self.retry_wait(outcome, now) {
-                log::debug!("retrying {} after status {status} in {wait:?}", self.request.url);
-                self.fresh_only = false;
-                return Next::Again(wait);
+            match self.retry_verdict(outcome, now) {
+                Verdict::Wait(wait) => {
+                    log::debug!("retrying {} after status {status} in {wait:?}", self.request.url);
+                    self.fresh_only = false;
+                    return Next::Again(wait);
+                }
+                Verdict::Exhausted(why) if self.retries.policy().raise_on_status => {
+                    // urllib3's raise_on_status: the last response goes with the error.
+                    self.store_cookies(head, self.wall(now));
+                    let reason = String::from_utf8_lossy(head.reason());
+                    let message = format!("{status} {reason}: {why} after {} attempts", self.attempts());
+                    let error = Error::about_status(ErrorKind::RetriesExhausted, status, message, &self.request.url);
+                    self.pending_error = Some(error);
+                    return Next::Finish;
+                }
+                Verdict::Exhausted(_) | Verdict::Stop => {}
             }
         }
         self.store_cookies(head, self.wall(now));
@@ -365,22 +387,30 @@ impl Call {
             }
         };
         let resendable = replayable || failure == Failure::Connect;
-        if let Some(wait) = outcome.filter(|_| resendable).and_then(|outcome| self.retry_wait(outcome, now)) {
-            log::debug!("retrying {} after {error} in {wait:?}", self.request.url);
-            self.fresh_only = false;
-            return Ok(wait);
+        if let Some(outcome) = outcome.filter(|_| resendable) {
+            if let Verdict::Wait(wait) = self.retry_verdict(outcome, now) {
+                log::debug!("retrying {} after {error} in {wait:?}", self.request.url);
+                self.fresh_only = false;
+                return Ok(wait);
+            }
         }
         let attempts = self.attempts();
         let error = error.at(&self.request.url);
         Err(if attempts > 1 { error.context(&format!("after {attempts} attempts")) } else { error })
     }
 
-    /// The retry policy's wait for `outcome`, if it allows another attempt that can start
-    /// within the call's deadline.
-    fn retry_wait(&mut self, outcome: Outcome<'_>, now: Instant) -> Option<Duration> {
+    /// The retry policy's verdict on `outcome`: another attempt only if it can start within
+    /// the call's deadline.
+    fn retry_verdict(&mut self, outcome: Outcome<'_>, now: Instant) -> Verdict {
         let wall = self.wall(now);
-        let wait = self.retries.next(&self.request.method, outcome, wall, random_unit())?;
-        self.deadline.is_none_or(|deadline| now + wait < deadline).then_some(wait)
+        match self.retries.next(&self.request.method, outcome, wall, random_unit()) {
+            Decision::Retry(wait) if self.deadline.is_some_and(|deadline| now + wait >= deadline) => {
+                Verdict::Exhausted("retries stopped (the next wait would pass the call's deadline)")
+            }
+            Decision::Retry(wait) => Verdict::Wait(wait),
+            Decision::Exhausted => Verdict::Exhausted("retries exhausted"),
+            Decision::Stop => Verdict::Stop,
+        }
     }
 
     /// Ends the call with the response [`Next::Finish`] asked for: its redirect history and

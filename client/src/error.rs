@@ -6,7 +6,7 @@
 //! the chain, the way anyhow shows "Caused by:".
 //!
 //! This file sits below the response model: an error that carries the response behind it
-//! (`http_status`, `redirect_limit`) holds it as an extension, and `Error::response` is
+//! (`http_status`, `retries_exhausted`, `redirect_limit`) holds it as an extension, and `Error::response` is
 //! written beside the response (`response.rs`), so the two files do not import each other.
 
 use std::any::Any;
@@ -110,7 +110,12 @@ impl Error {
     /// An `http_status` error for a 4xx or 5xx response of `url`.
     pub(crate) fn status(status: u16, reason: &str, url: &Url) -> Error {
         let class = if status >= 500 { "server error" } else { "client error" };
-        let mut error = Error::new(ErrorKind::HttpStatus, format!("{status} {reason} ({class})")).at(url);
+        Error::about_status(ErrorKind::HttpStatus, status, format!("{status} {reason} ({class})"), url)
+    }
+
+    /// An error of `kind` about a response with `status` (`http_status`, `retries_exhausted`).
+    pub(crate) fn about_status(kind: ErrorKind, status: u16, message: String, url: &Url) -> Error {
+        let mut error = Error::new(kind, message).at(url);
         error.inner.status = Some(status);
         error
     }
@@ -152,7 +157,7 @@ impl Error {
         self.inner.url.as_ref()
     }
 
-    /// For `http_status` errors, the status.
+    /// For `http_status` and `retries_exhausted` errors, the status.
     pub fn status_code(&self) -> Option<u16> {
         self.inner.status
     }

@@ -310,8 +310,9 @@ impl Error {
         self
     }
 
-    /// The response behind an `http_status` or `redirect_limit` error (Requests'
-    /// `error.response`): the last redirect, or the 4xx/5xx response, body unread.
+    /// The response behind an `http_status`, `retries_exhausted` or `redirect_limit` error
+    /// (Requests' `error.response`): the 4xx/5xx response, the last retried one, or the last
+    /// redirect, body unread.
     pub fn response(&self) -> Option<&Response> {
         self.response_ref().and_then(|response| response.downcast_ref::<Response>())
     }

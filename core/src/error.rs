@@ -120,6 +120,9 @@ pub enum ErrorKind {
     RedirectLimit,
     /// A 4xx/5xx status treated as an error.
     HttpStatus,
+    /// A retryable status came back until the retry budget ran out (urllib3's
+    /// `MaxRetryError`; the client keeps the last response in the error).
+    RetriesExhausted,
     /// The caller's input was invalid; nothing was sent.
     InvalidRequest,
 }
@@ -137,6 +140,7 @@ impl ErrorKind {
             ErrorKind::Tls => "tls",
             ErrorKind::RedirectLimit => "redirect_limit",
             ErrorKind::HttpStatus => "http_status",
+            ErrorKind::RetriesExhausted => "retries_exhausted",
             ErrorKind::InvalidRequest => "invalid_request",
         }
     }
@@ -438,7 +442,7 @@ mod tests {
 
     /// Every kind, in the order of the report's table. The match below is exhaustive, so a
     /// new kind does not compile until it is listed here (and in `docs/report.md`).
-    const EVERY_KIND: [ErrorKind; 10] = [
+    const EVERY_KIND: [ErrorKind; 11] = [
         ErrorKind::Protocol,
         ErrorKind::TooLarge,
         ErrorKind::Eof,
@@ -448,6 +452,7 @@ mod tests {
         ErrorKind::Tls,
         ErrorKind::RedirectLimit,
         ErrorKind::HttpStatus,
+        ErrorKind::RetriesExhausted,
         ErrorKind::InvalidRequest,
     ];
 
@@ -480,6 +485,7 @@ mod tests {
             "tls",
             "redirect_limit",
             "http_status",
+            "retries_exhausted",
             "invalid_request",
         ];
         for kind in EVERY_KIND {
@@ -493,7 +499,8 @@ mod tests {
                 ErrorKind::Tls => 6,
                 ErrorKind::RedirectLimit => 7,
                 ErrorKind::HttpStatus => 8,
-                ErrorKind::InvalidRequest => 9,
+                ErrorKind::RetriesExhausted => 9,
+                ErrorKind::InvalidRequest => 10,
             };
             assert_eq!(kind.as_str(), report[position]);
             assert_eq!(kind.to_string(), report[position]);

@@ -12,7 +12,28 @@
 //!   consecutive failure, plus up to `backoff_jitter`, capped at `backoff_max` (120 s).
 //!   `Retry-After` (seconds or an HTTP-date) replaces it, capped at `retry_after_max`.
 //!
+//! * When a retryable status has used up its budget, the call fails (`raise_on_status`, on
+//!   by default as in urllib3) with the last response kept in the error; off, the last
+//!   response is returned as it is.
+//!
 //! Off by default (`total: Some(0)`): only the transport's stale-connection retry applies.
+//!
+//! # From urllib3's `Retry`
+//!
+//! | urllib3 | here | notes |
+//! |---|---|---|
+//! | `total` | [`RetryPolicy::total`] | `None` is no overall cap, as urllib3's `None` |
+//! | `connect`, `read`, `status` | the fields of the same names | |
+//! | `other` | — | every failure is a connect or a read failure here |
+//! | `allowed_methods` | [`RetryPolicy::allowed_methods`] | same default set |
+//! | `status_forcelist` | [`RetryPolicy::status_forcelist`] | |
+//! | `backoff_factor`, `backoff_max`, `backoff_jitter` | the fields of the same names | durations, not float seconds |
+//! | `raise_on_status` | [`RetryPolicy::raise_on_status`] | on by default, as in urllib3 |
+//! | `respect_retry_after_header` | [`RetryPolicy::respect_retry_after`] | plus a cap, `retry_after_max` |
+//! | `redirect`, `raise_on_redirect` | the session's redirect limit | going past it is always an error |
+//! | `remove_headers_on_redirect` | — | credentials never follow a redirect to another origin |
+//! | `MaxRetryError` on a status | [`Decision::Exhausted`]; the client's `retries_exhausted` error, with the last response | |
+//! | `MaxRetryError` on a failure | the last failure's own error (kind `connect`, `timeout`, `eof`, …), "after N attempts" | |
 
 use std::time::{Duration, SystemTime};
 
@@ -44,6 +65,9 @@ pub struct RetryPolicy {
     pub respect_retry_after: bool,
     /// The longest `Retry-After` honoured.
     pub retry_after_max: Duration,
+    /// When a retryable status has used up its budget, fail (the client's
+    /// `retries_exhausted`, carrying the last response) rather than return that response.
+    pub raise_on_status: bool,
 }
 
 impl Default for RetryPolicy {
@@ -68,6 +92,7 @@ impl RetryPolicy {
             backoff_jitter: Duration::ZERO,
             respect_retry_after: true,
             retry_after_max: Duration::from_secs(120),
+            raise_on_status: true,
         }
     }
 
@@ -81,6 +106,80 @@ impl RetryPolicy {
     pub fn backoff_factor(mut self, factor: Duration) -> Self {
         self.backoff_factor = factor;
         self
+    }
+
+    /// Sets the budget for connect failures (`None`: only `total` caps them).
+    pub fn connect(mut self, retries: Option<u32>) -> Self {
+        self.connect = retries;
+        self
+    }
+
+    /// Sets the budget for failures after the request went out (`None`: only `total`).
+    pub fn read(mut self, retries: Option<u32>) -> Self {
+        self.read = retries;
+        self
+    }
+
+    /// Sets the budget for retryable statuses (`None`: only `total`).
+    pub fn status(mut self, retries: Option<u32>) -> Self {
+        self.status = retries;
+        self
+    }
+
+    /// Sets the methods retried after read failures and statuses (connect failures are
+    /// retried for every method).
+    pub fn allowed_methods(mut self, methods: impl IntoIterator<Item = Method>) -> Self {
+        self.allowed_methods = methods.into_iter().collect();
+        self
+    }
+
+    /// Sets the longest backoff.
+    pub fn backoff_max(mut self, max: Duration) -> Self {
+        self.backoff_max = max;
+        self
+    }
+
+    /// Sets the most random time added to each backoff.
+    pub fn backoff_jitter(mut self, jitter: Duration) -> Self {
+        self.backoff_jitter = jitter;
+        self
+    }
+
+    /// Whether `Retry-After` on 413, 429 and 503 makes them retryable and sets the wait, and
+    /// the longest wait honoured.
+    pub fn respect_retry_after(mut self, respect: bool, max: Duration) -> Self {
+        self.respect_retry_after = respect;
+        self.retry_after_max = max;
+        self
+    }
+
+    /// Whether a retryable status that used up its budget fails the call (the default) or
+    /// is returned as the response.
+    pub fn raise_on_status(mut self, raise: bool) -> Self {
+        self.raise_on_status = raise;
+        self
+    }
+}
+
+/// What to do after an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Try again after this wait.
+    Retry(Duration),
+    /// Not a case for retrying (a status not in the forcelist, a method that may not be
+    /// repeated): the response or the error stands as it is.
+    Stop,
+    /// A case for retrying, but a budget is used up: urllib3's `MaxRetryError`.
+    Exhausted,
+}
+
+impl Decision {
+    /// The wait before the next attempt, if there is one.
+    pub fn wait(self) -> Option<Duration> {
+        match self {
+            Decision::Retry(wait) => Some(wait),
+            Decision::Stop | Decision::Exhausted => None,
+        }
     }
 }
 
@@ -116,15 +215,21 @@ impl Retries {
         Retries { policy, retried: 0, connect: 0, read: 0, status: 0 }
     }
 
+    /// The policy in force.
+    pub fn policy(&self) -> &RetryPolicy {
+        &self.policy
+    }
+
     /// Attempts made so far (the first one included).
     pub fn attempts(&self) -> u32 {
         self.retried + 1
     }
 
-    /// After `outcome` of a `method` request: `Some(wait)` to try again after `wait`, `None`
-    /// to give up (return the response or the error). `now` reads an HTTP-date
-    /// `Retry-After`; `random` in `[0, 1)` draws the jitter.
-    pub fn next(&mut self, method: &Method, outcome: Outcome<'_>, now: SystemTime, random: f64) -> Option<Duration> {
+    /// After `outcome` of a `method` request: [`Decision::Retry`] after a wait, or give up
+    /// because the outcome is not retryable ([`Decision::Stop`]) or a budget is used up
+    /// ([`Decision::Exhausted`]). `now` reads an HTTP-date `Retry-After`; `random` in
+    /// `[0, 1)` draws the jitter.
+    pub fn next(&mut self, method: &Method, outcome: Outcome<'_>, now: SystemTime, random: f64) -> Decision {
         let allowed = self.policy.allowed_methods.contains(method);
         let (budget, used) = match outcome {
             Outcome::ConnectFailed => (self.policy.connect, &mut self.connect),
@@ -132,22 +237,22 @@ impl Retries {
             Outcome::Status { status, retry_after } if allowed && self.retryable_status(status, retry_after) => {
                 (self.policy.status, &mut self.status)
             }
-            _ => return None,
+            _ => return Decision::Stop,
         };
         if budget.is_some_and(|budget| *used >= budget) || self.policy.total.is_some_and(|total| self.retried >= total)
         {
-            return None;
+            return Decision::Exhausted;
         }
         *used += 1;
         self.retried += 1;
         if let Outcome::Status { retry_after: Some(value), .. } = outcome {
             if self.policy.respect_retry_after {
                 if let Some(wait) = parse_retry_after(value, now) {
-                    return Some(wait.min(self.policy.retry_after_max));
+                    return Decision::Retry(wait.min(self.policy.retry_after_max));
                 }
             }
         }
-        Some(self.backoff(random))
+        Decision::Retry(self.backoff(random))
     }
 
     fn retryable_status(&self, status: u16, retry_after: Option<&[u8]>) -> bool {
@@ -191,16 +296,20 @@ mod tests {
     #[test]
     fn off_by_default() {
         let mut retries = Retries::new(RetryPolicy::default());
-        assert_eq!(retries.next(&Method::GET, Outcome::ConnectFailed, NOW, 0.0), None);
+        assert_eq!(retries.next(&Method::GET, Outcome::ConnectFailed, NOW, 0.0).wait(), None);
         assert_eq!(retries.attempts(), 1);
     }
 
     #[test]
     fn connect_failures_retry_any_method_read_failures_only_idempotent_ones() {
         let mut retries = Retries::new(RetryPolicy::new(3));
-        assert_eq!(retries.next(&Method::POST, Outcome::ConnectFailed, NOW, 0.0), Some(Duration::ZERO));
-        assert_eq!(retries.next(&Method::POST, Outcome::ReadFailed, NOW, 0.0), None, "POST may have been processed");
-        assert!(retries.next(&Method::PUT, Outcome::ReadFailed, NOW, 0.0).is_some());
+        assert_eq!(retries.next(&Method::POST, Outcome::ConnectFailed, NOW, 0.0).wait(), Some(Duration::ZERO));
+        assert_eq!(
+            retries.next(&Method::POST, Outcome::ReadFailed, NOW, 0.0).wait(),
+            None,
+            "POST may have been processed"
+        );
+        assert!(retries.next(&Method::PUT, Outcome::ReadFailed, NOW, 0.0).wait().is_some());
         assert_eq!(retries.attempts(), 3);
     }
 
@@ -210,27 +319,33 @@ mod tests {
         policy.connect = Some(1);
         policy.read = Some(2);
         let mut retries = Retries::new(policy);
-        assert!(retries.next(&Method::GET, Outcome::ConnectFailed, NOW, 0.0).is_some());
-        assert_eq!(retries.next(&Method::GET, Outcome::ConnectFailed, NOW, 0.0), None, "connect budget spent");
-        assert!(retries.next(&Method::GET, Outcome::ReadFailed, NOW, 0.0).is_some());
-        assert!(retries.next(&Method::GET, Outcome::ReadFailed, NOW, 0.0).is_some());
-        assert_eq!(retries.next(&Method::GET, Outcome::ReadFailed, NOW, 0.0), None, "read budget spent");
+        assert!(retries.next(&Method::GET, Outcome::ConnectFailed, NOW, 0.0).wait().is_some());
+        assert_eq!(retries.next(&Method::GET, Outcome::ConnectFailed, NOW, 0.0).wait(), None, "connect budget spent");
+        assert!(retries.next(&Method::GET, Outcome::ReadFailed, NOW, 0.0).wait().is_some());
+        assert!(retries.next(&Method::GET, Outcome::ReadFailed, NOW, 0.0).wait().is_some());
+        assert_eq!(retries.next(&Method::GET, Outcome::ReadFailed, NOW, 0.0).wait(), None, "read budget spent");
         let mut total = Retries::new(RetryPolicy::new(2));
-        assert!(total.next(&Method::GET, Outcome::ReadFailed, NOW, 0.0).is_some());
-        assert!(total.next(&Method::GET, Outcome::ConnectFailed, NOW, 0.0).is_some());
-        assert_eq!(total.next(&Method::GET, Outcome::ConnectFailed, NOW, 0.0), None, "total spent");
+        assert!(total.next(&Method::GET, Outcome::ReadFailed, NOW, 0.0).wait().is_some());
+        assert!(total.next(&Method::GET, Outcome::ConnectFailed, NOW, 0.0).wait().is_some());
+        assert_eq!(total.next(&Method::GET, Outcome::ConnectFailed, NOW, 0.0).wait(), None, "total spent");
     }
 
     #[test]
     fn statuses_from_the_forcelist_or_with_retry_after() {
         let mut retries = Retries::new(RetryPolicy::new(5).status_forcelist([500, 502]));
-        assert!(retries.next(&Method::GET, status(502), NOW, 0.0).is_some());
-        assert_eq!(retries.next(&Method::GET, status(404), NOW, 0.0), None);
-        assert_eq!(retries.next(&Method::POST, status(502), NOW, 0.0), None, "POST is not retried on a status");
-        assert_eq!(retries.next(&Method::GET, status(503), NOW, 0.0), None, "503 without Retry-After, not listed");
-        let wait = retries.next(&Method::GET, Outcome::Status { status: 503, retry_after: Some(b"7") }, NOW, 0.0);
+        assert!(retries.next(&Method::GET, status(502), NOW, 0.0).wait().is_some());
+        assert_eq!(retries.next(&Method::GET, status(404), NOW, 0.0).wait(), None);
+        assert_eq!(retries.next(&Method::POST, status(502), NOW, 0.0).wait(), None, "POST is not retried on a status");
+        assert_eq!(
+            retries.next(&Method::GET, status(503), NOW, 0.0).wait(),
+            None,
+            "503 without Retry-After, not listed"
+        );
+        let wait =
+            retries.next(&Method::GET, Outcome::Status { status: 503, retry_after: Some(b"7") }, NOW, 0.0).wait();
         assert_eq!(wait, Some(Duration::from_secs(7)));
-        let wait = retries.next(&Method::GET, Outcome::Status { status: 429, retry_after: Some(b"100000") }, NOW, 0.0);
+        let wait =
+            retries.next(&Method::GET, Outcome::Status { status: 429, retry_after: Some(b"100000") }, NOW, 0.0).wait();
         assert_eq!(wait, Some(Duration::from_secs(120)), "capped");
     }
 
@@ -251,17 +366,31 @@ mod tests {
         policy.backoff_jitter = Duration::from_secs(1);
         policy.backoff_max = Duration::from_secs(3);
         let mut retries = Retries::new(policy);
-        let waits: Vec<Duration> =
-            (0..5).map(|_| retries.next(&Method::GET, Outcome::ConnectFailed, NOW, 0.0).expect("retry")).collect();
+        let waits: Vec<Duration> = (0..5)
+            .map(|_| retries.next(&Method::GET, Outcome::ConnectFailed, NOW, 0.0).wait().expect("retry"))
+            .collect();
         let millis: Vec<u128> = waits.iter().map(Duration::as_millis).collect();
         assert_eq!(millis, [0, 1000, 2000, 3000, 3000]);
-        let jittered = retries.clone().next(&Method::GET, Outcome::ConnectFailed, NOW, 0.5);
+        let jittered = retries.clone().next(&Method::GET, Outcome::ConnectFailed, NOW, 0.5).wait();
         assert_eq!(jittered, Some(Duration::from_secs(3)), "jitter stays under the cap");
         let mut early = Retries::new(RetryPolicy {
             backoff_jitter: Duration::from_secs(1),
             ..RetryPolicy::new(3).backoff_factor(Duration::from_millis(100))
         });
-        early.next(&Method::GET, Outcome::ConnectFailed, NOW, 0.0);
-        assert_eq!(early.next(&Method::GET, Outcome::ConnectFailed, NOW, 0.5), Some(Duration::from_millis(700)));
+        early.next(&Method::GET, Outcome::ConnectFailed, NOW, 0.0).wait();
+        assert_eq!(early.next(&Method::GET, Outcome::ConnectFailed, NOW, 0.5).wait(), Some(Duration::from_millis(700)));
+    }
+
+    #[test]
+    fn a_spent_budget_is_exhausted_a_non_retryable_outcome_stops() {
+        let mut retries = Retries::new(RetryPolicy::new(1).status_forcelist([503]));
+        assert_eq!(retries.next(&Method::GET, status(503), NOW, 0.0), Decision::Retry(Duration::ZERO));
+        assert_eq!(retries.next(&Method::GET, status(503), NOW, 0.0), Decision::Exhausted, "urllib3's MaxRetryError");
+        assert_eq!(retries.next(&Method::GET, status(404), NOW, 0.0), Decision::Stop, "not in the forcelist");
+        assert_eq!(retries.next(&Method::POST, status(503), NOW, 0.0), Decision::Stop, "POST is not retried");
+        assert_eq!(retries.next(&Method::GET, Outcome::ConnectFailed, NOW, 0.0), Decision::Exhausted);
+        let policy = RetryPolicy::new(5).status(Some(0)).status_forcelist([502]).raise_on_status(false);
+        assert!(!policy.raise_on_status);
+        assert_eq!(Retries::new(policy).next(&Method::GET, status(502), NOW, 0.0), Decision::Exhausted);
     }
 }

@@ -163,10 +163,21 @@ fn tour(base: &str) -> Result<()> {
     step("Retries with backoff, mounted on a prefix (Requests' session.mount + HTTPAdapter(max_retries=Retry(..)))");
     let retries = tidings_std::RetryPolicy::new(2).status_forcelist([503]).backoff_factor(Duration::from_millis(50));
     let patient = Session::builder().mount(url("/status/"), tidings_std::Profile::new().retries(retries)).build()?;
-    let r = patient.get(&url("/status/503")).send()?;
+    // Retries that run out are an error (urllib3's raise_on_status) that keeps the last response.
+    let outcome = match patient.get(&url("/status/503")).send() {
+        Err(error) => {
+            let last = error.response().map(|r| format!("{} after {} attempts", r.status(), r.attempts()));
+            format!(
+                "get(\"/status/503\") -> Err({} error); error.response(): {}",
+                error.kind(),
+                last.unwrap_or_default()
+            )
+        }
+        Ok(r) => format!("get(\"/status/503\") -> {} after {} attempts", r.status(), r.attempts()),
+    };
     show(
         "Session::builder().mount(\"/status/\", Profile::new().retries(RetryPolicy::new(2).status_forcelist([503])))",
-        format!("get(\"/status/503\") -> {} after {} attempts", r.status(), r.attempts()),
+        outcome,
     );
     let r = patient.get(&url("/get")).send()?;
     show(

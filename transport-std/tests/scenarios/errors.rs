@@ -109,6 +109,19 @@ pub fn every_error_kind_reads_as_a_user_sees_it(t: &dyn Transport) {
     let error = t.get(&missing.url("/nothing")).and_then(|response| response.error_for_status()).expect_err("404");
     reads_as(&error, ErrorKind::HttpStatus, "404 Not Found (client error) for url", &["/nothing"]);
 
+    let busy = Server::start(|_, _| {
+        Action::Respond(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n".to_vec())
+    });
+    let patient =
+        Session::builder().retries(crate::api::RetryPolicy::new(2).status_forcelist([503])).build().expect("session");
+    let error = t.send(patient.get(&busy.url("/busy"))).expect_err("retries run out");
+    reads_as(
+        &error,
+        ErrorKind::RetriesExhausted,
+        "503 Service Unavailable: retries exhausted after 3 attempts for url",
+        &["/busy"],
+    );
+
     for (url, meant) in [("localhost:8080/get", "http://localhost:8080/get"), ("example.com/x", "http://example.com/x")]
     {
         let error = t.get(url).expect_err("no scheme");

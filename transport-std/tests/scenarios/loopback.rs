@@ -261,7 +261,19 @@ pub fn retries_follow_urllib3_semantics(t: &dyn Transport) {
     });
     let response = session.post(&busy.url("/")).body("x").send_with(t).expect("a response");
     assert_eq!((response.status().as_u16(), response.attempts()), (503, 1), "POST is not retried on a status");
-    let response = session.get(&busy.url("/")).send_with(t).expect("a response");
+    // Retries that run out are an error carrying the last response (urllib3's
+    // raise_on_status), unless the policy asks for that response instead.
+    let error = session.get(&busy.url("/")).send_with(t).expect_err("retries run out");
+    assert_eq!(error.kind(), ErrorKind::RetriesExhausted);
+    assert_eq!(error.status_code(), Some(503));
+    assert_eq!(
+        error.to_string(),
+        format!("503 Service Unavailable: retries exhausted after 4 attempts for url {}", busy.url("/"))
+    );
+    let last = error.into_response().expect("the last response");
+    assert_eq!((last.status().as_u16(), last.attempts()), (503, 4));
+    let lenient = Session::builder().retries(policy.clone().raise_on_status(false)).build().expect("session");
+    let response = lenient.get(&busy.url("/")).send_with(t).expect("the last response");
     assert_eq!((response.status().as_u16(), response.attempts()), (503, 4), "the last response once retries run out");
 
     let throttled = Server::start(|_, index| {

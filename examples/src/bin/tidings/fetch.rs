@@ -227,7 +227,10 @@ fn session(options: &FetchOptions) -> Result<Session, Usage> {
     if options.retries.is_some() || !options.retry_status.is_empty() || options.backoff.is_some() {
         let policy = tidings_std::RetryPolicy::new(options.retries.unwrap_or(3))
             .status_forcelist(options.retry_status.iter().copied())
-            .backoff_factor(options.backoff.unwrap_or_default());
+            .backoff_factor(options.backoff.unwrap_or_default())
+            // As curl's --retry: the last response is reported (and --fail makes a 4xx/5xx
+            // an http_status error, as for any response).
+            .raise_on_status(false);
         builder = builder.retries(policy);
     }
     match &options.proxy {
