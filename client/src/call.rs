@@ -57,6 +57,8 @@ pub struct Call {
     fresh_only: bool,
     /// The error the delivered response comes with (`redirect_limit` and friends).
     pending_error: Option<Error>,
+    /// The headers of the last attempt's core request (before the core's own fields).
+    sent_headers: tidings_core::Headers,
 }
 
 impl std::fmt::Debug for Call {
@@ -124,6 +126,7 @@ impl Call {
             caller_cookie_header,
             fresh_only: false,
             pending_error: None,
+            sent_headers: tidings_core::Headers::new(),
             request,
         }
     }
@@ -186,6 +189,7 @@ impl Call {
             }
         }
         route.adjust_headers(request.headers_mut());
+        self.sent_headers.clone_from(request.headers());
         let proxy = match route {
             Route::Direct => None,
             Route::Forward(proxy) => {
@@ -243,9 +247,10 @@ impl Call {
         self.request.body_resume()
     }
 
-    /// A copy of the request for the response to keep (a streamed body is not kept).
+    /// A copy of the request for the response to keep, with the headers its last attempt
+    /// carried (cookies, a mounted profile's, a proxy's); a streamed body is not kept.
     pub fn summary(&self) -> PreparedRequest {
-        self.request.summary()
+        self.request.summary(self.sent_headers.clone())
     }
 
     /// The parts of the response whose final `head` arrived at `now`, for a transport to

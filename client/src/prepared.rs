@@ -47,12 +47,17 @@ pub(crate) enum PreparedBody {
         start: u64,
         length: u64,
     },
+    /// A streamed body that went out and was not kept (a response's copy of its request):
+    /// only its length, which decided the framing, remains.
+    Sent {
+        length: Option<u64>,
+    },
 }
 
 impl PreparedBody {
     /// Whether the body can be sent again (redirects, retries, auth challenges).
     pub(crate) fn is_replayable(&self) -> bool {
-        !matches!(self, PreparedBody::Reader { .. })
+        !matches!(self, PreparedBody::Reader { .. } | PreparedBody::Sent { .. })
     }
 }
 
@@ -75,12 +80,35 @@ pub struct PreparedRequest {
 }
 
 impl fmt::Debug for PreparedRequest {
+    /// Method, URL (its password hidden), headers in order with credentials (`Authorization`,
+    /// `Proxy-Authorization`, `Cookie`) redacted, and the body's length.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut url = self.url.clone();
+        if url.password().is_some() {
+            let _ = url.set_password(Some("redacted"));
+        }
         f.debug_struct("PreparedRequest")
             .field("method", &self.method)
-            .field("url", &self.url.as_str())
-            .field("headers", &self.headers)
+            .field("url", &url.as_str())
+            .field("headers", &Redacted(&self.headers))
             .field("body", &self.body().map(<[u8]>::len))
+            .finish()
+    }
+}
+
+/// Headers as a map in wire order, credentials' values replaced.
+struct Redacted<'a>(&'a Headers);
+
+impl fmt::Debug for Redacted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sensitive = |name: &str| {
+            ["authorization", "proxy-authorization", "cookie"].iter().any(|s| name.eq_ignore_ascii_case(s))
+        };
+        f.debug_map()
+            .entries(self.0.iter().map(|(name, value)| {
+                let shown = if sensitive(name) { "[redacted]".into() } else { String::from_utf8_lossy(value) };
+                (name, shown)
+            }))
             .finish()
     }
 }
@@ -96,8 +124,9 @@ impl PreparedRequest {
         &self.url
     }
 
-    /// The headers the caller and session set (the core adds `Host`, defaults and framing
-    /// when it writes the head).
+    /// The headers. Before sending, those the caller and session set (the core adds
+    /// `Host`, defaults and framing when it writes the head); for a response's
+    /// [`request`](crate::Response::request), every field that went on the wire, in order.
     pub fn headers(&self) -> &Headers {
         &self.headers
     }
@@ -128,6 +157,7 @@ impl PreparedRequest {
             PreparedBody::Bytes(bytes) => Body::Stream { length: Some(bytes.len() as u64) },
             PreparedBody::Reader { length, .. } => Body::Stream { length: *length },
             PreparedBody::Seekable { length, .. } => Body::Stream { length: Some(*length) },
+            PreparedBody::Sent { length } => Body::Stream { length: *length },
         };
         let mut request = tidings_core::Request::from_url(self.method.clone(), self.url.clone())?.body(body);
         *request.headers_mut() = self.headers.clone();
@@ -148,7 +178,7 @@ impl PreparedRequest {
     /// The body where the last read left it (no rewind).
     pub(crate) fn body_resume(&mut self) -> RequestBody<'_> {
         match &mut self.body {
-            PreparedBody::Empty => RequestBody::Empty,
+            PreparedBody::Empty | PreparedBody::Sent { .. } => RequestBody::Empty,
             PreparedBody::Bytes(bytes) => RequestBody::Bytes(bytes),
             PreparedBody::Reader { reader, .. } => RequestBody::Reader(Box::new(
                 reader.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner).as_mut(),
@@ -159,15 +189,20 @@ impl PreparedRequest {
         }
     }
 
-    /// A copy for the response to keep; a streamed body is not kept.
-    pub(crate) fn summary(&self) -> PreparedRequest {
+    /// A copy for the response to keep, with `headers`: those the hop carried before the
+    /// core added its own. A streamed body is not kept, only its length.
+    pub(crate) fn summary(&self, headers: Headers) -> PreparedRequest {
         PreparedRequest {
             method: self.method.clone(),
             url: self.url.clone(),
-            headers: self.headers.clone(),
+            headers,
             body: match &self.body {
+                PreparedBody::Empty => PreparedBody::Empty,
                 PreparedBody::Bytes(bytes) => PreparedBody::Bytes(bytes.clone()),
-                _ => PreparedBody::Empty,
+                PreparedBody::Reader { length, .. } | PreparedBody::Sent { length } => {
+                    PreparedBody::Sent { length: *length }
+                }
+                PreparedBody::Seekable { length, .. } => PreparedBody::Sent { length: Some(*length) },
             },
             timeout: self.timeout,
             connect_timeout: self.connect_timeout,
@@ -176,5 +211,12 @@ impl PreparedRequest {
             netrc: self.netrc,
             cookies: self.cookies.clone(),
         }
+    }
+
+    /// This request with the head the core writes for it: `Host`, `User-Agent`, `Accept`,
+    /// `Accept-Encoding`, credentials from the URL and framing added, in wire order.
+    pub(crate) fn as_sent(&self) -> PreparedRequest {
+        let wire = self.to_core().ok().and_then(|core| core.wire_headers().ok());
+        self.summary(wire.unwrap_or_else(|| self.headers.clone()))
     }
 }

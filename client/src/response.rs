@@ -56,6 +56,8 @@ pub struct Response {
     attempts: u32,
     informational: Vec<(u16, Headers)>,
     request: PreparedRequest,
+    /// `request` with the fields the core added, made when first asked for.
+    request_on_wire: std::sync::OnceLock<Box<PreparedRequest>>,
     url: Url,
     reused: bool,
     elapsed: Duration,
@@ -130,6 +132,7 @@ impl Response {
             attempts: 1,
             informational: parts.informational,
             request: parts.request,
+            request_on_wire: std::sync::OnceLock::new(),
             url,
             reused: parts.reused,
             elapsed: parts.elapsed,
@@ -216,9 +219,12 @@ impl Response {
         &self.url
     }
 
-    /// The request that produced this response (a streamed body is not kept).
+    /// The request of the last hop as it went on the wire (Requests' `response.request`):
+    /// its method and URL, and every header in order — the caller's and the session's, and
+    /// what the client added (`Host`, `User-Agent`, `Accept`, `Accept-Encoding`, cookies,
+    /// credentials, framing). Its `Debug` redacts credentials. A streamed body is not kept.
     pub fn request(&self) -> &PreparedRequest {
-        &self.request
+        self.request_on_wire.get_or_init(|| Box::new(self.request.as_sent()))
     }
 
     /// Time from sending until the head was parsed.

@@ -98,6 +98,11 @@ fn status(code: u16) -> Vec<u8> {
     format!("HTTP/1.1 {code} X\r\nContent-Length: 2\r\n\r\nok").into_bytes()
 }
 
+fn last_response(error: tidings_client::Error) -> tidings_client::Response {
+    assert_eq!(error.kind(), tidings_client::ErrorKind::RetriesExhausted, "{error}");
+    error.into_response().expect("the last response")
+}
+
 #[test]
 fn the_longest_mounted_prefix_wins_for_every_hop() {
     let double = Double::new(|line, _| {
@@ -117,7 +122,8 @@ fn the_longest_mounted_prefix_wins_for_every_hop() {
         .build()
         .expect("session");
 
-    let v1 = session.get("http://api.test/v1/x").send().expect("v1");
+    // Retries that run out fail the call, with the last response kept.
+    let v1 = last_response(session.get("http://api.test/v1/x").send().expect_err("v1 retries run out"));
     assert_eq!((v1.status().as_u16(), v1.attempts()), (503, 3), "the api.test profile retries twice");
     let v2 = session.get("http://api.test/v2/x").send().expect("v2");
     assert_eq!((v2.status().as_u16(), v2.attempts()), (503, 1), "the longer prefix's profile wins");
@@ -129,7 +135,7 @@ fn the_longest_mounted_prefix_wins_for_every_hop() {
 
     // A redirect into a prefix takes that prefix's profile: its headers and its retry budget
     // (one attempt at the start, then three under the profile).
-    let moved = session.get("http://other.test/start").send().expect("redirected");
+    let moved = last_response(session.get("http://other.test/start").send().expect_err("retries run out"));
     assert_eq!((moved.status().as_u16(), moved.attempts()), (503, 4));
     assert_eq!(moved.history().len(), 1);
     let seen = double.seen();

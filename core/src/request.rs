@@ -203,21 +203,40 @@ impl Request {
         out.push(b' ');
         out.extend_from_slice(target.as_bytes());
         out.extend_from_slice(b" HTTP/1.1\r\n");
+        self.each_field(&plan, &target, |name, value| put_field(out, name, value));
+        out.extend_from_slice(b"\r\n");
+        debug_assert!(out.len() > start);
+        Ok(plan)
+    }
 
+    /// The header fields exactly as [`write_head`](Request::write_head) writes them, in the
+    /// same order: the caller's, and those the core adds (`Host`, `User-Agent`, `Accept`,
+    /// `Accept-Encoding`, `Authorization` from the URL, framing). Checked as `write_head`
+    /// checks them.
+    pub fn wire_headers(&self) -> Result<Headers, InvalidRequest> {
+        let plan = self.check()?;
+        let mut headers = Headers::new();
+        self.each_field(&plan, &self.target(), |name, value| headers.append(name, value));
+        Ok(headers)
+    }
+
+    /// Hands every field of the head to `emit`, in wire order (one place decides what the
+    /// head carries, for both the bytes and the list).
+    fn each_field(&self, plan: &RequestPlan, target: &str, mut emit: impl FnMut(&str, &[u8])) {
         match self.headers.get("host") {
-            Some(host) => put_field(out, "Host", host),
-            None if self.target_form == TargetForm::Authority => put_field(out, "Host", target.as_bytes()),
-            None => put_field(out, "Host", self.host_header().as_bytes()),
+            Some(host) => emit("Host", host),
+            None if self.target_form == TargetForm::Authority => emit("Host", target.as_bytes()),
+            None => emit("Host", self.host_header().as_bytes()),
         }
         if !self.headers.contains("user-agent") {
-            put_field(out, "User-Agent", USER_AGENT.as_bytes());
+            emit("User-Agent", USER_AGENT.as_bytes());
         }
         if !self.headers.contains("accept") {
-            put_field(out, "Accept", b"*/*");
+            emit("Accept", b"*/*");
         }
         let codings = crate::coding::accept_encoding();
         if !codings.is_empty() && !self.headers.contains("accept-encoding") {
-            put_field(out, "Accept-Encoding", codings.as_bytes());
+            emit("Accept-Encoding", codings.as_bytes());
         }
         for (name, value) in self.headers.iter() {
             if name.eq_ignore_ascii_case("host")
@@ -226,30 +245,22 @@ impl Request {
             {
                 continue;
             }
-            put_field(out, name, value);
+            emit(name, value);
         }
         if !self.headers.contains("authorization") {
             if let Some(credentials) = self.userinfo_credentials() {
-                out.extend_from_slice(b"Authorization: Basic ");
-                let encoded = base64::engine::general_purpose::STANDARD.encode(credentials);
-                out.extend_from_slice(encoded.as_bytes());
-                out.extend_from_slice(b"\r\n");
+                let mut value = String::from("Basic ");
+                base64::engine::general_purpose::STANDARD.encode_string(credentials, &mut value);
+                emit("Authorization", value.as_bytes());
             }
         }
         match plan.framing {
             RequestFraming::None => {}
             RequestFraming::ContentLength(length) => {
-                out.extend_from_slice(b"Content-Length: ");
-                out.extend_from_slice(itoa::Buffer::new().format(length).as_bytes());
-                out.extend_from_slice(b"\r\n");
+                emit("Content-Length", itoa::Buffer::new().format(length).as_bytes());
             }
-            RequestFraming::Chunked { .. } => {
-                out.extend_from_slice(b"Transfer-Encoding: chunked\r\n");
-            }
+            RequestFraming::Chunked { .. } => emit("Transfer-Encoding", b"chunked"),
         }
-        out.extend_from_slice(b"\r\n");
-        debug_assert!(out.len() > start);
-        Ok(plan)
     }
 
     /// Validates everything the head will carry and decides its framing.

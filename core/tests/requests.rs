@@ -119,6 +119,30 @@ fn userinfo_becomes_basic_auth_unless_auth_is_given() {
 }
 
 #[test]
+fn wire_headers_list_what_write_head_writes() {
+    let request = Request::new(Method::POST, "http://user:p%40ss@example.com:8080/x")
+        .expect("valid")
+        .header("X-One", "1")
+        .body(Body::Bytes(b"hello".to_vec()));
+    let listed: Vec<String> = request
+        .wire_headers()
+        .expect("valid")
+        .iter()
+        .map(|(name, value)| format!("{name}: {}", String::from_utf8_lossy(value)))
+        .collect();
+    let mut head = Vec::new();
+    request.write_head(&mut head).expect("valid");
+    let written: Vec<String> =
+        text(&head).lines().skip(1).take_while(|line| !line.is_empty()).map(str::to_owned).collect();
+    assert_eq!(listed, written);
+    assert_eq!(listed[0], "Host: example.com:8080");
+    assert_eq!(listed[listed.len() - 2], "Authorization: Basic dXNlcjpwQHNz");
+    assert_eq!(listed[listed.len() - 1], "Content-Length: 5");
+    let invalid = Request::get("http://example.com/").expect("valid").header("X-Bad", "a\r\nb");
+    assert!(invalid.wire_headers().is_err(), "checked as write_head checks");
+}
+
+#[test]
 fn target_forms() {
     let proxied =
         Request::get("http://user:pw@example.com:8080/p?q#f").expect("valid").target_form(TargetForm::Absolute);
@@ -351,6 +375,10 @@ proptest! {
             prop_assert!(found.is_some(), "field {:?} missing from {:?}", field, parsed_fields);
             position += found.unwrap_or(0) + 1;
         }
+        // `wire_headers` lists exactly what went on the wire, in order.
+        let listed: Vec<(String, Vec<u8>)> =
+            request.wire_headers().expect("valid").iter().map(|(name, value)| (name.to_owned(), value.to_vec())).collect();
+        prop_assert_eq!(&listed, &parsed_fields);
         let chunked = parsed_fields.iter().any(|(name, value)| name == "Transfer-Encoding" && value == b"chunked");
         let rest = &bytes[head_length..];
         let received = if chunked { dechunk(rest) } else { rest.to_vec() };

@@ -500,3 +500,58 @@ pub fn requests_and_responses_convert_to_and_from_the_http_crate(t: &dyn Transpo
     assert_eq!(recorded.request_line(), "PUT /thing HTTP/1.1");
     assert_eq!((recorded.header("x-from").as_deref(), recorded.body.as_slice()), (Some("http"), &b"data"[..]));
 }
+
+pub fn the_response_knows_the_request_as_it_went_on_the_wire(t: &dyn Transport) {
+    let server = Server::start(|request, index| {
+        if index == 0 {
+            let location = "HTTP/1.1 302 Found\r\nLocation: /second\r\nSet-Cookie: id=7\r\nContent-Length: 0\r\n\r\n";
+            Action::Respond(location.as_bytes().to_vec())
+        } else {
+            Action::Respond(ok(request.request_line()))
+        }
+    });
+    let session = Session::builder().header("X-Session", "s").build().expect("session");
+    let response = session
+        .post(&server.url("/first"))
+        .header("X-Call", "c")
+        .basic_auth("user", "secret")
+        .body("data")
+        .send_with(t)
+        .expect("response");
+    let request = response.request();
+    assert_eq!((request.method().as_str(), request.url().path()), ("GET", "/second"), "the last hop");
+    // Every field as the server read it, in the same order: what the caller and session set
+    // and what the client added (Host, User-Agent, Accept, Accept-Encoding, the cookie).
+    let recorded = server.recorded();
+    let on_wire: Vec<(String, String)> = recorded[1]
+        .head
+        .lines()
+        .skip(1)
+        .filter_map(|line| line.split_once(": ").map(|(name, value)| (name.to_owned(), value.to_owned())))
+        .collect();
+    let listed: Vec<(String, String)> = request
+        .headers()
+        .iter()
+        .map(|(name, value)| (name.to_owned(), String::from_utf8_lossy(value).into_owned()))
+        .collect();
+    assert_eq!(listed, on_wire);
+    let names: Vec<&str> = listed.iter().map(|(name, _)| name.as_str()).collect();
+    for name in ["Host", "User-Agent", "Accept", "Accept-Encoding", "X-Session", "X-Call", "Authorization", "Cookie"] {
+        assert!(names.iter().any(|seen| seen.eq_ignore_ascii_case(name)), "{name} missing from {names:?}");
+    }
+    assert!(!names.iter().any(|name| name.eq_ignore_ascii_case("content-length")), "a 302 turned POST into GET");
+    // Credentials stay out of Debug.
+    let debug = format!("{request:?}");
+    assert!(
+        debug.contains("\"authorization\": \"[redacted]\"") || debug.contains("\"Authorization\": \"[redacted]\""),
+        "{debug}"
+    );
+    assert!(!debug.contains("dXNlcjpzZWNyZXQ") && !debug.contains("id=7"), "{debug}");
+    assert_eq!(response.text().expect("text"), "GET /second HTTP/1.1");
+
+    // A body that went out keeps its framing in the list.
+    let response = session.put(&server.url("/third")).body("12345").send_with(t).expect("response");
+    let length = response.request().headers().get_str("content-length").map(str::to_owned);
+    assert_eq!(length.as_deref(), Some("5"));
+    response.bytes().expect("body");
+}

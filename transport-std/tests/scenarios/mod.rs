@@ -103,6 +103,7 @@ macro_rules! scenario_tests {
             loopback::close_delimited_bodies_end_at_the_close_every_time,
             loopback::raw_query_strings_and_per_request_timeouts,
             loopback::requests_and_responses_convert_to_and_from_the_http_crate,
+            loopback::the_response_knows_the_request_as_it_went_on_the_wire,
             tls::https_with_a_custom_ca_verifies_and_reuses,
             tls::verification_is_on_by_default_and_checks_the_name,
             tls::dangerous_mode_is_explicit,
