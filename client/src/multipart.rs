@@ -9,14 +9,21 @@ use std::path::Path;
 
 /// A multipart form: text fields, in-memory parts, files and readers, sent in order.
 ///
-/// ```no_run
+/// ```
 /// use tidings_client::{Multipart, Part};
+/// # let dir = std::env::temp_dir().join(format!("tidings-multipart-doc-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir)?;
+/// # let photo = dir.join("beach.jpg");
+/// # std::fs::write(&photo, b"\xff\xd8 not really a jpeg")?;
 /// let form = Multipart::new()
 ///     .text("title", "holiday")
-///     .file("photo", "beach.jpg")?
+///     .file("photo", &photo)? // streamed from disk, rewound for a redirect or a retry
 ///     .part("notes", Part::bytes(b"sunny".to_vec()).file_name("notes.txt").mime("text/plain"));
-/// let response = tidings_client::Session::new().post("http://127.0.0.1:8080/post").multipart(form).send();
-/// # Ok::<(), std::io::Error>(())
+/// let request = tidings_client::Session::new().post("http://127.0.0.1:8080/post").multipart(form).build()?;
+/// let content_type = request.headers().get_str("content-type").unwrap_or_default();
+/// assert!(content_type.starts_with("multipart/form-data; boundary="));
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct Multipart {
     boundary: String,

@@ -125,8 +125,9 @@ async fn serve(
         };
         let Ok((stream, peer)) = accepted else { continue };
         let acceptor = acceptor.clone();
+        let scheme = if acceptor.is_some() { "https" } else { "http" };
         tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |request| handle(request, peer));
+            let service = hyper::service::service_fn(move |request| handle(request, peer, scheme));
             let http = hyper::server::conn::http1::Builder::new();
             let _ = match acceptor {
                 None => http.serve_connection(hyper_util::rt::TokioIo::new(stream), service).await,
@@ -139,12 +140,12 @@ async fn serve(
     }
 }
 
-async fn handle(request: Request<Incoming>, peer: SocketAddr) -> Result<Response<Body>, Infallible> {
+async fn handle(request: Request<Incoming>, peer: SocketAddr, scheme: &str) -> Result<Response<Body>, Infallible> {
     let (parts, body) = request.into_parts();
     let body = body.collect().await.map(|collected| collected.to_bytes()).unwrap_or_default();
     let path = parts.uri.path().to_owned();
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    let echo = || Echo { parts: &parts, body: &body, peer };
+    let echo = || Echo { parts: &parts, body: &body, peer, scheme };
     let response = match (&parts.method, segments.as_slice()) {
         (&Method::GET | &Method::HEAD, ["get"]) => json_response(StatusCode::OK, echo().value(false)),
         (method, ["post" | "put" | "patch" | "delete"]) if method.as_str().eq_ignore_ascii_case(segments[0]) => {
@@ -281,6 +282,8 @@ struct Echo<'a> {
     parts: &'a hyper::http::request::Parts,
     body: &'a Bytes,
     peer: SocketAddr,
+    /// How the request arrived (`http` or `https`), for the echoed URL.
+    scheme: &'a str,
 }
 
 impl Echo<'_> {
@@ -315,7 +318,12 @@ impl Echo<'_> {
             "args": args,
             "headers": self.headers(),
             "origin": self.peer.ip().to_string(),
-            "url": format!("http://{host}{}", self.parts.uri),
+            // The URL as the client asked for it: an absolute-form target (through a proxy)
+            // is already whole.
+            "url": match self.parts.uri.scheme() {
+                Some(_) => self.parts.uri.to_string(),
+                None => format!("{}://{host}{}", self.scheme, self.parts.uri),
+            },
         });
         if with_body {
             let content_type = header(self.parts, "content-type").unwrap_or_default();

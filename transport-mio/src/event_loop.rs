@@ -79,15 +79,18 @@ enum Outcome {
 /// proxies, TLS settings, mounted profiles and pool limits it applies exactly as
 /// `tidings-std` does.
 ///
-/// ```no_run
+/// ```
+/// # let _httpbin = tidings_httpbin::Server::start()?;
+/// # std::env::set_var("http_proxy", _httpbin.url("")); // httpbin.test is the in-process httpbin
 /// let session = tidings_mio::Session::new();
 /// let mut client = tidings_mio::Client::new(session)?;
-/// let first = client.send(client.get("http://127.0.0.1:8080/get").build()?);
-/// let second = client.send(client.get("http://127.0.0.1:8080/headers").build()?);
+/// let first = client.send(client.get("http://httpbin.test/get").build()?);
+/// let second = client.send(client.get("http://httpbin.test/status/204").build()?);
 /// for completion in client.wait_all()? {
-///     println!("{:?}: {}", completion.id, completion.result?.status());
+///     let expected = if completion.id == first { 200 } else { 204 };
+///     assert_eq!(completion.result?.status(), expected);
 /// }
-/// # let _ = (first, second);
+/// # let _ = second;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct Client {

@@ -7,19 +7,22 @@
 //! [`Client::completions`]), or embed it in yours ([`ClientBuilder::build_embedded`],
 //! [`Client::handle_event`], [`Client::poll_timeout`], [`Client::handle_timeout`]).
 //!
-//! ```no_run
+//! ```
+//! # let _httpbin = tidings_httpbin::Server::start()?;
+//! # std::env::set_var("http_proxy", _httpbin.url("")); // httpbin.test is the in-process httpbin
 //! use tidings_mio::Client;
 //!
 //! let mut client = Client::new(tidings_mio::Session::new())?;
-//! let ids: Vec<_> = ["http://127.0.0.1:8080/get", "http://127.0.0.1:8080/headers"]
+//! let ids: Vec<_> = ["http://httpbin.test/get", "http://httpbin.test/headers"]
 //!     .iter()
 //!     .map(|url| client.get(url).build().map(|request| client.send(request)))
 //!     .collect::<Result<_, _>>()?;
 //! for completion in client.wait_all()? {
+//!     assert!(ids.contains(&completion.id));
 //!     let response = completion.result?;
+//!     assert_eq!(response.status(), 200);
 //!     println!("{} {}", response.status(), response.url());
 //! }
-//! # let _ = ids;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!

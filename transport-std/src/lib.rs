@@ -1,11 +1,19 @@
 //! # tidings-std: a blocking HTTP/1.1 client with a Requests-style API
 //!
-//! ```no_run
-//! let response = tidings_std::get("http://127.0.0.1:8080/get")?;
+//! ```
+//! # let _httpbin = tidings_httpbin::Server::start()?;
+//! # std::env::set_var("http_proxy", _httpbin.url("")); // httpbin.test is the in-process httpbin
+//! let response = tidings_std::get("http://httpbin.test/get")?;
 //! assert!(response.ok());
-//! let text = response.text()?;
+//! let body: serde_json::Value = response.json()?;
+//! assert_eq!(body["url"], "http://httpbin.test/get");
 //! # Ok::<(), tidings_std::Error>(())
 //! ```
+//!
+//! Most users depend on the `tidings` crate, which re-exports this one at its top; its front
+//! page is the guide (sessions, authentication, TLS, proxies, timeouts and retries,
+//! streaming, errors), and every example there reads the same with `tidings_std::` in place
+//! of `tidings::`.
 //!
 //! A [`Session`] keeps defaults (headers, auth, query parameters, timeouts, TLS settings) and
 //! a pool of kept-alive connections. Every protocol decision comes from `tidings-core`, and
@@ -75,10 +83,13 @@ pub type SessionBuilder = tidings_client::SessionBuilder<Session>;
 /// it offers) with a [`BlockingTransport`] of its own, so `session.get(url).send()` does its
 /// I/O on the caller's thread; the same value configures `tidings_mio::Client::new(session)`.
 ///
-/// ```no_run
+/// ```
+/// # let _httpbin = tidings_httpbin::Server::start()?;
+/// # std::env::set_var("http_proxy", _httpbin.url("")); // httpbin.test is the in-process httpbin
 /// let session = tidings_std::Session::new();
-/// let response = session.get("http://127.0.0.1:8080/get").query([("q", "rust")]).send()?;
-/// println!("{} {}", response.status(), response.text()?);
+/// let response = session.get("http://httpbin.test/get").query([("q", "rust")]).send()?;
+/// let body: serde_json::Value = response.json()?;
+/// assert_eq!(body["args"]["q"], "rust");
 /// # Ok::<(), tidings_std::Error>(())
 /// ```
 #[derive(Clone)]

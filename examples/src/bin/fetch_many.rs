@@ -13,8 +13,8 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use tidings_mio::{Client, RequestId};
-use tidings_std::Session;
+use tidings::mio::{Client, RequestId};
+use tidings::Session;
 
 struct Options {
     urls: Vec<String>,

@@ -1,4 +1,4 @@
-//! The Requests quickstart, step by step, with tidings-std.
+//! The Requests quickstart, step by step, with the `tidings` crate.
 //!
 //! `cargo run -p tidings-examples --bin tour` runs it against an in-process httpbin on
 //! loopback; `--base http://127.0.0.1:8080` runs it against another httpbin.
@@ -7,7 +7,7 @@ use std::io::Read;
 use std::time::Duration;
 
 use serde_json::Value;
-use tidings_std::{Auth, Error, PreparedRequest, Session, StatusCode};
+use tidings::{Auth, Error, PreparedRequest, Session, StatusCode};
 
 type Result<T> = std::result::Result<T, Error>;
 
@@ -52,11 +52,11 @@ fn tour(base: &str) -> Result<()> {
     let url = |path: &str| format!("{base}{path}");
 
     step("Make a request");
-    let r = tidings_std::get(&url("/get"))?;
-    show("r = tidings_std::get(\"/get\")?; r.status()", r.status());
+    let r = tidings::get(&url("/get"))?;
+    show("r = tidings::get(\"/get\")?; r.status()", r.status());
     show("r.headers().get_str(\"content-type\")", r.headers().get_str("content-type").unwrap_or("-"));
     r.bytes()?;
-    use tidings_std::Method;
+    use tidings::Method;
     for (method, path) in [
         (Method::POST, "/post"),
         (Method::PUT, "/put"),
@@ -64,43 +64,41 @@ fn tour(base: &str) -> Result<()> {
         (Method::HEAD, "/get"),
         (Method::OPTIONS, "/get"),
     ] {
-        let r = tidings_std::request(method.clone(), &url(path)).send()?;
-        show(&format!("tidings_std::request(Method::{method}, \"{path}\").send()?.status()"), r.status());
+        let r = tidings::request(method.clone(), &url(path)).send()?;
+        show(&format!("tidings::request(Method::{method}, \"{path}\").send()?.status()"), r.status());
     }
 
     step("Passing parameters in URLs");
-    let r = tidings_std::request(tidings_std::Method::GET, &url("/get"))
+    let r = tidings::request(tidings::Method::GET, &url("/get"))
         .query([("key1", "value1"), ("key2", "value2"), ("key2", "value3")])
         .send()?;
     show(".query([(\"key1\", \"value1\"), (\"key2\", \"value2\"), (\"key2\", \"value3\")]); r.url()", r.url());
     r.bytes()?;
 
     step("Response content: text, bytes, JSON");
-    let r = tidings_std::get(&url("/encoding/utf8"))?;
+    let r = tidings::get(&url("/encoding/utf8"))?;
     show("r.headers().get_str(\"content-type\")", r.headers().get_str("content-type").unwrap_or("-"));
     let text = r.text()?;
     show(
         "r.text()?  (charset from Content-Type, else BOM, else UTF-8)",
         text.lines().take(2).collect::<Vec<_>>().join("\n"),
     );
-    let bytes = tidings_std::get(&url("/bytes/16?seed=1"))?.bytes()?;
-    show("tidings_std::get(\"/bytes/16\")?.bytes()?", format!("{bytes:02x?}"));
-    let json: Value = tidings_std::get(&url("/get"))?.json()?;
+    let bytes = tidings::get(&url("/bytes/16?seed=1"))?.bytes()?;
+    show("tidings::get(\"/bytes/16\")?.bytes()?", format!("{bytes:02x?}"));
+    let json: Value = tidings::get(&url("/get"))?.json()?;
     show("r.json::<serde_json::Value>()?[\"url\"]", &json["url"]);
 
     step("Raw response content: streaming with Read");
-    let mut r = tidings_std::get(&url("/stream/3"))?;
+    let mut r = tidings::get(&url("/stream/3"))?;
     let mut first = [0u8; 24];
     r.read_exact(&mut first).map_err(Error::from)?;
     show("r.read_exact(&mut [0u8; 24])", String::from_utf8_lossy(&first));
-    let lines = tidings_std::get(&url("/stream/3"))?.lines()?;
+    let lines = tidings::get(&url("/stream/3"))?.lines()?;
     show("r.lines()?.count()", lines.count());
 
     step("Custom headers");
-    let json: Value = tidings_std::request(tidings_std::Method::GET, &url("/headers"))
-        .header("user-agent", "my-app/0.0.1")
-        .send()?
-        .json()?;
+    let json: Value =
+        tidings::request(tidings::Method::GET, &url("/headers")).header("user-agent", "my-app/0.0.1").send()?.json()?;
     show(".header(\"user-agent\", \"my-app/0.0.1\") -> server saw", &json["headers"]["User-Agent"]);
 
     step("More complicated POST requests");
@@ -161,8 +159,8 @@ fn tour(base: &str) -> Result<()> {
     }
 
     step("Retries with backoff, mounted on a prefix (Requests' session.mount + HTTPAdapter(max_retries=Retry(..)))");
-    let retries = tidings_std::RetryPolicy::new(2).status_forcelist([503]).backoff_factor(Duration::from_millis(50));
-    let patient = Session::builder().mount(url("/status/"), tidings_std::Profile::new().retries(retries)).build()?;
+    let retries = tidings::RetryPolicy::new(2).status_forcelist([503]).backoff_factor(Duration::from_millis(50));
+    let patient = Session::builder().mount(url("/status/"), tidings::Profile::new().retries(retries)).build()?;
     // Retries that run out are an error (urllib3's raise_on_status) that keeps the last response.
     let outcome = match patient.get(&url("/status/503")).send() {
         Err(error) => {
@@ -187,9 +185,9 @@ fn tour(base: &str) -> Result<()> {
     r.bytes()?;
 
     step("Errors");
-    match tidings_std::get("http://127.0.0.1:9/") {
-        Err(error) => show("tidings_std::get(\"http://127.0.0.1:9/\")", format!("Err({} error)", error.kind())),
-        Ok(r) => show("tidings_std::get(\"http://127.0.0.1:9/\")", r.status()),
+    match tidings::get("http://127.0.0.1:9/") {
+        Err(error) => show("tidings::get(\"http://127.0.0.1:9/\")", format!("Err({} error)", error.kind())),
+        Ok(r) => show("tidings::get(\"http://127.0.0.1:9/\")", r.status()),
     }
     match session.get(&url("/get")).header("X-Evil", "a\r\nInjected: 1").send() {
         Err(error) => show(
@@ -234,14 +232,14 @@ fn tour(base: &str) -> Result<()> {
     let secure = tidings_httpbin::Server::start_tls().map_err(Error::from)?;
     let ca_path = std::env::temp_dir().join(format!("tidings-tour-ca-{}.pem", std::process::id()));
     std::fs::write(&ca_path, secure.ca_pem().unwrap_or_default()).map_err(Error::from)?;
-    match tidings_std::get(&secure.url("/get")) {
+    match tidings::get(&secure.url("/get")) {
         Err(error) => show(
-            &format!("tidings_std::get(\"{}\")  (webpki roots)", secure.url("/get")),
+            &format!("tidings::get(\"{}\")  (webpki roots)", secure.url("/get")),
             format!("Err({} error)", error.kind()),
         ),
-        Ok(r) => show("tidings_std::get(https)", r.status()),
+        Ok(r) => show("tidings::get(https)", r.status()),
     }
-    let trusting = Session::builder().tls(tidings_std::TlsSettings::default().ca_bundle(&ca_path)).build()?;
+    let trusting = Session::builder().tls(tidings::TlsSettings::default().ca_bundle(&ca_path)).build()?;
     let r = trusting.get(&secure.url("/get")).send()?;
     show("Session::builder().tls(TlsSettings::default().ca_bundle(\"ca.pem\")) .. get(https)", r.status());
     r.bytes()?;
