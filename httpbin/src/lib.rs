@@ -43,12 +43,20 @@ pub struct Server {
 impl Server {
     /// Starts on `127.0.0.1` with an ephemeral port.
     pub fn start() -> std::io::Result<Server> {
-        Server::launch(None, None)
+        Server::start_on(0, false)
     }
 
     /// Starts an HTTPS server with a certificate for `localhost` and `127.0.0.1`, issued by a
     /// CA made for it; [`ca_pem`](Self::ca_pem) is that CA, for the client to trust.
     pub fn start_tls() -> std::io::Result<Server> {
+        Server::start_on(0, true)
+    }
+
+    /// Starts on `127.0.0.1:port` (0: an ephemeral port), over HTTPS when `tls`.
+    pub fn start_on(port: u16, tls: bool) -> std::io::Result<Server> {
+        if !tls {
+            return Server::launch(port, None, None);
+        }
         let failure = |error: rcgen::Error| std::io::Error::other(error.to_string());
         let ca_key = rcgen::KeyPair::generate().map_err(failure)?;
         let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).map_err(failure)?;
@@ -68,11 +76,15 @@ impl Server {
             })
             .map_err(std::io::Error::other)?;
         let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
-        Server::launch(Some(acceptor), Some(ca.pem()))
+        Server::launch(port, Some(acceptor), Some(ca.pem()))
     }
 
-    fn launch(acceptor: Option<tokio_rustls::TlsAcceptor>, ca_pem: Option<String>) -> std::io::Result<Server> {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    fn launch(
+        port: u16,
+        acceptor: Option<tokio_rustls::TlsAcceptor>,
+        ca_pem: Option<String>,
+    ) -> std::io::Result<Server> {
+        let listener = std::net::TcpListener::bind(("127.0.0.1", port))?;
         listener.set_nonblocking(true)?;
         let address = listener.local_addr()?;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -98,6 +110,13 @@ impl Server {
     /// The address it listens on.
     pub fn address(&self) -> SocketAddr {
         self.address
+    }
+
+    /// Serves until the process ends (for `tidings serve`).
+    pub fn wait(mut self) {
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
     }
 }
 

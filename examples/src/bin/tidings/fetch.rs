@@ -1,148 +1,14 @@
 //! `tidings [METHOD] URL...`: requests over one session and pool, one report per URL.
 
 use std::io::{IsTerminal, Read, Write};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use lexopt::prelude::*;
 use tidings_std::{Error, Method, Response, Session, TlsSettings};
 
+use crate::options::FetchOptions;
+use crate::output::{self, Body};
 use crate::report::{octets, ErrorReport, Informational, Report};
 use crate::Usage;
-
-/// Everything the request options say.
-#[derive(Default)]
-pub struct FetchOptions {
-    method: Option<String>,
-    urls: Vec<String>,
-    headers: Vec<(String, String)>,
-    query: Vec<(String, String)>,
-    body: Option<Vec<u8>>,
-    /// `--data-binary @FILE`: streamed from the file (replayable: it can seek).
-    upload: Option<String>,
-    form: Vec<(String, String)>,
-    json: Option<String>,
-    user: Option<String>,
-    /// `-u` is Digest credentials.
-    digest: bool,
-    /// `--proxy URL` (`Some(Some)`), `--no-proxy` (`Some(None)`), else the environment.
-    proxy: Option<Option<tidings_std::Proxy>>,
-    bearer: Option<String>,
-    timeout: Option<Duration>,
-    connect_timeout: Option<Duration>,
-    read_timeout: Option<Duration>,
-    max_body: Option<u64>,
-    fail: bool,
-    cacert: Option<String>,
-    insecure: bool,
-    cert: Option<String>,
-    key: Option<String>,
-    output: Option<String>,
-    max_redirects: Option<Option<u32>>,
-    retries: Option<u32>,
-    retry_status: Vec<u16>,
-    backoff: Option<Duration>,
-    include: bool,
-    verbose: bool,
-    json_report: bool,
-    /// `--transport mio`: every URL is sent at once on one event loop.
-    mio: bool,
-}
-
-/// Parses the request options and positionals (`[METHOD] URL...`), in any order.
-pub fn parse(mut parser: lexopt::Parser) -> Result<FetchOptions, Usage> {
-    let mut options = FetchOptions::default();
-    let mut positionals = Vec::new();
-    while let Some(argument) = parser.next()? {
-        match argument {
-            Short('H') | Long("header") => {
-                let line = parser.value()?.string()?;
-                let (name, value) =
-                    line.split_once(':').ok_or_else(|| Usage(format!("header {line:?} is not 'Name: value'")))?;
-                options.headers.push((name.trim().to_owned(), value.trim_start().to_owned()));
-            }
-            Short('q') | Long("query") => options.query.push(pair(&parser.value()?.string()?)?),
-            Short('d') | Long("data") => options.body = Some(parser.value()?.string()?.into_bytes()),
-            Long("data-binary") => {
-                let value = parser.value()?.string()?;
-                match value.strip_prefix('@') {
-                    Some(path) => options.upload = Some(path.to_owned()),
-                    None => options.body = Some(value.into_bytes()),
-                }
-            }
-            Long("form") => options.form.push(pair(&parser.value()?.string()?)?),
-            Long("json") => options.json = Some(parser.value()?.string()?),
-            Short('u') | Long("user") => options.user = Some(parser.value()?.string()?),
-            Long("bearer") => options.bearer = Some(parser.value()?.string()?),
-            Long("timeout") => options.timeout = Some(seconds(&parser.value()?.string()?)?),
-            Long("connect-timeout") => options.connect_timeout = Some(seconds(&parser.value()?.string()?)?),
-            Long("read-timeout") => options.read_timeout = Some(seconds(&parser.value()?.string()?)?),
-            Long("max-body") => options.max_body = Some(parser.value()?.parse()?),
-            Long("fail") => options.fail = true,
-            Long("cacert") => options.cacert = Some(parser.value()?.string()?),
-            Long("insecure") => options.insecure = true,
-            Long("cert") => options.cert = Some(parser.value()?.string()?),
-            Long("key") => options.key = Some(parser.value()?.string()?),
-            Short('o') | Long("output") => options.output = Some(parser.value()?.string()?),
-            Short('i') | Long("include") => options.include = true,
-            Short('v') | Long("verbose") => options.verbose = true,
-            Long("report") => {
-                let format = parser.value()?.string()?;
-                if format != "json" {
-                    return Err(Usage(format!("unknown report format {format:?} (only json)")));
-                }
-                options.json_report = true;
-            }
-            Long("transport") => {
-                let transport = parser.value()?.string()?;
-                options.mio = match transport.as_str() {
-                    "std" => false,
-                    "mio" => true,
-                    _ => return Err(Usage(format!("transport {transport:?} is not std or mio"))),
-                };
-            }
-            Long("max-redirects") => options.max_redirects = Some(Some(parser.value()?.parse()?)),
-            Long("no-redirects") => options.max_redirects = Some(None),
-            Long("no-proxy") => options.proxy = Some(None),
-            Long("proxy") => {
-                let url = parser.value()?.string()?;
-                let proxy = tidings_std::Proxy::parse(&url).map_err(|error| Usage(error.to_string()))?;
-                options.proxy = Some(Some(proxy));
-            }
-            Long("retries") => options.retries = Some(parser.value()?.parse()?),
-            Long("retry-status") => {
-                let codes = parser.value()?.string()?;
-                for code in codes.split(',') {
-                    options
-                        .retry_status
-                        .push(code.trim().parse().map_err(|_| Usage(format!("{code:?} is not a status code")))?);
-                }
-            }
-            Long("backoff") => options.backoff = Some(seconds(&parser.value()?.string()?)?),
-            Long("digest") => options.digest = true,
-            Value(value) => positionals.push(value.string()?),
-            other => return Err(other.unexpected().into()),
-        }
-    }
-    // `METHOD URL...`: a first word without ':' or '/' is a method.
-    if positionals.len() > 1 && !positionals[0].contains([':', '/']) {
-        options.method = Some(positionals.remove(0));
-    }
-    if positionals.is_empty() {
-        return Err(Usage("no URL given".into()));
-    }
-    options.urls = positionals;
-    Ok(options)
-}
-
-fn pair(text: &str) -> Result<(String, String), Usage> {
-    let (key, value) = text.split_once('=').ok_or_else(|| Usage(format!("{text:?} is not key=value")))?;
-    Ok((key.to_owned(), value.to_owned()))
-}
-
-fn seconds(text: &str) -> Result<Duration, Usage> {
-    let value: f64 = text.parse().map_err(|_| Usage(format!("{text:?} is not a number of seconds")))?;
-    Duration::try_from_secs_f64(value).map_err(|_| Usage(format!("{text:?} is not a duration")))
-}
 
 /// Sends a request to each URL in order over one session and pool — through the blocking
 /// transport, or a `tidings-mio` client's event loop with `--transport mio`. Returns
@@ -157,13 +23,14 @@ pub fn run(options: &FetchOptions) -> Result<bool, Usage> {
     let session = session(options)?;
     let mut client = if options.mio {
         let client = tidings_mio::Client::new(session.clone())
-            .map_err(|error| Usage(format!("cannot start the event loop: {error}")))?;
+            .map_err(|error| Usage::new(format!("cannot start the event loop: {error}")))?;
         Some(client)
     } else {
         None
     };
     let mut all_ok = true;
     let mut stdout = std::io::stdout().lock();
+    let terminal = std::io::stdout().is_terminal();
     for url in &options.urls {
         let started = Instant::now();
         let mut report = Report { url: Some(url.clone()), ..Report::default() };
@@ -174,7 +41,8 @@ pub fn run(options: &FetchOptions) -> Result<bool, Usage> {
             }
             None => session.send(request),
         });
-        let result = response.and_then(|response| finish(response, options, &mut report));
+        let mut size = 0;
+        let result = response.and_then(|response| finish(response, options, &mut report, &mut size));
         if let Err(error) = &result {
             report.error = Some(ErrorReport { kind: error.kind().as_str(), message: error.to_string() });
             all_ok = false;
@@ -183,11 +51,28 @@ pub fn run(options: &FetchOptions) -> Result<bool, Usage> {
         let written = if options.json_report {
             writeln!(stdout, "{}", report.to_json())
         } else {
-            crate::print_human(&mut stdout, &report, options.include)
+            let body = if options.head_only || options.output.as_deref().is_some_and(|path| path != "-") {
+                Body::Omitted
+            } else if terminal && options.output.is_none() && output::is_binary(&output::body_bytes(&report)) {
+                if !options.silent {
+                    eprintln!("{}", output::binary_notice(&report, size as usize));
+                }
+                Body::Withheld
+            } else {
+                Body::Shown
+            };
+            output::print_human(&mut stdout, &report, options.include || options.head_only, body).and_then(|()| {
+                match &options.write_out {
+                    Some(format) => write!(stdout, "{}", output::write_out(format, &report, size)),
+                    None => Ok(()),
+                }
+            })
         };
-        written.map_err(|error| Usage(format!("cannot write output: {error}")))?;
-        if let (false, Some(error)) = (options.json_report, &report.error) {
-            eprintln!("tidings: {} error: {}", error.kind, error.message);
+        written.and_then(|()| stdout.flush()).map_err(|error| Usage::new(format!("cannot write output: {error}")))?;
+        // One message per error, unless -s (and not -S) asked for silence.
+        if let (false, Some(error), true) = (options.json_report, &report.error, !options.silent || options.show_error)
+        {
+            eprintln!("tidings: {}", error.message);
         }
     }
     Ok(all_ok)
@@ -204,7 +89,7 @@ fn session(options: &FetchOptions) -> Result<Session, Usage> {
     match (&options.cert, &options.key) {
         (Some(cert), Some(key)) => tls = tls.client_identity(cert, key),
         (None, None) => {}
-        _ => return Err(Usage("--cert and --key go together".into())),
+        _ => return Err(Usage::new("--cert and --key go together").at(Some("--cert".into()))),
     }
     let mut builder = Session::builder().tls(tls);
     if let Some(timeout) = options.timeout {
@@ -238,33 +123,45 @@ fn session(options: &FetchOptions) -> Result<Session, Usage> {
         Some(None) => builder = builder.no_proxy(),
         None => {}
     }
-    builder.build().map_err(|error| Usage(format!("TLS settings: {error}")))
+    builder.build().map_err(|error| Usage::new(format!("TLS settings: {error}")))
 }
 
 /// The request the options describe for `url`.
 fn prepare(session: &Session, options: &FetchOptions, url: &str) -> Result<tidings_std::PreparedRequest, Error> {
-    let has_body =
-        options.body.is_some() || options.upload.is_some() || !options.form.is_empty() || options.json.is_some();
+    let data_as_body = !options.data.is_empty() && !options.data_in_query;
+    let has_body = data_as_body || options.upload.is_some() || !options.form.is_empty() || options.json.is_some();
     let method = match &options.method {
         Some(method) => Method::from_bytes(method.as_bytes())
             .map_err(|_| Error::from(tidings_core::InvalidRequest::Method { method: method.to_owned() }))?,
+        None if options.head_only => Method::HEAD,
         None if has_body => Method::POST,
         None => Method::GET,
     };
-    let mut request = session.request(method, url).query(options.query.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let mut request = session.request(method, url).query(&options.query);
+    let data = options.data.join(&b'&');
+    if options.data_in_query {
+        request = request.query_raw(String::from_utf8_lossy(&data));
+    }
+    // curl's -d and --data-binary send a form unless the caller names another type.
+    let typed = options.headers.iter().any(|(name, _)| name.eq_ignore_ascii_case("content-type"));
+    if (data_as_body || options.upload.is_some()) && !typed {
+        request = request.header("Content-Type", "application/x-www-form-urlencoded");
+    }
     for (name, value) in &options.headers {
         request = request.header(name.clone(), value);
     }
     if let Some(path) = &options.upload {
         let file = std::fs::File::open(path).map_err(|error| io_error(path, error))?;
         let length = file.metadata().map_err(|error| io_error(path, error))?.len();
-        request = request.body_seekable(Uploading { file, bar: progress_bar(Some(length), UPLOAD_BAR_FROM) });
+        let bar =
+            if options.silent { indicatif::ProgressBar::hidden() } else { progress_bar(Some(length), UPLOAD_BAR_FROM) };
+        request = request.body_seekable(Uploading { file, bar });
     }
-    if let Some(body) = &options.body {
-        request = request.body(body.clone());
+    if data_as_body {
+        request = request.body(data);
     }
     if !options.form.is_empty() {
-        request = request.form(options.form.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        request = request.form(&options.form);
     }
     if let Some(json) = &options.json {
         request = request.header("Content-Type", "application/json").body(json.clone().into_bytes());
@@ -286,10 +183,12 @@ fn prepare(session: &Session, options: &FetchOptions, url: &str) -> Result<tidin
     request.build()
 }
 
-/// Reads a response: fills `report` with what arrived, even when it fails part way.
-fn finish(mut response: Response, options: &FetchOptions, report: &mut Report) -> Result<(), Error> {
+/// Reads a response: fills `report` with what arrived, even when it fails part way, and
+/// `size` with the body's length.
+fn finish(mut response: Response, options: &FetchOptions, report: &mut Report, size: &mut u64) -> Result<(), Error> {
     describe(&response, report);
-    let body = read_body(&mut response, options.output.as_deref())?;
+    let to_file = options.output.as_deref().filter(|path| *path != "-");
+    let body = read_body(&mut response, to_file, options.silent, size)?;
     report.trailers = response
         .trailers()
         .map(|trailers| trailers.iter().map(|(n, v)| [n.to_owned(), octets(v)]).collect())
@@ -319,12 +218,16 @@ fn describe(response: &Response, report: &mut Report) {
 }
 
 /// The decoded body, or written to `output` (then the report's body is empty), with a
-/// progress bar on stderr when it is a terminal.
-fn read_body(response: &mut Response, output: Option<&str>) -> Result<Vec<u8>, Error> {
-    let Some(path) = output else { return response.read_body() };
+/// progress bar on stderr when it is a terminal (and not `silent`); `size` counts the bytes.
+fn read_body(response: &mut Response, output: Option<&str>, silent: bool, size: &mut u64) -> Result<Vec<u8>, Error> {
+    let Some(path) = output else {
+        let body = response.read_body()?;
+        *size = body.len() as u64;
+        return Ok(body);
+    };
     let mut file = std::fs::File::create(path).map_err(|error| io_error(path, error))?;
     let length = response.headers().get_str("content-length").and_then(|value| value.parse::<u64>().ok());
-    let progress = progress_bar(length, 0);
+    let progress = if silent { indicatif::ProgressBar::hidden() } else { progress_bar(length, 0) };
     let mut chunk = vec![0u8; 256 * 1024];
     loop {
         let count = match response.read(&mut chunk) {
@@ -339,6 +242,7 @@ fn read_body(response: &mut Response, output: Option<&str>) -> Result<Vec<u8>, E
             }
         };
         file.write_all(&chunk[..count]).map_err(|error| io_error(path, error))?;
+        *size += count as u64;
         progress.inc(count as u64);
     }
 }

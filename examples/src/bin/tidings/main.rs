@@ -1,14 +1,20 @@
 //! `tidings`: a curl-like HTTP/1.1 client and raw-bytes debugging tool.
 //!
+//! `tidings [OPTIONS] [METHOD] URL...` sends a request to each URL in order over one session
+//! and pool, on the blocking transport (`--transport std`, the default) or a `tidings-mio`
+//! event loop (`--transport mio`), with curl's and httpie's habits.
 //! `tidings decode [OPTIONS] [FILE|-]` parses a raw response capture with the core alone.
+//! `tidings serve [--port N] [--tls]` runs the test httpbin on loopback.
 //! The JSON report (`--report json`) is a stable contract: see `docs/report.md`.
-//! `tidings [METHOD] URL...` sends a request to each URL in order over one session and pool,
-//! on the blocking transport (`--transport std`, the default) or a `tidings-mio` event loop
-//! (`--transport mio`).
+//! `tidings --help` lists every option; `tidings --help OPTION` shows one with an example.
 
 mod decode;
 mod fetch;
+mod help;
+mod options;
+mod output;
 mod report;
+mod serve;
 
 use std::io::{Read, Write};
 use std::process::ExitCode;
@@ -16,43 +22,41 @@ use std::process::ExitCode;
 use decode::{DecodeOptions, Split};
 use lexopt::prelude::*;
 
-const USAGE: &str = "\
-usage: tidings [OPTIONS] [METHOD] URL...   send a request to each URL over one session
-       tidings decode [OPTIONS] [FILE|-]    parse a raw response capture with the core alone
+/// A command-line mistake (exit status 2): what was wrong, and the option at fault.
+pub struct Usage {
+    message: String,
+    option: Option<String>,
+}
 
-request options (see docs/report.md):
-  -H, --header 'Name: value'   -q, --query k=v     -d, --data TEXT   --data-binary @FILE
-  --form k=v   --json TEXT     -u, --user U:P  --digest   --bearer TOKEN
-  --timeout S  --connect-timeout S  --read-timeout S  --max-body BYTES  --fail
-  --max-redirects N  --no-redirects  --retries N  --retry-status CODES  --backoff S
-  --cacert FILE  --insecure  --cert FILE --key FILE  --transport std|mio
-  --proxy URL  --no-proxy (default: http_proxy, https_proxy, all_proxy, no_proxy)
-  -o, --output FILE  -i, --include  -v, --verbose  --report json
+impl Usage {
+    /// A mistake described by `message`.
+    pub fn new(message: impl Into<String>) -> Usage {
+        Usage { message: message.into(), option: None }
+    }
 
-decode options:
-  --method M          the request method the bytes answer (default GET; HEAD changes framing)
-  --split N           feed the bytes in pieces of N bytes
-  --split-seed S      feed the bytes in random pieces chosen by seed S
-  --eof / --no-eof    whether the capture ends with the peer closing (default --eof)
-  --max-body BYTES    cap on the decoded body (error kind too_large)
-  --report json       print one JSON object (see docs/report.md) and nothing else on stdout
-  -h, --help          this text
-";
-
-/// Exit status 2: bad command-line usage.
-struct Usage(String);
+    /// Names the option at fault (once), in the message too unless it already says it.
+    pub fn at(mut self, option: Option<String>) -> Usage {
+        if let (None, Some(option)) = (&self.option, option) {
+            if !self.message.contains(option.as_str()) {
+                self.message = format!("{option}: {}", self.message);
+            }
+            self.option = Some(option);
+        }
+        self
+    }
+}
 
 impl<E: std::fmt::Display> From<E> for Usage {
     fn from(error: E) -> Self {
-        Usage(error.to_string())
+        Usage::new(error.to_string())
     }
 }
 
 fn main() -> ExitCode {
     match run() {
         Ok(code) => code,
-        Err(Usage(message)) => {
-            eprintln!("tidings: {message}\n\n{USAGE}");
+        Err(Usage { message, option }) => {
+            eprintln!("{}", help::mistake(&message, option.as_deref()));
             ExitCode::from(2)
         }
     }
@@ -60,14 +64,28 @@ fn main() -> ExitCode {
 
 fn run() -> Result<ExitCode, Usage> {
     let arguments: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
-    match arguments.first().and_then(|first| first.to_str()) {
-        Some("decode") => decode_command(lexopt::Parser::from_args(arguments.into_iter().skip(1))),
-        Some("-h" | "--help") | None => {
-            print!("{USAGE}");
-            Ok(if arguments.is_empty() { ExitCode::from(2) } else { ExitCode::SUCCESS })
+    let words: Vec<&str> = arguments.iter().take(2).map(|word| word.to_str().unwrap_or_default()).collect();
+    match words.as_slice() {
+        ["decode", ..] => decode_command(lexopt::Parser::from_args(arguments.into_iter().skip(1))),
+        ["serve", ..] => serve::run(lexopt::Parser::from_args(arguments.into_iter().skip(1))),
+        ["--help" | "help", option] => match help::one(option) {
+            Some(text) => {
+                print!("{text}");
+                Ok(ExitCode::SUCCESS)
+            }
+            None => Err(Usage::new(format!("no option is called {option}"))),
+        },
+        ["--help" | "help"] => {
+            print!("{}", help::full());
+            Ok(ExitCode::SUCCESS)
         }
-        Some(_) => {
-            let options = fetch::parse(lexopt::Parser::from_args(arguments))?;
+        ["-h"] => {
+            println!("{}\n\nsee 'tidings --help' for every option, with examples", help::USAGE);
+            Ok(ExitCode::SUCCESS)
+        }
+        [] => Err(Usage::new("no URL given")),
+        _ => {
+            let options = options::parse(lexopt::Parser::from_args(arguments))?;
             Ok(if fetch::run(&options)? { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
     }
@@ -88,29 +106,37 @@ fn decode_command(mut parser: lexopt::Parser) -> Result<ExitCode, Usage> {
             Long("report") => {
                 let format = parser.value()?.string()?;
                 if format != "json" {
-                    return Err(Usage(format!("unknown report format {format:?} (only json)")));
+                    return Err(
+                        Usage::new(format!("unknown report format {format:?} (only json)")).at(Some("--report".into()))
+                    );
                 }
                 json = true;
             }
             Short('h') | Long("help") => {
-                print!("{USAGE}");
+                for option in help::DECODE {
+                    println!("{}", help::one(option.names.split(", ").next().unwrap_or_default()).unwrap_or_default());
+                }
                 return Ok(ExitCode::SUCCESS);
             }
             Value(path) if input.is_none() => input = Some(path.string()?),
             other => return Err(other.unexpected().into()),
         }
     }
-    let capture = read_input(input.as_deref()).map_err(|error| Usage(format!("cannot read input: {error}")))?;
+    let capture = read_input(input.as_deref()).map_err(|error| Usage::new(format!("cannot read input: {error}")))?;
     let report = decode::decode(&capture, &options);
     let failed = report.error.is_some();
     let mut stdout = std::io::stdout().lock();
-    let written = if json { writeln!(stdout, "{}", report.to_json()) } else { print_human(&mut stdout, &report, true) };
+    let written = if json {
+        writeln!(stdout, "{}", report.to_json())
+    } else {
+        output::print_human(&mut stdout, &report, true, output::Body::Shown)
+    };
     if let Err(error) = written {
         eprintln!("tidings: cannot write output: {error}");
         return Ok(ExitCode::FAILURE);
     }
     if let (false, Some(error)) = (json, &report.error) {
-        eprintln!("tidings: {} error: {}", error.kind, error.message);
+        eprintln!("tidings: {}", error.message);
     }
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
@@ -124,30 +150,4 @@ fn read_input(path: Option<&str>) -> std::io::Result<Vec<u8>> {
         }
         Some(path) => std::fs::read(path),
     }
-}
-
-/// curl `-i` style: informational heads, the final head, then the decoded body.
-fn print_human(out: &mut impl Write, report: &report::Report, include_head: bool) -> std::io::Result<()> {
-    for interim in report.informational.iter().filter(|_| include_head) {
-        writeln!(out, "{} {}", report.version.as_deref().unwrap_or("HTTP/1.1"), interim.status)?;
-        for [name, value] in &interim.headers {
-            writeln!(out, "{name}: {value}")?;
-        }
-        writeln!(out)?;
-    }
-    if let (true, Some(status)) = (include_head, report.status) {
-        let version = report.version.as_deref().unwrap_or("HTTP/1.1");
-        writeln!(out, "{version} {status} {}", report.reason.as_deref().unwrap_or(""))?;
-        for [name, value] in &report.headers {
-            writeln!(out, "{name}: {value}")?;
-        }
-        writeln!(out)?;
-    }
-    use base64::Engine as _;
-    let body = base64::engine::general_purpose::STANDARD.decode(&report.body_b64).unwrap_or_default();
-    out.write_all(&body)?;
-    for [name, value] in &report.trailers {
-        writeln!(out, "\n{name}: {value}")?;
-    }
-    Ok(())
 }
