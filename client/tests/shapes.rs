@@ -34,6 +34,7 @@ fn query_parameters_come_in_every_shape() {
 }
 
 #[test]
+#[cfg(feature = "serde")]
 #[allow(clippy::needless_borrows_for_generic_args)] // the borrowed shapes are what is tested
 fn a_serialize_value_makes_query_and_form() {
     #[derive(serde::Serialize)]
