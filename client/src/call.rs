@@ -196,7 +196,7 @@ impl Call {
                 request = request.target_form(TargetForm::Absolute);
                 Some(proxy.clone())
             }
-            Route::Tunnel(proxy) => Some(proxy.clone()),
+            Route::Tunnel(proxy) | Route::Socks(proxy) => Some(proxy.clone()),
         };
         let https = url.scheme() == "https";
         let key = PoolKey {

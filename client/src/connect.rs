@@ -1,11 +1,13 @@
 //! Connection setup as decisions, the same for every transport: in which order addresses are
 //! tried and when the next one joins the race (Happy Eyeballs, RFC 8305), the `CONNECT`
-//! request that opens a tunnel through a proxy and the verdict on the proxy's answer.
-//! Transports do the connecting; they ask here what to do.
+//! request that opens a tunnel through an HTTP proxy and the verdict on the proxy's answer,
+//! and the SOCKS handshake that opens one through a SOCKS proxy. Transports do the
+//! connecting; they ask here what to do.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
+use tidings_core::socks::{Handshake, SocksError, SocksVersion, Target};
 use tidings_core::ResponseHead;
 
 use crate::error::{Error, ErrorKind};
@@ -106,6 +108,71 @@ pub fn tunnel_failed(key: &PoolKey, error: Error) -> Error {
 fn tunnel_error(key: &PoolKey, detail: &str) -> Error {
     let (host, port) = key.socket_address();
     Error::new(ErrorKind::Connect, format!("proxy {host}:{port} {detail}"))
+}
+
+/// The origin's name and port to resolve before a SOCKS handshake, for a dialect that leaves
+/// resolution to the client (`socks4://`, `socks5://`); `None` when the proxy resolves it
+/// (`socks4a://`, `socks5h://`), the host is an address already, or there is no SOCKS proxy.
+pub fn socks_target_to_resolve(key: &PoolKey) -> Option<(&str, u16)> {
+    let version = key.socks()?;
+    (version.resolves_locally() && literal(key.host()).is_none()).then_some((key.host(), key.port()))
+}
+
+/// The handshake that opens a SOCKS tunnel to `key`'s origin, with the proxy URL's
+/// credentials. `resolved` holds the origin's addresses when [`socks_target_to_resolve`]
+/// asked for them: the first one the dialect can reach is used (SOCKS4 reaches IPv4 only).
+pub fn socks_handshake(key: &PoolKey, resolved: &[SocketAddr]) -> Result<Handshake, Error> {
+    let Some((version, proxy)) = key.socks().zip(key.proxy()) else {
+        return Err(Error::new(ErrorKind::InvalidRequest, "no SOCKS proxy for this connection"));
+    };
+    let reachable = |address: &&SocketAddr| version != SocksVersion::Socks4 || address.is_ipv4();
+    let target = match (literal(key.host()), resolved.iter().find(reachable)) {
+        (Some(address), _) => Target::Address(address),
+        (None, Some(address)) if version.resolves_locally() => Target::Address(address.ip()),
+        (None, None) if version.resolves_locally() => {
+            let detail = match version {
+                SocksVersion::Socks4 => "socks4:// needs an IPv4 address for it (socks4a:// lets the proxy resolve it)",
+                _ => "it has no address",
+            };
+            return Err(Error::new(ErrorKind::Connect, format!("cannot resolve {}: {detail}", key.host())));
+        }
+        (None, _) => Target::Name(key.host()),
+    };
+    Handshake::new(version, target, key.port(), proxy.credentials()).map_err(|error| socks_failed(key, error))
+}
+
+/// A SOCKS handshake that failed: the proxy's reason, with the proxy and the origin named.
+/// A refusal is `connect`, a broken reply `protocol`.
+pub fn socks_failed(key: &PoolKey, error: SocksError) -> Error {
+    let (host, port) = key.socket_address();
+    let scheme = key.socks().map_or("socks", SocksVersion::scheme);
+    let message = format!("{scheme} proxy {host}:{port} (for {}:{}): {error}", key.host(), key.port());
+    Error::new(error.kind(), message).caused_by(tidings_core::Error::from(error))
+}
+
+/// A SOCKS handshake whose reads or writes failed: past the connect deadline it is
+/// `timeout`, else `connect` (the proxy reset or refused the exchange).
+pub fn socks_io_failed(key: &PoolKey, error: std::io::Error) -> Error {
+    let (host, port) = key.socket_address();
+    if matches!(error.kind(), std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock) {
+        let message = format!("timed out: the connect deadline passed during the SOCKS handshake with {host}:{port}");
+        return Error::new(ErrorKind::Timeout, message);
+    }
+    Error::io(ErrorKind::Connect, &format!("the SOCKS handshake with {host}:{port} failed"), error)
+}
+
+/// The proxy sent bytes after opening the tunnel, before the client spoke: not trusted.
+pub fn socks_early_bytes(key: &PoolKey) -> Error {
+    let (host, port) = key.socket_address();
+    Error::new(
+        ErrorKind::Protocol,
+        format!("SOCKS proxy {host}:{port} sent bytes after opening the tunnel, before the client spoke"),
+    )
+}
+
+/// The host as an address, when it is one (an IPv6 literal may be bracketed).
+fn literal(host: &str) -> Option<IpAddr> {
+    host.trim_start_matches('[').trim_end_matches(']').parse().ok()
 }
 
 #[cfg(test)]

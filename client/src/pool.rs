@@ -12,6 +12,8 @@
 
 use std::collections::HashMap;
 use std::time::Instant;
+use tidings_core::proxy::ProxyKind;
+use tidings_core::socks::SocksVersion;
 
 use tidings_core::{BodyLength, CloseReason, Connection, Framing};
 
@@ -25,8 +27,9 @@ pub struct PoolKey {
     /// verified and unverified traffic, or different roots or client certificates, never
     /// share a connection.
     pub(crate) tls: Option<usize>,
-    /// The proxy the connection goes through (with its credentials): a plain connection to
-    /// it for `http://`, a CONNECT tunnel for `https://`.
+    /// The proxy the connection goes through (with its credentials): for an HTTP proxy, a
+    /// plain connection to it for `http://` and a CONNECT tunnel for `https://`; for a
+    /// SOCKS proxy, a SOCKS tunnel for both.
     pub(crate) proxy: Option<tidings_core::proxy::Proxy>,
 }
 
@@ -59,10 +62,18 @@ impl PoolKey {
         }
     }
 
-    /// Whether the connection is a `CONNECT` tunnel through the proxy (HTTPS through a
-    /// proxy); plain HTTP through a proxy is forwarded in absolute form instead.
+    /// Whether the connection is a `CONNECT` tunnel through an HTTP proxy (HTTPS through
+    /// it); plain HTTP through it is forwarded in absolute form instead.
     pub fn tunnels(&self) -> bool {
-        self.https && self.proxy.is_some()
+        self.https && self.proxy.as_ref().is_some_and(|proxy| proxy.kind() == ProxyKind::Http)
+    }
+
+    /// The SOCKS dialect of the tunnel the connection goes through, for every scheme.
+    pub fn socks(&self) -> Option<SocksVersion> {
+        match self.proxy.as_ref().map(tidings_core::proxy::Proxy::kind) {
+            Some(ProxyKind::Socks(version)) => Some(version),
+            _ => None,
+        }
     }
 }
 

@@ -46,6 +46,9 @@ pub enum Error {
     /// A redirect chain could not go on.
     #[error("redirect: {0}")]
     Redirect(crate::redirect::RedirectError),
+    /// A SOCKS proxy refused the tunnel or broke its protocol.
+    #[error("SOCKS proxy: {0}")]
+    Socks(crate::socks::SocksError),
 }
 
 /// `From` each detail into [`Error`] (written out: thiserror's `#[from]` would also make the
@@ -69,6 +72,7 @@ from_detail! {
     DecodeError => Decode,
     Misuse => Misuse,
     crate::redirect::RedirectError => Redirect,
+    crate::socks::SocksError => Socks,
 }
 
 impl Error {
@@ -86,6 +90,7 @@ impl Error {
             // Following it would mean sending a request the client refuses to make.
             Error::Redirect(crate::redirect::RedirectError::UnsupportedScheme { .. }) => ErrorKind::InvalidRequest,
             Error::Redirect(_) => ErrorKind::Protocol,
+            Error::Socks(error) => error.kind(),
         }
     }
 

@@ -23,9 +23,10 @@
 //!   randomness you pass in, and reads `.netrc` text ([`netrc::Netrc`]).
 //! * Keeps cookies by RFC 6265's rules, public suffixes refused, `now` passed in
 //!   ([`cookie::CookieJar`]).
-//! * Chooses the proxy route — direct, forwarded, or a `CONNECT` tunnel — from settings or
-//!   environment values you pass in, `NO_PROXY` with suffixes, ports and CIDR blocks
-//!   ([`proxy::ProxySettings`]).
+//! * Chooses the proxy route — direct, forwarded, a `CONNECT` tunnel, or SOCKS — from
+//!   settings or environment values you pass in, `NO_PROXY` with suffixes, ports and CIDR
+//!   blocks ([`proxy::ProxySettings`]), and speaks SOCKS4, 4a, 5 and 5h with
+//!   username/password authentication as a state machine ([`socks::Handshake`]).
 //! * Turns time budgets into deadlines: you pass `now`, it answers with
 //!   [`Connection::poll_timeout`] ([`TimeBudgets`]).
 //! * Decodes gzip, deflate, br and zstd, streaming and bounded ([`ContentDecoder`]), and
@@ -111,6 +112,7 @@ pub mod redirect;
 mod request;
 mod response;
 pub mod retry;
+pub mod socks;
 pub mod text;
 
 pub use chunked::{Chunk, ChunkedDecoder};

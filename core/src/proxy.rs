@@ -22,6 +22,7 @@ use base64::Engine as _;
 use url::{Host, Url};
 
 use crate::headers::Headers;
+use crate::socks::SocksVersion;
 
 /// Why a proxy setting cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -39,28 +40,44 @@ pub enum ProxyError {
     },
 }
 
-/// An HTTP proxy: where to connect, and the credentials for it.
+/// What a proxy speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ProxyKind {
+    /// An HTTP proxy (`http://`): requests forwarded in absolute form, `CONNECT` tunnels.
+    Http,
+    /// A SOCKS proxy (`socks4://`, `socks4a://`, `socks5://`, `socks5h://`): a tunnel for
+    /// every scheme, opened by a [`Handshake`](crate::socks::Handshake).
+    Socks(SocksVersion),
+}
+
+/// A proxy: what it speaks, where to connect, and the credentials for it.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Proxy {
+    kind: ProxyKind,
     host: String,
     port: u16,
+    /// The URL's user name and password, percent-decoded.
+    credentials: Option<(String, String)>,
+    /// For an HTTP proxy: `Basic` of the credentials.
     authorization: Option<String>,
 }
 
 impl std::fmt::Debug for Proxy {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Proxy")
+            .field("kind", &self.kind)
             .field("host", &self.host)
             .field("port", &self.port)
-            .field("credentials", &self.authorization.is_some())
+            .field("credentials", &self.credentials.is_some())
             .finish()
     }
 }
 
 impl Proxy {
-    /// Parses a proxy URL: `http://[user:pass@]host[:port]`; a URL without a scheme is
-    /// taken as `http://` (as curl and Requests do); the port defaults to 80 — 1080 is
-    /// for SOCKS, which is refused, as are `https://` proxies (TLS to the proxy).
+    /// Parses a proxy URL: `SCHEME://[user:pass@]host[:port]` where SCHEME is `http` (port
+    /// 80 by default), or `socks4`, `socks4a`, `socks5`, `socks5h` (port 1080); a URL
+    /// without a scheme is taken as `http://`, as curl and Requests do. `https://` proxies
+    /// (TLS to the proxy itself) are refused.
     pub fn parse(text: &str) -> Result<Proxy, ProxyError> {
         Proxy::parse_from(text, "configuration")
     }
@@ -74,11 +91,16 @@ impl Proxy {
         let trimmed = text.trim();
         let with_scheme = if trimmed.contains("://") { trimmed.to_owned() } else { format!("http://{trimmed}") };
         let url = Url::parse(&with_scheme).map_err(|error| invalid(&error.to_string()))?;
-        match url.scheme() {
-            "http" => {}
+        let (kind, default_port) = match url.scheme() {
+            "http" => (ProxyKind::Http, 80),
+            "socks4" => (ProxyKind::Socks(SocksVersion::Socks4), 1080),
+            "socks4a" => (ProxyKind::Socks(SocksVersion::Socks4a), 1080),
+            "socks5" => (ProxyKind::Socks(SocksVersion::Socks5), 1080),
+            "socks5h" => (ProxyKind::Socks(SocksVersion::Socks5h), 1080),
             "https" => return Err(invalid("https:// proxies (TLS to the proxy) are not supported; use http://")),
+            "socks" => return Err(invalid("say which SOCKS: socks4://, socks4a://, socks5:// or socks5h://")),
             other => return Err(invalid(&format!("the {other}:// proxy scheme is not supported"))),
-        }
+        };
         let host = match url.host() {
             Some(Host::Domain(domain)) => domain.to_owned(),
             Some(Host::Ipv4(address)) => address.to_string(),
@@ -86,11 +108,17 @@ impl Proxy {
             None => return Err(invalid("no host")),
         };
         let decode = |part: &str| percent_encoding::percent_decode_str(part).decode_utf8_lossy().into_owned();
-        let authorization = (!url.username().is_empty() || url.password().is_some()).then(|| {
-            let credentials = format!("{}:{}", decode(url.username()), decode(url.password().unwrap_or("")));
-            format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(credentials))
+        let credentials = (!url.username().is_empty() || url.password().is_some())
+            .then(|| (decode(url.username()), decode(url.password().unwrap_or(""))));
+        let authorization = credentials.as_ref().filter(|_| kind == ProxyKind::Http).map(|(user, password)| {
+            format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}")))
         });
-        Ok(Proxy { host, port: url.port().unwrap_or(80), authorization })
+        Ok(Proxy { kind, host, port: url.port().unwrap_or(default_port), credentials, authorization })
+    }
+
+    /// What the proxy speaks.
+    pub fn kind(&self) -> ProxyKind {
+        self.kind
     }
 
     /// The proxy's host (an IPv6 address without brackets).
@@ -103,7 +131,12 @@ impl Proxy {
         self.port
     }
 
-    /// The `Proxy-Authorization` value for the proxy hop, when the URL had credentials.
+    /// The user name and password of the proxy URL, percent-decoded.
+    pub fn credentials(&self) -> Option<(&str, &str)> {
+        self.credentials.as_ref().map(|(user, password)| (user.as_str(), password.as_str()))
+    }
+
+    /// The `Proxy-Authorization` value for an HTTP proxy, when the URL had credentials.
     pub fn authorization(&self) -> Option<&str> {
         self.authorization.as_deref()
     }
@@ -275,6 +308,9 @@ pub enum Route<'a> {
     Forward(&'a Proxy),
     /// Through a `CONNECT` tunnel opened at this proxy.
     Tunnel(&'a Proxy),
+    /// Through a SOCKS tunnel opened at this proxy, whatever the scheme: the request goes
+    /// in origin form, as to the origin itself.
+    Socks(&'a Proxy),
 }
 
 impl Route<'_> {
@@ -288,7 +324,7 @@ impl Route<'_> {
                     headers.append("Proxy-Authorization", value);
                 }
             }
-            Route::Tunnel(_) | Route::Direct => {
+            Route::Tunnel(_) | Route::Socks(_) | Route::Direct => {
                 headers.remove("proxy-authorization");
             }
         }
@@ -345,6 +381,7 @@ impl ProxySettings {
         match setting {
             ProxySetting::Direct => Ok(Route::Direct),
             ProxySetting::Invalid(error) => Err(error.clone()),
+            ProxySetting::Proxy(proxy) if matches!(proxy.kind(), ProxyKind::Socks(_)) => Ok(Route::Socks(proxy)),
             ProxySetting::Proxy(proxy) if url.scheme() == "https" => Ok(Route::Tunnel(proxy)),
             ProxySetting::Proxy(proxy) => Ok(Route::Forward(proxy)),
         }
@@ -365,7 +402,9 @@ mod tests {
 
     fn proxy_host(settings: &ProxySettings, target: &str) -> Option<String> {
         match settings.route(&url(target)) {
-            Ok(Route::Forward(proxy) | Route::Tunnel(proxy)) => Some(format!("{}:{}", proxy.host(), proxy.port())),
+            Ok(Route::Forward(proxy) | Route::Tunnel(proxy) | Route::Socks(proxy)) => {
+                Some(format!("{}:{}", proxy.host(), proxy.port()))
+            }
             Ok(Route::Direct) => None,
             Err(error) => Some(format!("error: {error}")),
         }
@@ -380,12 +419,33 @@ mod tests {
         let bare = Proxy::parse("10.0.0.1").expect("scheme-less");
         assert_eq!((bare.host(), bare.port(), bare.authorization()), ("10.0.0.1", 80, None));
         assert_eq!(Proxy::parse("[::1]:8080").expect("v6").host(), "::1");
-        for bad in ["socks5://h:1080", "https://h", "http://", "http://h:99999", "ftp://h"] {
+        for bad in ["socks://h:1080", "https://h", "http://", "http://h:99999", "ftp://h"] {
             assert!(Proxy::parse(bad).is_err(), "{bad}");
         }
         let message = Proxy::parse("https://user:secret@h").expect_err("https").to_string();
         assert!(!message.contains("secret") && message.contains("***@h"), "{message}");
         assert!(!format!("{proxy:?}").contains("Basic"), "Debug hides credentials");
+    }
+
+    #[test]
+    fn socks_proxies_tunnel_every_scheme() {
+        let proxy = Proxy::parse("socks5h://me:p%40ss@127.0.0.1").expect("valid");
+        assert_eq!(proxy.kind(), ProxyKind::Socks(SocksVersion::Socks5h));
+        assert_eq!((proxy.port(), proxy.credentials(), proxy.authorization()), (1080, Some(("me", "p@ss")), None));
+        for (scheme, version) in
+            [("socks4", SocksVersion::Socks4), ("socks4a", SocksVersion::Socks4a), ("socks5", SocksVersion::Socks5)]
+        {
+            assert_eq!(Proxy::parse(&format!("{scheme}://h:9")).map(|p| p.kind()), Ok(ProxyKind::Socks(version)));
+        }
+        let settings =
+            ProxySettings::from_env(env(&[("all_proxy", "socks5h://127.0.0.1:1080"), ("no_proxy", "skip.test")]));
+        assert!(matches!(settings.route(&url("http://a.test/")), Ok(Route::Socks(_))));
+        assert!(matches!(settings.route(&url("https://a.test/")), Ok(Route::Socks(_))));
+        assert_eq!(settings.route(&url("https://skip.test/")), Ok(Route::Direct));
+        let mut headers = Headers::new();
+        headers.append("Proxy-Authorization", "Basic eA==");
+        Route::Socks(&proxy).adjust_headers(&mut headers);
+        assert!(!headers.contains("proxy-authorization"), "no proxy credentials go to the origin");
     }
 
     #[test]
@@ -410,7 +470,7 @@ mod tests {
         assert_eq!(proxy_host(&all, "https://a/").as_deref(), Some("all:9"), "blank values are unset");
         assert_eq!(ProxySettings::from_env(env(&[])), ProxySettings::none());
 
-        let broken = ProxySettings::from_env(env(&[("https_proxy", "socks5://x")]));
+        let broken = ProxySettings::from_env(env(&[("https_proxy", "gopher://x")]));
         let message = proxy_host(&broken, "https://a/").unwrap_or_default();
         assert!(message.starts_with("error:") && message.contains("https_proxy"), "{message}");
         assert_eq!(proxy_host(&broken, "http://a/"), None);

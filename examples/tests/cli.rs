@@ -6,6 +6,9 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+#[path = "../../transport-std/tests/common/socks.rs"]
+mod socks;
+
 fn tidings(args: &[&str], stdin: &[u8]) -> (i32, String) {
     use std::io::Write;
     let mut child = Command::new(env!("CARGO_BIN_EXE_tidings"))
@@ -190,4 +193,19 @@ fn retries_that_run_out_report_the_last_response_as_curl_does() {
     // With --fail, the last response is an http_status error, as any 5xx is.
     let (code, value) = report(&[&args[..], &["--fail"]].concat(), b"");
     assert_eq!((code, &value["error"]["kind"]), (1, &serde_json::json!("http_status")), "{value}");
+}
+
+#[test]
+fn the_cli_goes_through_a_socks_proxy_on_both_transports() {
+    let httpbin = tidings_httpbin::Server::start().expect("httpbin");
+    let proxy = socks::SocksProxy::start(socks::Socks::Relay(Some(("me", "pw"))));
+    let proxy_url = proxy.url("socks5h", Some(("me", "pw")));
+    for transport in ["std", "mio"] {
+        let args = ["--report", "json", "--transport", transport, "--proxy", &proxy_url, &httpbin.url("/get")];
+        let (code, value) = report(&args, b"");
+        assert_eq!((code, &value["status"]), (0, &serde_json::json!(200)), "{transport}: {value}");
+    }
+    let requests = proxy.requests();
+    assert_eq!(requests.len(), 2, "{requests:?}");
+    assert!(requests.iter().all(|request| request.version == 5 && request.user.as_deref() == Some("me")));
 }

@@ -131,8 +131,10 @@
 //! ## Proxies
 //!
 //! From the environment by default (`http_proxy`, `https_proxy`, `all_proxy`, `no_proxy`,
-//! with the httpoxy guard), or set on the session. Plain HTTP is forwarded in absolute form,
-//! HTTPS goes through a `CONNECT` tunnel, and the proxy's credentials go to the proxy only.
+//! with the httpoxy guard), or set on the session. Through an HTTP proxy, plain HTTP is
+//! forwarded in absolute form and HTTPS goes through a `CONNECT` tunnel; a SOCKS proxy
+//! (`socks5h://`, `socks5://`, `socks4a://`, `socks4://`, with RFC 1929 credentials for
+//! SOCKS5) tunnels both. The proxy's credentials go to the proxy only.
 //!
 //! ```
 //! # let proxy_server = tidings_httpbin::Server::start()?;

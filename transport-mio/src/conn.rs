@@ -20,6 +20,9 @@ use tidings_core::{Connection, Event, Headers, ResponseHead};
 /// Where a connection is in its setup.
 #[derive(Debug)]
 pub(crate) enum Phase {
+    /// Waiting for the resolver: the origin's name, which a `socks4://` or `socks5://`
+    /// proxy leaves to the client.
+    ResolvingTarget,
     /// Waiting for the resolver.
     Resolving,
     /// TCP connects are under way (Happy Eyeballs, RFC 8305: families interleaved, a new
@@ -28,6 +31,8 @@ pub(crate) enum Phase {
     Connecting(Box<Attempts>),
     /// A `CONNECT` exchange with the proxy is under way on `tunnel`.
     Tunnelling { tunnel: Box<Connection>, sent: bool },
+    /// A SOCKS handshake with the proxy is under way.
+    Socks(Box<tidings_core::socks::Handshake>),
     /// The TLS handshake is under way.
     Handshaking,
     /// Ready for exchanges (the core knows whether it is idle or busy).
@@ -106,6 +111,8 @@ pub(crate) struct Conn {
     pub(crate) tls_config: Option<Arc<ClientConfig>>,
     /// The idle limits of the key's settings, for when it goes back to the pool.
     pub(crate) pool_limits: PoolLimits,
+    /// The origin's addresses, resolved for a SOCKS proxy that leaves names to the client.
+    pub(crate) socks_target: Vec<SocketAddr>,
 }
 
 /// A received event, detached from the core's borrow: data becomes a range of the
@@ -145,6 +152,7 @@ impl Conn {
             timer: None,
             tls_config: None,
             pool_limits: PoolLimits::default(),
+            socks_target: Vec::new(),
         }
     }
 
@@ -472,6 +480,11 @@ impl Conn {
     /// The received bytes not yet consumed.
     pub(crate) fn unconsumed(&self) -> &[u8] {
         &self.input[self.start..self.end]
+    }
+
+    /// Marks `count` bytes of [`unconsumed`](Self::unconsumed) as used.
+    pub(crate) fn consume(&mut self, count: usize) {
+        self.start = (self.start + count).min(self.end);
     }
 
     /// Space after the unconsumed bytes: rewind, compact or grow.

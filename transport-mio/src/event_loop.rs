@@ -381,10 +381,10 @@ impl Client {
 
     fn on_resolved(&mut self, answer: Answer, now: Instant) {
         let Some(conn) = self.conns.current(answer.slot, answer.serial) else { return };
-        if !matches!(conn.phase, Phase::Resolving) {
+        if !matches!(conn.phase, Phase::Resolving | Phase::ResolvingTarget) {
             return;
         }
-        let progress = setup::resolved(conn, answer.result, &self.registry, now);
+        let progress = setup::resolved(conn, answer.slot, answer.result, &mut self.resolver, &self.registry, now);
         self.after_setup(answer.slot, progress, now);
     }
 
@@ -497,8 +497,15 @@ impl Client {
             Phase::Tunnelling { tunnel, .. } => tunnel.handle_timeout(now),
             _ => conn.core.handle_timeout(now),
         };
+        let socks = matches!(conn.phase, Phase::Socks(_));
         match result {
             Ok(()) => self.drive(slot, now),
+            // Past the deadline mid-handshake: say with which proxy.
+            Err(error) if socks => {
+                let (host, port) = conn.key.socket_address();
+                let error = Error::from(error).context(&format!("SOCKS handshake with {host}:{port}"));
+                self.conn_failed(slot, error, now);
+            }
             Err(error) => self.conn_failed(slot, Error::from(error), now),
         }
     }

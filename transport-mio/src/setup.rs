@@ -1,7 +1,7 @@
 //! Setting a new connection up, one non-blocking step at a time: resolve (off the loop),
 //! race the addresses (Happy Eyeballs in the client layer's order and timing), open a
-//! `CONNECT` tunnel through a proxy, and complete TLS. The decisions are the client layer's;
-//! this is their I/O.
+//! `CONNECT` or SOCKS tunnel through a proxy, and complete TLS. The decisions are the client
+//! layer's; this is their I/O.
 
 use std::io;
 use std::net::SocketAddr;
@@ -9,7 +9,8 @@ use std::time::Instant;
 
 use mio::Registry;
 use tidings_client::connect::{
-    connect_failed, connect_order, connect_request, resolve_failed, tunnel_failed, tunnel_verdict,
+    connect_failed, connect_order, connect_request, resolve_failed, socks_early_bytes, socks_failed, socks_handshake,
+    socks_io_failed, socks_target_to_resolve, tunnel_failed, tunnel_verdict,
 };
 use tidings_client::{tls, Error, ErrorKind};
 use tidings_core::Connection;
@@ -27,9 +28,29 @@ pub(crate) enum Setup {
     Failed(Error),
 }
 
-/// Starts setting up the new connection in `slot`: an IP literal connects at once, a name
-/// goes to the resolver.
+/// Starts setting up the new connection in `slot`: the origin's name first when a SOCKS
+/// proxy leaves it to the client; then an IP literal connects at once, a name goes to the
+/// resolver.
 pub(crate) fn begin(
+    conn: &mut Conn,
+    slot: usize,
+    resolver: &mut ResolverPool,
+    registry: &Registry,
+    now: Instant,
+) -> Setup {
+    if let Some((host, port)) = socks_target_to_resolve(&conn.key) {
+        let host = host.to_owned();
+        conn.phase = Phase::ResolvingTarget;
+        return match resolver.lookup(slot, conn.serial, &host, port) {
+            Ok(()) => Setup::Waiting,
+            Err(error) => Setup::Failed(target_unresolved(conn, error)),
+        };
+    }
+    resolve_socket(conn, slot, resolver, registry, now)
+}
+
+/// Resolves where the socket goes (the proxy, or the origin), or connects to a literal.
+fn resolve_socket(
     conn: &mut Conn,
     slot: usize,
     resolver: &mut ResolverPool,
@@ -44,6 +65,7 @@ pub(crate) fn begin(
         }
         None => {
             let host = host.to_owned();
+            conn.phase = Phase::Resolving;
             match resolver.lookup(slot, conn.serial, &host, port) {
                 Ok(()) => Setup::Waiting,
                 Err(error) => Setup::Failed(resolve_failed(&conn.key, Some(error))),
@@ -52,13 +74,26 @@ pub(crate) fn begin(
     }
 }
 
-/// The resolver answered for a connection still resolving.
+/// The resolver answered for a connection still resolving (the SOCKS target, or the socket's
+/// address).
 pub(crate) fn resolved(
     conn: &mut Conn,
+    slot: usize,
     answer: io::Result<Vec<SocketAddr>>,
+    resolver: &mut ResolverPool,
     registry: &Registry,
     now: Instant,
 ) -> Setup {
+    if matches!(conn.phase, Phase::ResolvingTarget) {
+        return match answer {
+            Ok(addresses) => {
+                // An empty answer is refused when the handshake is built, with its reason.
+                conn.socks_target = addresses;
+                resolve_socket(conn, slot, resolver, registry, now)
+            }
+            Err(error) => Setup::Failed(target_unresolved(conn, error)),
+        };
+    }
     match answer {
         Ok(addresses) if !addresses.is_empty() => {
             conn.phase = Phase::Connecting(Box::new(Attempts::new(connect_order(&addresses))));
@@ -67,6 +102,10 @@ pub(crate) fn resolved(
         Ok(_) => Setup::Failed(resolve_failed(&conn.key, None)),
         Err(error) => Setup::Failed(resolve_failed(&conn.key, Some(error))),
     }
+}
+
+fn target_unresolved(conn: &Conn, error: io::Error) -> Error {
+    Error::io(ErrorKind::Connect, &format!("cannot resolve {}", conn.key.host()), error)
 }
 
 /// Starts a connect to the next address, beside any under way (its turn came, or all
@@ -84,7 +123,7 @@ pub(crate) fn connect_next(conn: &mut Conn, registry: &Registry, now: Instant) -
 pub(crate) fn advance(conn: &mut Conn, registry: &Registry, now: Instant) -> Setup {
     loop {
         match &conn.phase {
-            Phase::Resolving => return Setup::Waiting,
+            Phase::Resolving | Phase::ResolvingTarget => return Setup::Waiting,
             Phase::Ready => return Setup::Ready,
             Phase::Connecting(_) => match conn.poll_connects(registry) {
                 // All under way failed: the next address starts at once.
@@ -92,7 +131,12 @@ pub(crate) fn advance(conn: &mut Conn, registry: &Registry, now: Instant) -> Set
                 Connecting::Pending => return Setup::Waiting,
                 Connecting::Connected => {
                     log::debug!("connected to {}:{}", conn.key.host(), conn.key.port());
-                    if conn.key.tunnels() {
+                    if conn.key.socks().is_some() {
+                        match socks_handshake(&conn.key, &conn.socks_target) {
+                            Ok(handshake) => conn.phase = Phase::Socks(Box::new(handshake)),
+                            Err(error) => return Setup::Failed(error),
+                        }
+                    } else if conn.key.tunnels() {
                         let tunnel = Connection::connecting(conn.core.config().clone(), now);
                         conn.phase = Phase::Tunnelling { tunnel: Box::new(tunnel), sent: false };
                     } else if let Err(error) = start_tls(conn) {
@@ -105,6 +149,15 @@ pub(crate) fn advance(conn: &mut Conn, registry: &Registry, now: Instant) -> Set
                 }
             },
             Phase::Tunnelling { .. } => match tunnel_step(conn, now) {
+                Ok(false) => return Setup::Waiting,
+                Ok(true) => {
+                    if let Err(error) = start_tls(conn) {
+                        return Setup::Failed(error);
+                    }
+                }
+                Err(error) => return Setup::Failed(error),
+            },
+            Phase::Socks(_) => match socks_step(conn) {
                 Ok(false) => return Setup::Waiting,
                 Ok(true) => {
                     if let Err(error) = start_tls(conn) {
@@ -137,6 +190,56 @@ fn start_tls(conn: &mut Conn) -> Result<(), Error> {
 
 fn connect_error(conn: &Conn, error: io::Error) -> Error {
     connect_failed(&conn.key, error)
+}
+
+/// One step of a SOCKS handshake with the proxy: `Ok(true)` once the tunnel is open. The
+/// connection's connect deadline bounds it (the core is still connecting).
+fn socks_step(conn: &mut Conn) -> Result<bool, Error> {
+    // The handshake reads the connection's buffers: it leaves its phase while it works.
+    let Phase::Socks(mut handshake) = std::mem::replace(&mut conn.phase, Phase::Resolving) else {
+        return Ok(false);
+    };
+    let result = socks_io(conn, &mut handshake);
+    conn.phase = Phase::Socks(handshake);
+    result
+}
+
+fn socks_io(conn: &mut Conn, handshake: &mut tidings_core::socks::Handshake) -> Result<bool, Error> {
+    let key = conn.key.clone();
+    loop {
+        if handshake.wants_transmit() && conn.sent == conn.filled {
+            conn.output.resize(600, 0);
+            conn.filled = handshake.poll_transmit(&mut conn.output);
+            conn.sent = 0;
+        }
+        match conn.write_pending() {
+            Ok(_) => {}
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+            Err(error) => return Err(socks_io_failed(&key, error)),
+        }
+        let read = match conn.read_some() {
+            Ok(count) => count,
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => 0,
+            Err(error) => return Err(socks_io_failed(&key, error)),
+        };
+        let used = handshake.handle_input(conn.unconsumed()).map_err(|error| socks_failed(&key, error))?;
+        conn.consume(used);
+        if handshake.is_done() {
+            if !conn.unconsumed().is_empty() {
+                return Err(socks_early_bytes(&key));
+            }
+            conn.sent = 0;
+            conn.filled = 0;
+            log::debug!("SOCKS tunnel to {}:{} open through {:?}", key.host(), key.port(), key.socket_address());
+            return Ok(true);
+        }
+        if conn.eof {
+            handshake.handle_eof().map_err(|error| socks_failed(&key, error))?;
+        }
+        if read == 0 && !handshake.wants_transmit() {
+            return Ok(false);
+        }
+    }
 }
 
 /// One step of a `CONNECT` exchange with the proxy: `Ok(true)` once the tunnel is open.

@@ -1,15 +1,17 @@
 //! Opening a connection: resolve, race the addresses (Happy Eyeballs, in the client layer's
-//! order and timing), open a `CONNECT` tunnel through a proxy and complete TLS — each within
-//! the core's connect deadline. The decisions are the client layer's; this is their I/O.
+//! order and timing), open a `CONNECT` or SOCKS tunnel through a proxy and complete TLS —
+//! each within the core's connect deadline. The decisions are the client layer's; this is
+//! their I/O.
 
-use std::io;
+use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rustls::ClientConfig;
 use tidings_client::connect::{
-    connect_failed, connect_order, connect_request, resolve_failed, tunnel_failed, tunnel_verdict, ATTEMPT_DELAY,
+    connect_failed, connect_order, connect_request, resolve_failed, socks_early_bytes, socks_failed, socks_handshake,
+    socks_io_failed, socks_target_to_resolve, tunnel_failed, tunnel_verdict, ATTEMPT_DELAY,
 };
 use tidings_client::record::CiphertextBuffer;
 use tidings_client::{tls, Error, ErrorKind, PoolKey};
@@ -38,6 +40,7 @@ impl Conn {
         let socket = connect_racing(&addresses, deadline).map_err(|error| connect_failed(&key, error))?;
         socket.set_nodelay(true).map_err(|error| Error::io(ErrorKind::Connect, "TCP_NODELAY", error))?;
         let socket = match &tls {
+            _ if key.socks().is_some() => socks(&key, socket, &core)?,
             Some(_) if key.tunnels() => tunnel(&key, socket, config, now)?,
             _ => socket,
         };
@@ -113,6 +116,48 @@ fn tunnel(key: &PoolKey, socket: TcpStream, config: Config, started: Instant) ->
         Stream::Plain(socket) => Ok(socket),
         Stream::Tls(_) => Err(Error::new(ErrorKind::Connect, "the tunnel's socket changed kind")),
     }
+}
+
+/// Opens a SOCKS tunnel to the key's origin through its proxy, within the connect deadline:
+/// resolves the origin first when the dialect leaves that to the client, then drives the
+/// client layer's handshake over the socket.
+fn socks(key: &PoolKey, mut socket: TcpStream, core: &Connection) -> Result<TcpStream, Error> {
+    let resolved: Vec<SocketAddr> = match socks_target_to_resolve(key) {
+        Some((host, port)) => (host, port)
+            .to_socket_addrs()
+            .map_err(|error| Error::io(ErrorKind::Connect, &format!("cannot resolve {host}"), error))?
+            .collect(),
+        None => Vec::new(),
+    };
+    let mut handshake = socks_handshake(key, &resolved)?;
+    let mut buffer = [0u8; 600];
+    while !handshake.is_done() {
+        let wait = remaining(core.poll_timeout());
+        if wait.is_some_and(|wait| wait.is_zero()) {
+            return Err(socks_io_failed(key, io::Error::from(io::ErrorKind::TimedOut)));
+        }
+        socket
+            .set_read_timeout(wait)
+            .and_then(|()| socket.set_write_timeout(wait))
+            .map_err(|error| socks_io_failed(key, error))?;
+        loop {
+            let count = handshake.poll_transmit(&mut buffer);
+            if count == 0 {
+                break;
+            }
+            socket.write_all(&buffer[..count]).map_err(|error| socks_io_failed(key, error))?;
+        }
+        let read = socket.read(&mut buffer).map_err(|error| socks_io_failed(key, error))?;
+        if read == 0 {
+            handshake.handle_eof().map_err(|error| socks_failed(key, error))?;
+        }
+        let used = handshake.handle_input(&buffer[..read]).map_err(|error| socks_failed(key, error))?;
+        if used < read {
+            return Err(socks_early_bytes(key));
+        }
+    }
+    log::debug!("SOCKS tunnel to {}:{} open through {:?}", key.host(), key.port(), key.socket_address());
+    Ok(socket)
 }
 
 /// Completes the TLS handshake within the connect deadline.

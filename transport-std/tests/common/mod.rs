@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod faults;
+pub mod socks;
 
 use std::io::{Read, Write};
 use std::net::TcpListener;

@@ -1,5 +1,6 @@
 //! Interop against real servers that `.ci/interop.sh` installs and starts on loopback:
-//! Python httpbin under gunicorn, and nginx (keep-alive, a large file, HTTPS with a local CA).
+//! Python httpbin under gunicorn, nginx (keep-alive, a large file, HTTPS with a local CA),
+//! tinyproxy (a forward proxy), and microsocks (a SOCKS5 proxy, with and without a password).
 //! Ignored by plain `cargo test`; `.ci/run` runs them with `--ignored`.
 
 use std::io::Read;
@@ -146,4 +147,39 @@ pub fn tinyproxy_forwards_and_tunnels(t: &dyn Transport) {
     assert!(matches!(response.status().as_u16(), 401 | 407), "{}", response.status());
     let error = refused.get(&url).send_with(t).expect_err("no tunnel");
     assert_eq!(error.kind(), ErrorKind::Connect, "{error}");
+}
+
+pub fn microsocks_carries_http_and_https(t: &dyn Transport) {
+    let http = format!("{}/small.txt", env("TIDINGS_INTEROP_NGINX"));
+    let https = format!("{}/small.txt", env("TIDINGS_INTEROP_NGINX_TLS"));
+    for (variable, schemes) in
+        [("TIDINGS_INTEROP_SOCKS", ["socks5h", "socks5"]), ("TIDINGS_INTEROP_SOCKS_AUTH", ["socks5h", "socks5"])]
+    {
+        for scheme in schemes {
+            let proxy_url = env(variable).replacen("socks5h", scheme, 1);
+            let session = Session::builder()
+                .proxy(crate::api::Proxy::parse(&proxy_url).expect("proxy URL"))
+                .tls(TlsSettings::default().ca_bundle(env("TIDINGS_INTEROP_CA")))
+                .build()
+                .expect("session");
+            for url in [&http, &https] {
+                let response =
+                    session.get(url).send_with(t).unwrap_or_else(|error| panic!("{proxy_url} {url}: {error}"));
+                assert_eq!(response.text().expect("text"), "hello from nginx\n", "{proxy_url} {url}");
+                assert!(session.get(url).send_with(t).expect("again").reused_connection(), "the tunnel is pooled");
+            }
+        }
+    }
+    // The password-protected proxy refuses wrong credentials, and none.
+    for proxy_url in [
+        env("TIDINGS_INTEROP_SOCKS_AUTH").replace(":s3cret@", ":wrong@"),
+        env("TIDINGS_INTEROP_SOCKS_AUTH").replace("tidings:s3cret@", ""),
+    ] {
+        let session = Session::builder()
+            .proxy(crate::api::Proxy::parse(&proxy_url).expect("proxy URL"))
+            .build()
+            .expect("session");
+        let error = session.get(&http).send_with(t).expect_err("refused");
+        assert_eq!(error.kind(), ErrorKind::Connect, "{proxy_url}: {error}");
+    }
 }

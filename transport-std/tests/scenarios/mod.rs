@@ -14,6 +14,7 @@ pub mod profiles;
 pub mod proxy;
 pub mod reuse;
 pub mod security;
+pub mod socks;
 pub mod tls;
 
 use crate::api::{Error, PreparedRequest, RequestBuilder, Response, Session};
@@ -113,6 +114,9 @@ macro_rules! scenario_tests {
             proxy::https_tunnels_with_credentials_on_the_connect_only,
             proxy::a_refused_tunnel_is_a_connect_error,
             proxy::no_proxy_per_scheme_settings_and_invalid_proxies,
+            socks::socks5h_carries_http_and_https_with_credentials,
+            socks::every_socks_dialect_reaches_the_origin,
+            socks::a_socks_proxy_that_fails_says_how,
             profiles::mounted_profiles_apply_per_prefix,
             reuse::an_unsolicited_second_response_is_never_read_as_the_next,
             reuse::a_body_after_a_response_to_head_closes_the_connection,
@@ -128,7 +132,8 @@ macro_rules! scenario_tests {
             interop::gunicorn_httpbin,
             interop::nginx_keep_alive_and_a_large_file,
             interop::nginx_https_with_a_local_ca,
-            interop::tinyproxy_forwards_and_tunnels
+            interop::tinyproxy_forwards_and_tunnels,
+            interop::microsocks_carries_http_and_https
         );
     };
     (@each $transport:expr; $($module:ident :: $name:ident),* $(,)?) => {

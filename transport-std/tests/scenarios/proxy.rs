@@ -91,7 +91,7 @@ pub fn no_proxy_per_scheme_settings_and_invalid_proxies(t: &dyn Transport) {
     assert_eq!(origin.recorded().len(), 2);
 
     // A proxy setting that does not parse fails the request instead of going direct.
-    let broken = ProxySettings::from_env(|name| (name == "http_proxy").then(|| "socks5://127.0.0.1:1".to_owned()));
+    let broken = ProxySettings::from_env(|name| (name == "http_proxy").then(|| "gopher://127.0.0.1:1".to_owned()));
     let error = Session::builder().proxies(broken).build().expect("session").get(&origin.url("/")).send_with(t);
     assert_eq!(error.expect_err("invalid proxy").kind(), ErrorKind::InvalidRequest);
     assert_eq!(origin.recorded().len(), 2);
