@@ -29,6 +29,9 @@ pub struct Attempt {
     pub config: tidings_core::Config,
     /// The TLS configuration, for an `https` origin.
     pub tls: Option<Arc<ClientConfig>>,
+    /// The TLS configuration of the connection to an `https://` proxy (the session's, or
+    /// its `proxy_tls` settings), verified against the proxy's host name.
+    pub proxy_tls: Option<Arc<ClientConfig>>,
     /// The idle limits for this key's connections when they go back to the pool.
     pub pool_limits: PoolLimits,
     /// The cap on the decoded body (`too_large` beyond it).

@@ -72,6 +72,7 @@ pub struct SessionBuilder<S = Session> {
     ignore_env: bool,
     timeouts: Timeouts,
     tls: TlsSettings,
+    proxy_tls: Option<TlsSettings>,
     pool_limits: PoolLimits,
     pool_idle_timeout: Option<Option<Duration>>,
     max_body: Option<u64>,
@@ -95,6 +96,7 @@ impl<S> Default for SessionBuilder<S> {
             ignore_env: false,
             timeouts: Timeouts::default(),
             tls: TlsSettings::default(),
+            proxy_tls: None,
             pool_limits: PoolLimits::default(),
             pool_idle_timeout: None,
             max_body: None,
@@ -233,6 +235,14 @@ impl<S: TransportSession> SessionBuilder<S> {
         self
     }
 
+    /// The TLS settings of connections to an `https://` proxy (urllib3's
+    /// `proxy_ssl_context`): its own CA bundle, say. By default the proxy is verified as the
+    /// origins are, against the session's (or the mounted profile's) TLS settings.
+    pub fn proxy_tls(mut self, tls: TlsSettings) -> Self {
+        self.proxy_tls = Some(tls);
+        self
+    }
+
     /// Idle-connection limits.
     pub fn pool_limits(mut self, limits: PoolLimits) -> Self {
         self.pool_limits = limits;
@@ -309,12 +319,17 @@ impl<S: TransportSession> SessionBuilder<S> {
             None if self.ignore_env => ProxySettings::none(),
             None => ProxySettings::from_env(|name| std::env::var(name).ok()),
         };
+        let proxy_tls = match &self.proxy_tls {
+            Some(settings) => Some(tls_config(settings, self.ignore_env)?),
+            None => None,
+        };
         let base = Settings {
             proxies,
             timeouts: self.timeouts,
             pool_limits: self.pool_limits,
             retries: self.retries,
             tls,
+            proxy_tls,
             headers: Headers::new(),
             transport: self.transport.or_else(S::new_transport),
         };

@@ -199,12 +199,17 @@ impl Call {
             Route::Tunnel(proxy) | Route::Socks(proxy) => Some(proxy.clone()),
         };
         let https = url.scheme() == "https";
+        let proxy_tls = proxy
+            .as_ref()
+            .filter(|proxy| proxy.kind() == tidings_core::proxy::ProxyKind::Https)
+            .map(|_| settings.proxy_tls.clone().unwrap_or_else(|| settings.tls.clone()));
         let key = PoolKey {
             https,
             host: url.host_str().unwrap_or_default().to_owned(),
             port: url.port_or_known_default().unwrap_or(if https { 443 } else { 80 }),
             tls: https.then_some(std::sync::Arc::as_ptr(&settings.tls) as usize),
             proxy,
+            proxy_tls: proxy_tls.as_ref().map(|config| std::sync::Arc::as_ptr(config) as usize),
         };
         let read_timeout = self.request.read_timeout.or(settings.timeouts.read);
         Ok(Attempt {
@@ -215,6 +220,7 @@ impl Call {
             read_timeout,
             config: self.connection_config(now),
             tls: https.then(|| settings.tls.clone()),
+            proxy_tls,
             pool_limits: settings.pool_limits,
             max_body: self.session.max_body(),
         })

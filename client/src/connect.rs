@@ -191,7 +191,14 @@ mod tests {
     #[test]
     fn the_connect_request_carries_the_proxys_credentials_only() {
         let proxy = tidings_core::proxy::Proxy::parse("http://me:secret@127.0.0.1:3128").expect("proxy");
-        let key = PoolKey { https: true, host: "example.com".into(), port: 443, tls: Some(1), proxy: Some(proxy) };
+        let key = PoolKey {
+            https: true,
+            host: "example.com".into(),
+            port: 443,
+            tls: Some(1),
+            proxy: Some(proxy),
+            proxy_tls: None,
+        };
         let request = connect_request(&key).expect("connect");
         assert_eq!(request.target(), "example.com:443");
         assert!(request.headers().get("proxy-authorization").is_some_and(|value| value.starts_with(b"Basic ")));

@@ -31,6 +31,9 @@ pub struct PoolKey {
     /// plain connection to it for `http://` and a CONNECT tunnel for `https://`; for a
     /// SOCKS proxy, a SOCKS tunnel for both.
     pub(crate) proxy: Option<tidings_core::proxy::Proxy>,
+    /// For an `https://` proxy, the identity of the TLS configuration the connection to it
+    /// uses.
+    pub(crate) proxy_tls: Option<usize>,
 }
 
 impl PoolKey {
@@ -65,7 +68,12 @@ impl PoolKey {
     /// Whether the connection is a `CONNECT` tunnel through an HTTP proxy (HTTPS through
     /// it); plain HTTP through it is forwarded in absolute form instead.
     pub fn tunnels(&self) -> bool {
-        self.https && self.proxy.as_ref().is_some_and(|proxy| proxy.kind() == ProxyKind::Http)
+        self.https && self.proxy.as_ref().is_some_and(|proxy| proxy.kind().is_http())
+    }
+
+    /// Whether the connection to the proxy itself runs TLS (an `https://` proxy).
+    pub fn proxy_over_tls(&self) -> bool {
+        self.proxy.as_ref().is_some_and(|proxy| proxy.kind() == ProxyKind::Https)
     }
 
     /// The SOCKS dialect of the tunnel the connection goes through, for every scheme.
@@ -223,7 +231,7 @@ mod tests {
     use super::*;
 
     fn key(host: &str) -> PoolKey {
-        PoolKey { https: false, host: host.to_owned(), port: 80, tls: None, proxy: None }
+        PoolKey { https: false, host: host.to_owned(), port: 80, tls: None, proxy: None, proxy_tls: None }
     }
 
     /// A core that carried one GET answered by `response`; returns it and the bytes left over.

@@ -164,6 +164,8 @@ pub(crate) struct Settings {
     pub(crate) pool_limits: PoolLimits,
     pub(crate) retries: RetryPolicy,
     pub(crate) tls: Arc<ClientConfig>,
+    /// The TLS configuration for `https://` proxies, when it is not `tls`.
+    pub(crate) proxy_tls: Option<Arc<ClientConfig>>,
     /// Headers of a mounted profile, added to every attempt under its prefix.
     pub(crate) headers: Headers,
     pub(crate) transport: Option<Arc<dyn Transport>>,
@@ -183,6 +185,7 @@ impl Settings {
             pool_limits: profile.pool_limits.unwrap_or(self.pool_limits),
             retries: profile.retries.unwrap_or_else(|| self.retries.clone()),
             tls: tls.unwrap_or_else(|| self.tls.clone()),
+            proxy_tls: self.proxy_tls.clone(),
             headers: profile.headers,
             transport: profile.transport.or_else(|| self.transport.clone()),
         }

@@ -45,9 +45,19 @@ pub enum ProxyError {
 pub enum ProxyKind {
     /// An HTTP proxy (`http://`): requests forwarded in absolute form, `CONNECT` tunnels.
     Http,
+    /// An HTTP proxy reached over TLS (`https://`): the same, inside a TLS connection to the
+    /// proxy itself (an `https://` origin then runs TLS inside that TLS).
+    Https,
     /// A SOCKS proxy (`socks4://`, `socks4a://`, `socks5://`, `socks5h://`): a tunnel for
     /// every scheme, opened by a [`Handshake`](crate::socks::Handshake).
     Socks(SocksVersion),
+}
+
+impl ProxyKind {
+    /// Whether the proxy speaks HTTP (forwarding and `CONNECT`), over TLS or not.
+    pub fn is_http(self) -> bool {
+        matches!(self, ProxyKind::Http | ProxyKind::Https)
+    }
 }
 
 /// A proxy: what it speaks, where to connect, and the credentials for it.
@@ -75,9 +85,9 @@ impl std::fmt::Debug for Proxy {
 
 impl Proxy {
     /// Parses a proxy URL: `SCHEME://[user:pass@]host[:port]` where SCHEME is `http` (port
-    /// 80 by default), or `socks4`, `socks4a`, `socks5`, `socks5h` (port 1080); a URL
-    /// without a scheme is taken as `http://`, as curl and Requests do. `https://` proxies
-    /// (TLS to the proxy itself) are refused.
+    /// 80 by default), `https` (443: TLS to the proxy itself), or `socks4`, `socks4a`,
+    /// `socks5`, `socks5h` (port 1080); a URL without a scheme is taken as `http://`, as
+    /// curl and Requests do.
     pub fn parse(text: &str) -> Result<Proxy, ProxyError> {
         Proxy::parse_from(text, "configuration")
     }
@@ -93,11 +103,11 @@ impl Proxy {
         let url = Url::parse(&with_scheme).map_err(|error| invalid(&error.to_string()))?;
         let (kind, default_port) = match url.scheme() {
             "http" => (ProxyKind::Http, 80),
+            "https" => (ProxyKind::Https, 443),
             "socks4" => (ProxyKind::Socks(SocksVersion::Socks4), 1080),
             "socks4a" => (ProxyKind::Socks(SocksVersion::Socks4a), 1080),
             "socks5" => (ProxyKind::Socks(SocksVersion::Socks5), 1080),
             "socks5h" => (ProxyKind::Socks(SocksVersion::Socks5h), 1080),
-            "https" => return Err(invalid("https:// proxies (TLS to the proxy) are not supported; use http://")),
             "socks" => return Err(invalid("say which SOCKS: socks4://, socks4a://, socks5:// or socks5h://")),
             other => return Err(invalid(&format!("the {other}:// proxy scheme is not supported"))),
         };
@@ -110,7 +120,7 @@ impl Proxy {
         let decode = |part: &str| percent_encoding::percent_decode_str(part).decode_utf8_lossy().into_owned();
         let credentials = (!url.username().is_empty() || url.password().is_some())
             .then(|| (decode(url.username()), decode(url.password().unwrap_or(""))));
-        let authorization = credentials.as_ref().filter(|_| kind == ProxyKind::Http).map(|(user, password)| {
+        let authorization = credentials.as_ref().filter(|_| kind.is_http()).map(|(user, password)| {
             format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}")))
         });
         Ok(Proxy { kind, host, port: url.port().unwrap_or(default_port), credentials, authorization })
@@ -136,7 +146,7 @@ impl Proxy {
         self.credentials.as_ref().map(|(user, password)| (user.as_str(), password.as_str()))
     }
 
-    /// The `Proxy-Authorization` value for an HTTP proxy, when the URL had credentials.
+    /// The `Proxy-Authorization` value for an HTTP(S) proxy, when the URL had credentials.
     pub fn authorization(&self) -> Option<&str> {
         self.authorization.as_deref()
     }
@@ -419,12 +429,22 @@ mod tests {
         let bare = Proxy::parse("10.0.0.1").expect("scheme-less");
         assert_eq!((bare.host(), bare.port(), bare.authorization()), ("10.0.0.1", 80, None));
         assert_eq!(Proxy::parse("[::1]:8080").expect("v6").host(), "::1");
-        for bad in ["socks://h:1080", "https://h", "http://", "http://h:99999", "ftp://h"] {
+        for bad in ["socks://h:1080", "http://", "http://h:99999", "ftp://h"] {
             assert!(Proxy::parse(bad).is_err(), "{bad}");
         }
-        let message = Proxy::parse("https://user:secret@h").expect_err("https").to_string();
+        let message = Proxy::parse("ftp://user:secret@h").expect_err("ftp").to_string();
         assert!(!message.contains("secret") && message.contains("***@h"), "{message}");
         assert!(!format!("{proxy:?}").contains("Basic"), "Debug hides credentials");
+    }
+
+    #[test]
+    fn https_proxies_forward_and_tunnel_as_http_ones() {
+        let proxy = Proxy::parse("https://me:pw@proxy.test").expect("valid");
+        assert_eq!((proxy.kind(), proxy.port()), (ProxyKind::Https, 443));
+        assert_eq!(proxy.authorization(), Some("Basic bWU6cHc="));
+        let settings = ProxySettings::all(proxy);
+        assert!(matches!(settings.route(&url("http://a.test/")), Ok(Route::Forward(_))));
+        assert!(matches!(settings.route(&url("https://a.test/")), Ok(Route::Tunnel(_))));
     }
 
     #[test]

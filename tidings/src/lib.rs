@@ -9,7 +9,7 @@
 //! ```
 //!
 //! One dependency for the common case: the blocking client (`tidings-std`) at the top of this
-//! crate, the event-loop client as [`tidings::mio`](crate::mio) (feature `mio`), the client
+//! crate, the event-loop client as `tidings::mio` (feature `mio`), the client
 //! layer both share as [`client`], and the Sans-IO protocol core as [`core`] for those who
 //! embed it in their own runtime.
 //!
@@ -132,7 +132,9 @@
 //!
 //! From the environment by default (`http_proxy`, `https_proxy`, `all_proxy`, `no_proxy`,
 //! with the httpoxy guard), or set on the session. Through an HTTP proxy, plain HTTP is
-//! forwarded in absolute form and HTTPS goes through a `CONNECT` tunnel; a SOCKS proxy
+//! forwarded in absolute form and HTTPS goes through a `CONNECT` tunnel; an `https://`
+//! proxy does the same inside TLS to the proxy (verified against the session's roots, or
+//! [`SessionBuilder::proxy_tls`]), an `https://` origin then running TLS inside TLS; a SOCKS proxy
 //! (`socks5h://`, `socks5://`, `socks4a://`, `socks4://`, with RFC 1929 credentials for
 //! SOCKS5) tunnels both. The proxy's credentials go to the proxy only.
 //!
@@ -237,7 +239,7 @@
 //!
 //! ## Many requests on one thread
 //!
-//! With the `mio` feature, [`tidings::mio`](crate::mio) runs many calls at once on one
+//! With the `mio` feature, `tidings::mio` runs many calls at once on one
 //! thread — the same [`Session`] configures it, and every decision is the same.
 //!
 //! ## Embedding the protocol core
@@ -264,7 +266,7 @@
 //! ## Features
 //!
 //! `json` (default): `json` bodies and `Response::json`. `serde`: `query_serialize` and
-//! `form_serialize`. `mio`: [`tidings::mio`](crate::mio). `platform-verifier`: the operating
+//! `form_serialize`. `mio`: `tidings::mio`. `platform-verifier`: the operating
 //! system's certificate verifier, when `TlsSettings::platform_verifier` asks for it.
 
 #![forbid(unsafe_code)]

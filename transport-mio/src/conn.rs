@@ -17,6 +17,8 @@ use tidings_client::record::CiphertextBuffer;
 use tidings_client::{tls, wire, PoolKey, PoolLimits};
 use tidings_core::{Connection, Event, Headers, ResponseHead};
 
+use crate::proxy_tls::{handshake_step, ProxyTls, Wire};
+
 /// Where a connection is in its setup.
 #[derive(Debug)]
 pub(crate) enum Phase {
@@ -29,6 +31,8 @@ pub(crate) enum Phase {
     /// attempt beside the others every 250 ms or as soon as one fails; the first to connect
     /// wins).
     Connecting(Box<Attempts>),
+    /// The TLS handshake with an `https://` proxy is under way.
+    ProxyHandshaking,
     /// A `CONNECT` exchange with the proxy is under way on `tunnel`.
     Tunnelling { tunnel: Box<Connection>, sent: bool },
     /// A SOCKS handshake with the proxy is under way.
@@ -74,8 +78,10 @@ pub(crate) struct Conn {
     pub(crate) core: Connection,
     pub(crate) phase: Phase,
     socket: Option<TcpStream>,
+    /// TLS with an `https://` proxy, under everything else.
+    proxy_tls: Option<Box<ProxyTls>>,
     tls: Option<Box<ClientConnection>>,
-    /// Ciphertext read from the socket, not yet handed to rustls.
+    /// Ciphertext read from the socket (or the proxy's TLS), not yet handed to rustls.
     cipher: CiphertextBuffer,
     /// Received bytes not yet consumed by the core: `input[start..end]`.
     input: Vec<u8>,
@@ -109,6 +115,8 @@ pub(crate) struct Conn {
     pub(crate) timer: Option<Instant>,
     /// The TLS configuration, for an `https` origin.
     pub(crate) tls_config: Option<Arc<ClientConfig>>,
+    /// The TLS configuration of the connection to an `https://` proxy.
+    pub(crate) proxy_tls_config: Option<Arc<ClientConfig>>,
     /// The idle limits of the key's settings, for when it goes back to the pool.
     pub(crate) pool_limits: PoolLimits,
     /// The origin's addresses, resolved for a SOCKS proxy that leaves names to the client.
@@ -134,6 +142,7 @@ impl Conn {
             core,
             phase: Phase::Resolving,
             socket: None,
+            proxy_tls: None,
             tls: None,
             cipher: CiphertextBuffer::default(),
             input: Vec::new(),
@@ -151,6 +160,7 @@ impl Conn {
             read_closed: false,
             timer: None,
             tls_config: None,
+            proxy_tls_config: None,
             pool_limits: PoolLimits::default(),
             socks_target: Vec::new(),
         }
@@ -260,61 +270,57 @@ impl Conn {
         }
     }
 
-    /// Starts TLS over the connected socket.
+    /// Starts TLS with the origin over the connected socket (through the proxy's TLS, if
+    /// any).
     pub(crate) fn start_tls(&mut self, config: Arc<ClientConfig>) -> Result<(), tidings_client::Error> {
         self.tls = Some(Box::new(tls::client_session(config, self.key.host())?));
         Ok(())
     }
 
-    /// Moves the handshake on: `Ok(true)` once it is complete.
-    pub(crate) fn handshake(&mut self) -> io::Result<bool> {
-        loop {
-            self.flush_tls()?;
-            let (Some(tls), Some(socket)) = (self.tls.as_mut(), self.socket.as_mut()) else {
-                return Err(io::Error::other("no TLS session"));
-            };
-            if !tls.is_handshaking() {
-                return Ok(true);
-            }
-            if !tls.wants_read() {
-                if tls.wants_write() {
-                    continue;
-                }
-                return Ok(false);
-            }
-            match tls.read_tls(socket) {
-                Ok(0) => return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the server closed the connection")),
-                Ok(_) => {
-                    if let Err(error) = tls.process_new_packets() {
-                        // The alert goes out if it can.
-                        let _ = self.flush_tls();
-                        return Err(io::Error::new(io::ErrorKind::InvalidData, error));
-                    }
-                }
-                Err(error) if error.kind() == io::ErrorKind::WouldBlock => return Ok(false),
-                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-                Err(error) => return Err(error),
-            }
-        }
-    }
-
-    /// Writes TLS records rustls holds until it holds none (or the socket is full:
-    /// `WouldBlock`).
-    fn flush_tls(&mut self) -> io::Result<()> {
-        let (Some(tls), Some(socket)) = (self.tls.as_mut(), self.socket.as_mut()) else { return Ok(()) };
-        while tls.wants_write() {
-            match tls.write_tls(socket) {
-                Ok(_) => {}
-                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-                Err(error) => return Err(error),
-            }
-        }
+    /// Starts TLS with an `https://` proxy over the connected socket.
+    pub(crate) fn start_proxy_tls(&mut self, config: Arc<ClientConfig>) -> Result<(), tidings_client::Error> {
+        let session = tls::client_session(config, self.key.socket_address().0)?;
+        self.proxy_tls = Some(Box::new(ProxyTls::new(session)));
         Ok(())
     }
 
-    /// Whether written bytes still wait in the TLS layer.
+    /// Moves the origin's handshake on: `Ok(true)` once it is complete.
+    pub(crate) fn handshake(&mut self) -> io::Result<bool> {
+        let (Some(tls), Some(socket)) = (self.tls.as_mut(), self.socket.as_mut()) else {
+            return Err(io::Error::other("no TLS session"));
+        };
+        handshake_step(tls, &mut Wire { socket, proxy: self.proxy_tls.as_deref_mut() })
+    }
+
+    /// Moves the handshake with an `https://` proxy on: `Ok(true)` once it is complete.
+    pub(crate) fn proxy_handshake(&mut self) -> io::Result<bool> {
+        let (Some(proxy), Some(socket)) = (self.proxy_tls.as_mut(), self.socket.as_mut()) else {
+            return Err(io::Error::other("no TLS session with the proxy"));
+        };
+        handshake_step(&mut proxy.tls, socket)
+    }
+
+    /// Writes TLS records rustls holds (the origin's, then the proxy's) until it holds none
+    /// (or the socket is full: `WouldBlock`).
+    fn flush_tls(&mut self) -> io::Result<()> {
+        let Some(socket) = self.socket.as_mut() else { return Ok(()) };
+        let mut wire = Wire { socket, proxy: self.proxy_tls.as_deref_mut() };
+        if let Some(tls) = self.tls.as_mut() {
+            while tls.wants_write() {
+                match tls.write_tls(&mut wire) {
+                    Ok(_) => {}
+                    Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                    Err(error) => return Err(error),
+                }
+            }
+        }
+        wire.flush()
+    }
+
+    /// Whether written bytes still wait in a TLS layer.
     pub(crate) fn tls_pending(&self) -> bool {
         self.tls.as_ref().is_some_and(|tls| tls.wants_write())
+            || self.proxy_tls.as_ref().is_some_and(|proxy| proxy.wants_write())
     }
 
     /// Whether framed request bytes wait for the socket.
@@ -335,7 +341,9 @@ impl Conn {
                     self.flush_tls()?;
                     continue;
                 }
-                (None, Some(socket)) => socket.write(&self.output[self.sent..self.filled]),
+                (None, Some(socket)) => {
+                    Wire { socket, proxy: self.proxy_tls.as_deref_mut() }.write(&self.output[self.sent..self.filled])
+                }
                 (None, None) => return Err(io::Error::from(io::ErrorKind::NotConnected)),
             };
             match count {
@@ -356,7 +364,13 @@ impl Conn {
         }
         self.make_room();
         let space = self.input.len() - self.end;
-        let result = receive(&mut self.tls, &mut self.cipher, &mut self.socket, &mut self.input[self.end..]);
+        let result = receive(
+            &mut self.tls,
+            &mut self.cipher,
+            &mut self.socket,
+            &mut self.proxy_tls,
+            &mut self.input[self.end..],
+        );
         if matches!(result, Err(ref error) if error.kind() == io::ErrorKind::WouldBlock) {
             self.readable = false;
         }
@@ -380,7 +394,7 @@ impl Conn {
         if self.eof {
             return Ok(0);
         }
-        let result = receive(&mut self.tls, &mut self.cipher, &mut self.socket, out);
+        let result = receive(&mut self.tls, &mut self.cipher, &mut self.socket, &mut self.proxy_tls, out);
         let drained = match &result {
             Err(error) => error.kind() == io::ErrorKind::WouldBlock,
             Ok(count) => *count < out.len() && self.short_read_drains(),
@@ -450,7 +464,10 @@ impl Conn {
     /// Whether a short read shows the socket was drained: on epoll and kqueue for a plain
     /// socket whose end was not announced (over TLS, rustls decides how much it reads).
     fn short_read_drains(&self) -> bool {
-        self.tls.is_none() && !self.read_closed && cfg!(any(target_os = "linux", target_os = "macos"))
+        self.tls.is_none()
+            && self.proxy_tls.is_none()
+            && !self.read_closed
+            && cfg!(any(target_os = "linux", target_os = "macos"))
     }
 
     /// What arrived beyond what the core consumed: bytes (plaintext, ciphertext, or
@@ -460,7 +477,11 @@ impl Conn {
             // Processing what rustls holds reads no socket; it only tells what is decrypted.
             tls.process_new_packets().map_or(true, |state| state.plaintext_bytes_to_read() > 0)
         });
-        Arrived { unconsumed: self.start != self.end || !self.cipher.is_empty() || decrypted, peer_closed: self.eof }
+        let proxied = self.proxy_tls.as_mut().is_some_and(|proxy| proxy.has_buffered());
+        Arrived {
+            unconsumed: self.start != self.end || !self.cipher.is_empty() || decrypted || proxied,
+            peer_closed: self.eof,
+        }
     }
 
     /// What arrived while the connection sat idle: besides anything already received, one
@@ -497,7 +518,8 @@ impl Conn {
 
     /// Bytes held for this connection (for the memory-per-connection figure).
     pub(crate) fn buffered_capacity(&self) -> usize {
-        self.input.capacity() + self.output.capacity() + self.cipher.capacity()
+        let proxy = self.proxy_tls.as_ref().map_or(0, |proxy| proxy.cipher.capacity());
+        self.input.capacity() + self.output.capacity() + self.cipher.capacity() + proxy
     }
 
     /// Deregisters and closes the socket (and any connects still racing).
@@ -518,12 +540,15 @@ fn receive(
     tls: &mut Option<Box<ClientConnection>>,
     cipher: &mut CiphertextBuffer,
     socket: &mut Option<TcpStream>,
+    proxy: &mut Option<Box<ProxyTls>>,
     buffer: &mut [u8],
 ) -> io::Result<usize> {
     loop {
         let result = match (&mut *tls, &mut *socket) {
-            (Some(tls), Some(socket)) => cipher.read_plaintext(tls, socket, buffer),
-            (None, Some(socket)) => socket.read(buffer),
+            (Some(tls), Some(socket)) => {
+                cipher.read_plaintext(tls, &mut Wire { socket, proxy: proxy.as_deref_mut() }, buffer)
+            }
+            (None, Some(socket)) => Wire { socket, proxy: proxy.as_deref_mut() }.read(buffer),
             _ => Err(io::Error::from(io::ErrorKind::NotConnected)),
         };
         match result {

@@ -354,6 +354,7 @@ impl Client {
         task.reset_for_attempt();
         let (key, fresh) = (attempt.key.clone(), attempt.fresh_connection);
         let (config, tls, pool_limits) = (attempt.config.clone(), attempt.tls.clone(), attempt.pool_limits);
+        let proxy_tls = attempt.proxy_tls.clone();
         task.attempt = Some(attempt);
         if !fresh {
             if let Some(slot) = self.conns.take_idle(&key, now, &self.registry, &mut self.timers) {
@@ -368,6 +369,9 @@ impl Client {
             }
         }
         let slot = self.conns.open(key, config, tls, pool_limits, id, now);
+        if let Some(conn) = self.conns.get_mut(slot) {
+            conn.proxy_tls_config = proxy_tls;
+        }
         task.stage = Stage::Connecting(slot);
         task.reused = false;
         if !self.conns.has_token(slot) {

@@ -67,6 +67,7 @@ mod conn;
 mod connections;
 mod event_loop;
 mod exchange;
+mod proxy_tls;
 mod read;
 mod resolver;
 mod run;

@@ -130,22 +130,33 @@ pub(crate) fn advance(conn: &mut Conn, registry: &Registry, now: Instant) -> Set
                 Connecting::Pending if conn.connects_idle() => return connect_next(conn, registry, now),
                 Connecting::Pending => return Setup::Waiting,
                 Connecting::Connected => {
-                    log::debug!("connected to {}:{}", conn.key.host(), conn.key.port());
-                    if conn.key.socks().is_some() {
-                        match socks_handshake(&conn.key, &conn.socks_target) {
-                            Ok(handshake) => conn.phase = Phase::Socks(Box::new(handshake)),
-                            Err(error) => return Setup::Failed(error),
+                    log::debug!("connected to {:?}", conn.key.socket_address());
+                    let next = match conn.proxy_tls_config.clone() {
+                        Some(config) if conn.key.proxy_over_tls() => {
+                            conn.start_proxy_tls(config).map(|()| conn.phase = Phase::ProxyHandshaking)
                         }
-                    } else if conn.key.tunnels() {
-                        let tunnel = Connection::connecting(conn.core.config().clone(), now);
-                        conn.phase = Phase::Tunnelling { tunnel: Box::new(tunnel), sent: false };
-                    } else if let Err(error) = start_tls(conn) {
+                        _ => through_proxy(conn, now),
+                    };
+                    if let Err(error) = next {
                         return Setup::Failed(error);
                     }
                 }
                 Connecting::Failed(error) => {
                     log::debug!("connect to {:?} failed: {error}", conn.key.socket_address());
                     return Setup::Failed(connect_error(conn, error));
+                }
+            },
+            Phase::ProxyHandshaking => match conn.proxy_handshake() {
+                Ok(true) => {
+                    if let Err(error) = through_proxy(conn, now) {
+                        return Setup::Failed(error);
+                    }
+                }
+                Ok(false) => return Setup::Waiting,
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => return Setup::Waiting,
+                Err(error) => {
+                    let proxy = format!("the proxy {}", conn.key.socket_address().0);
+                    return Setup::Failed(tls::handshake_error(&proxy, error));
                 }
             },
             Phase::Tunnelling { .. } => match tunnel_step(conn, now) {
@@ -173,6 +184,21 @@ pub(crate) fn advance(conn: &mut Conn, registry: &Registry, now: Instant) -> Set
                 Err(error) => return Setup::Failed(tls::handshake_error(conn.key.host(), error)),
             },
         }
+    }
+}
+
+/// Once connected (and TLS with an `https://` proxy is up): the SOCKS handshake, the
+/// `CONNECT` tunnel, or the origin's TLS.
+fn through_proxy(conn: &mut Conn, now: Instant) -> Result<(), Error> {
+    if conn.key.socks().is_some() {
+        conn.phase = Phase::Socks(Box::new(socks_handshake(&conn.key, &conn.socks_target)?));
+        Ok(())
+    } else if conn.key.tunnels() {
+        let tunnel = Connection::connecting(conn.core.config().clone(), now);
+        conn.phase = Phase::Tunnelling { tunnel: Box::new(tunnel), sent: false };
+        Ok(())
+    } else {
+        start_tls(conn)
     }
 }
 

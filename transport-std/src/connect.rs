@@ -21,12 +21,14 @@ use crate::conn::{BodySource, Conn};
 use crate::stream::{Stream, TlsStream};
 
 impl Conn {
-    /// Resolves, connects within the core's connect deadline, tunnels through the key's
-    /// proxy for `https`, and completes TLS.
+    /// Resolves, connects within the core's connect deadline, runs TLS to an `https://`
+    /// proxy, tunnels through the key's proxy (SOCKS, or `CONNECT` for `https`), and
+    /// completes TLS with the origin.
     pub(crate) fn open(
         key: PoolKey,
         config: Config,
         tls: Option<Arc<ClientConfig>>,
+        proxy_tls: Option<Arc<ClientConfig>>,
         now: Instant,
     ) -> Result<Conn, Error> {
         let mut core = Connection::connecting(config.clone(), now);
@@ -39,15 +41,19 @@ impl Conn {
         let deadline = core.poll_timeout();
         let socket = connect_racing(&addresses, deadline).map_err(|error| connect_failed(&key, error))?;
         socket.set_nodelay(true).map_err(|error| Error::io(ErrorKind::Connect, "TCP_NODELAY", error))?;
-        let socket = match &tls {
-            _ if key.socks().is_some() => socks(&key, socket, &core)?,
-            Some(_) if key.tunnels() => tunnel(&key, socket, config, now)?,
-            _ => socket,
-        };
-        let stream = match tls {
-            None => Stream::Plain(socket),
-            Some(config) => Stream::Tls(Box::new(handshake(&key, config, socket, &core)?)),
-        };
+        let mut stream = Stream::Plain(socket);
+        if let (true, Some(proxy_tls)) = (key.proxy_over_tls(), proxy_tls) {
+            let proxy = format!("the proxy {}", key.socket_address().0);
+            stream = Stream::Tls(Box::new(handshake(&proxy, key.socket_address().0, proxy_tls, stream, &core)?));
+        }
+        if key.socks().is_some() {
+            stream = socks(&key, stream, &core)?;
+        } else if tls.is_some() && key.tunnels() {
+            stream = tunnel(&key, stream, config, now)?;
+        }
+        if let Some(config) = tls {
+            stream = Stream::Tls(Box::new(handshake(key.host(), key.host(), config, stream, &core)?));
+        }
         core.handle_connected(Instant::now())?;
         log::debug!("connected to {}:{} ({})", key.host(), key.port(), if key.https() { "tls" } else { "plain" });
         Ok(Conn::new(key, core, stream))
@@ -103,25 +109,22 @@ fn connect_racing(addresses: &[SocketAddr], deadline: Option<Instant>) -> io::Re
 
 /// Opens a CONNECT tunnel to the key's origin through its proxy (RFC 9110 §9.3.6), within
 /// the connect deadline. The proxy's credentials go on the CONNECT request and nowhere else.
-fn tunnel(key: &PoolKey, socket: TcpStream, config: Config, started: Instant) -> Result<TcpStream, Error> {
+fn tunnel(key: &PoolKey, stream: Stream, config: Config, started: Instant) -> Result<Stream, Error> {
     let connect = connect_request(key)?;
     let mut core = Connection::connecting(config, started);
     let connect_deadline = core.poll_timeout();
     core.handle_connected(Instant::now())?;
-    let mut conn = Conn::new(key.clone(), core, Stream::Plain(socket));
+    let mut conn = Conn::new(key.clone(), core, stream);
     let head =
         conn.exchange(&connect, &mut BodySource::Empty, connect_deadline).map_err(|error| tunnel_failed(key, error))?;
     tunnel_verdict(key, &head.head, conn.received().unconsumed)?;
-    match conn.into_stream() {
-        Stream::Plain(socket) => Ok(socket),
-        Stream::Tls(_) => Err(Error::new(ErrorKind::Connect, "the tunnel's socket changed kind")),
-    }
+    Ok(conn.into_stream())
 }
 
 /// Opens a SOCKS tunnel to the key's origin through its proxy, within the connect deadline:
 /// resolves the origin first when the dialect leaves that to the client, then drives the
 /// client layer's handshake over the socket.
-fn socks(key: &PoolKey, mut socket: TcpStream, core: &Connection) -> Result<TcpStream, Error> {
+fn socks(key: &PoolKey, mut socket: Stream, core: &Connection) -> Result<Stream, Error> {
     let resolved: Vec<SocketAddr> = match socks_target_to_resolve(key) {
         Some((host, port)) => (host, port)
             .to_socket_addrs()
@@ -137,8 +140,9 @@ fn socks(key: &PoolKey, mut socket: TcpStream, core: &Connection) -> Result<TcpS
             return Err(socks_io_failed(key, io::Error::from(io::ErrorKind::TimedOut)));
         }
         socket
+            .socket()
             .set_read_timeout(wait)
-            .and_then(|()| socket.set_write_timeout(wait))
+            .and_then(|()| socket.socket().set_write_timeout(wait))
             .map_err(|error| socks_io_failed(key, error))?;
         loop {
             let count = handshake.poll_transmit(&mut buffer);
@@ -160,25 +164,29 @@ fn socks(key: &PoolKey, mut socket: TcpStream, core: &Connection) -> Result<TcpS
     Ok(socket)
 }
 
-/// Completes the TLS handshake within the connect deadline.
+/// Completes a TLS handshake with `host` (verified as `name`) over `socket` within the
+/// connect deadline: with the origin, or with an `https://` proxy (`host` then says so).
 fn handshake(
-    key: &PoolKey,
+    host: &str,
+    name: &str,
     config: Arc<ClientConfig>,
-    mut socket: TcpStream,
+    mut socket: Stream,
     core: &Connection,
 ) -> Result<TlsStream, Error> {
-    let mut session = tls::client_session(config, key.host())?;
+    let mut session = tls::client_session(config, name)?;
     while session.is_handshaking() {
         let wait = remaining(core.poll_timeout());
         if wait.is_some_and(|wait| wait.is_zero()) {
-            return Err(tls::handshake_error(key.host(), io::Error::from(io::ErrorKind::TimedOut)));
+            return Err(tls::handshake_error(host, io::Error::from(io::ErrorKind::TimedOut)));
         }
         socket
+            .socket()
             .set_read_timeout(wait)
-            .and_then(|()| socket.set_write_timeout(wait))
+            .and_then(|()| socket.socket().set_write_timeout(wait))
             .map_err(|error| Error::io(ErrorKind::Tls, "TLS", error))?;
-        if let Err(error) = session.complete_io(&mut socket) {
-            return Err(tls::handshake_error(key.host(), error));
+        let done = session.complete_io(&mut socket).and_then(|_| socket.flush());
+        if let Err(error) = done {
+            return Err(tls::handshake_error(host, error));
         }
     }
     Ok(TlsStream { tls: session, socket, cipher: CiphertextBuffer::default() })

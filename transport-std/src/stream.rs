@@ -1,5 +1,6 @@
 //! The byte stream under a connection: a plain socket, or rustls over it reading ciphertext
-//! in large pieces through the client layer's record buffer.
+//! in large pieces through the client layer's record buffer — and, through an `https://`
+//! proxy, rustls over rustls (the origin's TLS inside the proxy's).
 
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
@@ -13,32 +14,32 @@ pub(crate) enum Stream {
     Tls(Box<TlsStream>),
 }
 
-/// rustls over a socket, reading ciphertext in large pieces (see
-/// [`CiphertextBuffer`]); rustls itself only ever writes to
-/// the socket.
+/// rustls over a socket (or over the proxy's rustls), reading ciphertext in large pieces
+/// (see [`CiphertextBuffer`]); rustls itself only ever writes to what is under it.
 pub(crate) struct TlsStream {
     pub(crate) tls: ClientConnection,
-    pub(crate) socket: TcpStream,
+    pub(crate) socket: Stream,
     pub(crate) cipher: CiphertextBuffer,
 }
 
 impl Stream {
+    /// The TCP socket at the bottom.
     pub(crate) fn socket(&self) -> &TcpStream {
         match self {
             Stream::Plain(socket) => socket,
-            Stream::Tls(tls) => &tls.socket,
+            Stream::Tls(tls) => tls.socket.socket(),
         }
     }
 
-    /// Whether received bytes wait inside the TLS layer (ciphertext not yet handed to
-    /// rustls, or plaintext rustls decrypted and nobody read).
+    /// Whether received bytes wait inside a TLS layer (ciphertext not yet handed to rustls,
+    /// or plaintext rustls decrypted and nobody read).
     pub(crate) fn has_buffered(&mut self) -> bool {
         match self {
             Stream::Plain(_) => false,
             Stream::Tls(tls) => {
                 // Processing what rustls holds reads no socket; it only tells what is decrypted.
                 let plaintext = tls.tls.process_new_packets().map_or(true, |state| state.plaintext_bytes_to_read() > 0);
-                !tls.cipher.is_empty() || plaintext
+                !tls.cipher.is_empty() || plaintext || tls.socket.has_buffered()
             }
         }
     }
@@ -79,7 +80,8 @@ impl Write for Stream {
     fn flush(&mut self) -> io::Result<()> {
         match self {
             Stream::Plain(socket) => socket.flush(),
-            Stream::Tls(tls) => tls.send_records(),
+            // Records handed to a proxy's TLS layer still have to leave it.
+            Stream::Tls(tls) => tls.send_records().and_then(|()| tls.socket.flush()),
         }
     }
 }

@@ -40,9 +40,8 @@ impl Transport for BlockingTransport {
         let reused = pooled.is_some();
         let mut conn = match pooled {
             Some(conn) => conn,
-            None => {
-                Conn::open(attempt.key, attempt.config, attempt.tls, Instant::now()).map_err(AttemptError::connect)?
-            }
+            None => Conn::open(attempt.key, attempt.config, attempt.tls, attempt.proxy_tls, Instant::now())
+                .map_err(AttemptError::connect)?,
         };
         conn.pool_limits = attempt.pool_limits;
         // A pooled connection takes this request's read timeout.

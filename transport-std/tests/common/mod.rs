@@ -3,7 +3,11 @@
 #![allow(dead_code)]
 
 pub mod faults;
+pub mod proxy;
 pub mod socks;
+
+#[allow(unused_imports)] // not every test binary uses it
+pub use proxy::ForwardProxy;
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -74,14 +78,7 @@ impl Server {
         key: rustls::pki_types::PrivateKeyDer<'static>,
         script: impl Fn(&Recorded, usize) -> Action + Send + Sync + 'static,
     ) -> Server {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let config = rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .expect("protocol versions")
-            .with_no_client_auth()
-            .with_single_cert(chain, key)
-            .expect("server certificate");
-        Server::start_tls_with(Arc::new(config), script)
+        Server::start_tls_with(server_config(chain, key), script)
     }
 
     /// The same with any rustls server configuration (for example, one requiring client
@@ -273,7 +270,7 @@ fn read_request(stream: &mut (impl Read + Write), buffer: &mut Vec<u8>, connecti
     Some(recorded)
 }
 
-fn fill(stream: &mut impl Read, buffer: &mut Vec<u8>) -> bool {
+pub(crate) fn fill(stream: &mut impl Read, buffer: &mut Vec<u8>) -> bool {
     let mut chunk = [0u8; 8192];
     match stream.read(&mut chunk) {
         Ok(0) | Err(_) => false,
@@ -284,109 +281,24 @@ fn fill(stream: &mut impl Read, buffer: &mut Vec<u8>) -> bool {
     }
 }
 
+/// A rustls server configuration presenting `chain` with `key`.
+pub fn server_config(
+    chain: Vec<rustls::pki_types::CertificateDer<'static>>,
+    key: rustls::pki_types::PrivateKeyDer<'static>,
+) -> Arc<rustls::ServerConfig> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("protocol versions")
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .expect("server certificate");
+    Arc::new(config)
+}
+
 /// A response with a Content-Length body.
 pub fn ok(body: &str) -> Vec<u8> {
     format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}", body.len()).into_bytes()
-}
-
-/// A forward proxy on loopback: `CONNECT` tunnels and absolute-form forwarding, each
-/// client connection spliced to one upstream connection. It records the first request head
-/// of every client connection (the CONNECT, or the first forwarded request).
-pub struct ForwardProxy {
-    pub port: u16,
-    pub heads: Arc<Mutex<Vec<Recorded>>>,
-}
-
-impl ForwardProxy {
-    pub fn start() -> ForwardProxy {
-        ForwardProxy::launch(None)
-    }
-
-    /// A proxy that answers every request with `response` and closes (a refusal).
-    pub fn refusing(response: &'static [u8]) -> ForwardProxy {
-        ForwardProxy::launch(Some(response))
-    }
-
-    fn launch(refusal: Option<&'static [u8]>) -> ForwardProxy {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
-        let port = listener.local_addr().expect("address").port();
-        let heads = Arc::new(Mutex::new(Vec::new()));
-        let log = heads.clone();
-        thread::spawn(move || {
-            for (connection, stream) in listener.incoming().enumerate() {
-                let Ok(client) = stream else { return };
-                let log = log.clone();
-                thread::spawn(move || proxy_connection(client, connection, refusal, &log));
-            }
-        });
-        ForwardProxy { port, heads }
-    }
-
-    pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    pub fn heads(&self) -> Vec<Recorded> {
-        self.heads.lock().expect("log").clone()
-    }
-}
-
-fn proxy_connection(
-    mut client: std::net::TcpStream,
-    connection: usize,
-    refusal: Option<&'static [u8]>,
-    log: &Mutex<Vec<Recorded>>,
-) {
-    let mut buffer = Vec::new();
-    let head_end = loop {
-        if let Some(position) = buffer.windows(4).position(|window| window == b"\r\n\r\n") {
-            break position + 4;
-        }
-        if !fill(&mut client, &mut buffer) {
-            return;
-        }
-    };
-    let recorded =
-        Recorded { head: String::from_utf8_lossy(&buffer[..head_end]).into_owned(), body: Vec::new(), connection };
-    log.lock().expect("log").push(recorded.clone());
-    if let Some(response) = refusal {
-        let _ = client.write_all(response);
-        return;
-    }
-    let mut words = recorded.request_line().split(' ');
-    let (method, target) = (words.next().unwrap_or_default(), words.next().unwrap_or_default());
-    let authority = if method == "CONNECT" {
-        target.to_owned()
-    } else {
-        let rest = target.strip_prefix("http://").unwrap_or(target);
-        let authority = rest.split('/').next().unwrap_or_default();
-        if authority.contains(':') {
-            authority.to_owned()
-        } else {
-            format!("{authority}:80")
-        }
-    };
-    let Ok(mut upstream) = std::net::TcpStream::connect(authority.replace("localhost", "127.0.0.1")) else {
-        let _ = client.write_all(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-        return;
-    };
-    if method == "CONNECT" {
-        buffer.drain(..head_end);
-        if client.write_all(b"HTTP/1.1 200 Connection Established\r\n\r\n").is_err() {
-            return;
-        }
-    }
-    if upstream.write_all(&buffer).is_err() {
-        return;
-    }
-    let (Ok(mut client_reader), Ok(mut upstream_writer)) = (client.try_clone(), upstream.try_clone()) else { return };
-    let forward = thread::spawn(move || {
-        let _ = std::io::copy(&mut client_reader, &mut upstream_writer);
-        let _ = upstream_writer.shutdown(std::net::Shutdown::Write);
-    });
-    let _ = std::io::copy(&mut upstream, &mut client);
-    let _ = client.shutdown(std::net::Shutdown::Both);
-    let _ = forward.join();
 }
 
 pub struct Pki {

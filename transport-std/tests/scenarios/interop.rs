@@ -1,6 +1,7 @@
 //! Interop against real servers that `.ci/interop.sh` installs and starts on loopback:
 //! Python httpbin under gunicorn, nginx (keep-alive, a large file, HTTPS with a local CA),
-//! tinyproxy (a forward proxy), and microsocks (a SOCKS5 proxy, with and without a password).
+//! tinyproxy (a forward proxy, and behind stunnel an `https://` one), and microsocks (a SOCKS5
+//! proxy, with and without a password).
 //! Ignored by plain `cargo test`; `.ci/run` runs them with `--ignored`.
 
 use std::io::Read;
@@ -115,14 +116,15 @@ pub fn nginx_https_with_a_local_ca(t: &dyn Transport) {
     assert_eq!(session.get(&format!("{by_ip}/small.txt")).send_with(t).expect("IP SAN").status(), StatusCode::OK);
 }
 
-pub fn tinyproxy_forwards_and_tunnels(t: &dyn Transport) {
-    let proxy = crate::api::Proxy::parse(&env("TIDINGS_INTEROP_PROXY")).expect("proxy URL");
+/// A session through the proxy the variable names, trusting the interop CA; a plain request
+/// through it reaches httpbin in absolute form, and the proxy keeps its credentials.
+fn through_proxy(t: &dyn Transport, variable: &str) -> Session {
+    let proxy = crate::api::Proxy::parse(&env(variable)).expect("proxy URL");
     let session = Session::builder()
         .proxy(proxy)
         .tls(TlsSettings::default().ca_bundle(env("TIDINGS_INTEROP_CA")))
         .build()
         .expect("session");
-    // Plain HTTP in absolute form; the proxy takes its credentials and forwards the rest.
     let value: Value = session
         .get(&format!("{}/get", env("TIDINGS_INTEROP_HTTPBIN")))
         .send_with(t)
@@ -130,6 +132,11 @@ pub fn tinyproxy_forwards_and_tunnels(t: &dyn Transport) {
         .json()
         .expect("json");
     assert!(value["headers"].get("Proxy-Authorization").is_none(), "{value}");
+    session
+}
+
+pub fn tinyproxy_forwards_and_tunnels(t: &dyn Transport) {
+    let session = through_proxy(t, "TIDINGS_INTEROP_PROXY");
     // HTTPS through CONNECT, verified end to end against nginx.
     let url = format!("{}/small.txt", env("TIDINGS_INTEROP_NGINX_TLS"));
     assert_eq!(session.get(&url).send_with(t).expect("tunnelled").text().expect("text"), "hello from nginx\n");
@@ -182,4 +189,20 @@ pub fn microsocks_carries_http_and_https(t: &dyn Transport) {
         let error = session.get(&http).send_with(t).expect_err("refused");
         assert_eq!(error.kind(), ErrorKind::Connect, "{proxy_url}: {error}");
     }
+}
+
+pub fn stunnel_and_tinyproxy_as_an_https_proxy(t: &dyn Transport) {
+    // Plain HTTP forwarded inside TLS to the proxy.
+    let session = through_proxy(t, "TIDINGS_INTEROP_HTTPS_PROXY");
+    // HTTPS: TLS to nginx inside the CONNECT tunnel inside TLS to the proxy; a large body
+    // checks the layering under load.
+    let url = format!("{}/small.txt", env("TIDINGS_INTEROP_NGINX_TLS"));
+    for round in 0..2 {
+        let response = session.get(&url).send_with(t).expect("tls in tls");
+        assert_eq!(response.reused_connection(), round > 0);
+        assert_eq!(response.text().expect("text"), "hello from nginx\n");
+    }
+    let large = session.get(&format!("{}/large.bin", env("TIDINGS_INTEROP_NGINX_TLS"))).send_with(t).expect("large");
+    let expected = std::fs::read(env("TIDINGS_INTEROP_LARGE")).expect("the file nginx serves");
+    assert!(large.bytes().expect("body") == expected, "the large body arrives intact through both TLS layers");
 }

@@ -114,6 +114,7 @@ macro_rules! scenario_tests {
             proxy::https_tunnels_with_credentials_on_the_connect_only,
             proxy::a_refused_tunnel_is_a_connect_error,
             proxy::no_proxy_per_scheme_settings_and_invalid_proxies,
+            proxy::an_https_proxy_forwards_and_tunnels_inside_its_tls,
             socks::socks5h_carries_http_and_https_with_credentials,
             socks::every_socks_dialect_reaches_the_origin,
             socks::a_socks_proxy_that_fails_says_how,
@@ -133,7 +134,8 @@ macro_rules! scenario_tests {
             interop::nginx_keep_alive_and_a_large_file,
             interop::nginx_https_with_a_local_ca,
             interop::tinyproxy_forwards_and_tunnels,
-            interop::microsocks_carries_http_and_https
+            interop::microsocks_carries_http_and_https,
+            interop::stunnel_and_tinyproxy_as_an_https_proxy
         );
     };
     (@each $transport:expr; $($module:ident :: $name:ident),* $(,)?) => {

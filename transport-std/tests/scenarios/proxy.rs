@@ -1,6 +1,6 @@
 //! Proxies end to end through a forward proxy started by the test (CONNECT tunnels and
-//! absolute-form forwarding): the route the core chooses, and where the proxy's
-//! credentials may appear.
+//! absolute-form forwarding, over plain TCP or TLS): the route the core chooses, and where
+//! the proxy's credentials may appear.
 
 use super::{SendWith, Transport};
 use crate::api::{ErrorKind, NoProxy, Proxy, ProxySetting, ProxySettings, Session, TlsSettings};
@@ -95,4 +95,49 @@ pub fn no_proxy_per_scheme_settings_and_invalid_proxies(t: &dyn Transport) {
     let error = Session::builder().proxies(broken).build().expect("session").get(&origin.url("/")).send_with(t);
     assert_eq!(error.expect_err("invalid proxy").kind(), ErrorKind::InvalidRequest);
     assert_eq!(origin.recorded().len(), 2);
+}
+
+pub fn an_https_proxy_forwards_and_tunnels_inside_its_tls(t: &dyn Transport) {
+    let pki = pki(&["localhost"]);
+    let proxy = ForwardProxy::start_tls(pki.chain.clone(), pki.key.clone_key());
+    let plain = Server::start(|request, _| Action::Respond(ok(request.request_line())));
+    let secure = Server::start_tls(pki.chain.clone(), pki.key.clone_key(), |_, _| Action::Respond(ok("tls in tls")));
+    let proxy_url = format!("https://pu:pp@localhost:{}", proxy.port);
+    let session = Session::builder()
+        .proxy(Proxy::parse(&proxy_url).expect("proxy URL"))
+        .tls(TlsSettings::default().ca_bundle(pki.ca_file.path()))
+        .build()
+        .expect("session");
+
+    // Plain HTTP: forwarded in absolute form inside the TLS to the proxy.
+    let url = plain.url("/p?q=1");
+    assert_eq!(session.get(&url).send_with(t).expect("forwarded").text().expect("text"), format!("GET {url} HTTP/1.1"));
+    assert!(session.get(&url).send_with(t).expect("again").reused_connection(), "the proxy connection is pooled");
+    // HTTPS: CONNECT inside the proxy's TLS, then the origin's TLS inside that.
+    let secure_url = format!("https://localhost:{}/s", secure.port);
+    for round in 0..2 {
+        let response = session.get(&secure_url).send_with(t).expect("tunnelled");
+        assert_eq!(response.reused_connection(), round > 0);
+        assert_eq!(response.text().expect("text"), "tls in tls");
+    }
+    let heads = proxy.heads();
+    assert_eq!(heads.len(), 2, "{heads:?}");
+    assert_eq!(heads[0].request_line(), format!("GET {url} HTTP/1.1"));
+    assert_eq!(heads[1].request_line(), format!("CONNECT localhost:{} HTTP/1.1", secure.port));
+    assert!(heads.iter().all(|head| head.header("proxy-authorization").as_deref() == Some("Basic cHU6cHA=")));
+    assert!(secure.recorded().iter().all(|request| request.header("proxy-authorization").is_none()));
+
+    // The proxy's certificate is verified: against the session's roots by default, which do
+    // not know this CA...
+    let untrusted = Session::builder().proxy(Proxy::parse(&proxy_url).expect("proxy URL")).build().expect("session");
+    let error = untrusted.get(&url).send_with(t).expect_err("unknown CA");
+    assert_eq!(error.kind(), ErrorKind::Tls, "{error}");
+    assert!(error.to_string().contains("the proxy localhost"), "{error}");
+    // ...or against the proxy's own CA setting (urllib3's proxy_ssl_context).
+    let own_ca = Session::builder()
+        .proxy(Proxy::parse(&proxy_url).expect("proxy URL"))
+        .proxy_tls(TlsSettings::default().ca_bundle(pki.ca_file.path()))
+        .build()
+        .expect("session");
+    assert_eq!(own_ca.get(&url).send_with(t).expect("verified by its CA").status(), 200);
 }

@@ -59,7 +59,7 @@ pub const GROUPS: &[(&str, &[OptionHelp])] = &[
         option("--key", "FILE", "the PEM private key of --cert", "tidings --cert me.pem --key me.key https://localhost:8443/get"),
     ]),
     ("Proxies", &[
-        option("--proxy", "URL", "send through this proxy: http://, socks4://, socks4a://, socks5:// or socks5h:// (the proxy resolves names), user:password@ allowed (default: http_proxy, https_proxy, all_proxy, no_proxy)", "tidings --proxy socks5h://127.0.0.1:1080 example.com"),
+        option("--proxy", "URL", "send through this proxy: http://, https:// (TLS to the proxy, verified like the origin), socks4://, socks4a://, socks5:// or socks5h:// (the proxy resolves names), user:password@ allowed (default: http_proxy, https_proxy, all_proxy, no_proxy)", "tidings --proxy socks5h://127.0.0.1:1080 example.com"),
         option("--no-proxy", "", "ignore the proxy environment variables", "tidings --no-proxy localhost:8080/get"),
     ]),
     ("Output", &[
