@@ -1,5 +1,6 @@
 //! Content decoding: gzip (multi-member, `x-gzip`), deflate (zlib, with a raw-deflate
-//! fallback), br and zstd, streaming and bounded.
+//! fallback), br and zstd, streaming and bounded. Every decoder is pure Rust by default
+//! (zlib-rs, brotli-decompressor, ruzstd); the `zstd-c` feature decodes zstd with libzstd.
 //!
 //! Every call writes at most the output buffer it is given, and the decoded total is capped,
 //! so a decompression bomb costs at most the cap.
@@ -13,7 +14,7 @@
 //! |---|---|---|
 //! | gzip, deflate | zlib state and a 32 KiB window (~45 KiB) | RFC 1951's window |
 //! | br | a ring buffer of at most 16 MiB, plus tables (~100 KiB) | RFC 7932's `WBITS` ≤ 24; the large-window extension is refused |
-//! | zstd | a window of at most 8 MiB, plus buffers (~130 KiB) | RFC 9659: HTTP zstd windows are at most 8 MiB; larger ones are refused |
+//! | zstd | a window of at most 8 MiB, plus a block and its input (~260 KiB) | RFC 9659: HTTP zstd windows are at most 8 MiB; larger ones are refused |
 //!
 //! A chain of codings adds a 16 KiB buffer between stages (at most [`MAX_CODINGS`]).
 //! `core/tests/decoder_memory.rs` decodes the worst case of each under a 96 MiB address-space
@@ -432,6 +433,11 @@ impl Stage {
     }
 }
 
+/// zstd in pure Rust: the default.
+#[cfg(all(feature = "zstd", not(feature = "zstd-c")))]
+#[path = "coding/zstd_rust.rs"]
+mod zstd_stage;
+
 #[cfg(feature = "gzip")]
 mod flate {
     use flate2::{Decompress, FlushDecompress, Status};
@@ -587,7 +593,8 @@ mod brotli_stage {
     }
 }
 
-#[cfg(feature = "zstd")]
+/// zstd through libzstd (C), with the `zstd-c` feature.
+#[cfg(feature = "zstd-c")]
 mod zstd_stage {
     use zstd::stream::raw::{Decoder, InBuffer, Operation, OutBuffer};
     use zstd::zstd_safe::DParameter;

@@ -193,3 +193,94 @@ fn a_huge_zstd_window_is_refused() {
     let error = decode(&[Coding::Zstd], &encoded, 1 << 30).expect_err("window too large");
     assert_eq!(error.kind(), ErrorKind::Decode, "{error}");
 }
+
+#[test]
+fn zstd_frames_concatenate_skippable_frames_are_passed_over_and_checksums_checked() {
+    let first = zstd::encode_all(&b"first frame, "[..], 3).expect("zstd");
+    let second = zstd::encode_all(TEXT, 19).expect("zstd");
+    // A skippable frame (RFC 8878 §3.1.2): magic 0x184D2A53, 5 bytes of anything.
+    let skippable = [0x53, 0x2A, 0x4D, 0x18, 5, 0, 0, 0, 1, 2, 3, 4, 5];
+    let stream = [&skippable[..], &first, &skippable, &second].concat();
+    let mut expected = b"first frame, ".to_vec();
+    expected.extend_from_slice(TEXT);
+    for bytewise in [false, true] {
+        let mut decoder = ContentDecoder::new(&[Coding::Zstd], 1 << 20).expect("decoder");
+        assert_eq!(decode_with(&mut decoder, &stream, bytewise).expect("decoded"), expected);
+    }
+
+    let mut encoder = zstd::stream::Encoder::new(Vec::new(), 3).expect("encoder");
+    encoder.include_checksum(true).expect("checksum");
+    encoder.write_all(TEXT).expect("in memory");
+    let mut checked = encoder.finish().expect("in memory");
+    assert_eq!(decode(&[Coding::Zstd], &checked, 1 << 20).expect("checksum matches"), TEXT);
+    let last = checked.len() - 1;
+    checked[last] ^= 0xff;
+    let error = decode(&[Coding::Zstd], &checked, 1 << 20).expect_err("checksum mismatch");
+    assert_eq!(error.kind(), ErrorKind::Decode, "{error}");
+    assert!(error.to_string().contains("checksum"), "{error}");
+
+    // A frame cut short is not a complete body; bytes after a frame that are not one are refused.
+    let cut = &second[..second.len() - 3];
+    assert_eq!(decode(&[Coding::Zstd], cut, 1 << 20).expect_err("truncated").kind(), ErrorKind::Decode);
+    let trailing = [&second[..], b"junk"].concat();
+    assert_eq!(decode(&[Coding::Zstd], &trailing, 1 << 20).expect_err("trailing junk").kind(), ErrorKind::Decode);
+}
+
+#[test]
+fn zstd_large_bodies_decode_through_small_output_buffers() {
+    // Varied enough to need many blocks, some compressed, some not.
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let data: Vec<u8> = (0..(1u32 << 20))
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            b"abcdefgh {}:,\"0123"[(state % 18) as usize]
+        })
+        .collect();
+    let encoded = zstd::encode_all(&data[..], 3).expect("zstd");
+    let mut decoder = ContentDecoder::new(&[Coding::Zstd], 1 << 30).expect("decoder");
+    let mut out = vec![0u8; 16 * 1024];
+    let (mut at, mut decoded) = (0, Vec::new());
+    for _ in 0..100_000 {
+        let (used, written) = decoder.decode(&encoded[at..], &mut out).expect("valid");
+        at += used;
+        decoded.extend_from_slice(&out[..written]);
+        if used == 0 && written == 0 {
+            break;
+        }
+    }
+    assert_eq!(at, encoded.len(), "all input consumed");
+    assert_eq!(decoded.len(), data.len());
+    assert!(decoded == data);
+}
+
+#[test]
+fn zstd_json_megabyte_through_decode_and_finish() {
+    // A megabyte of records, compressible but not uniform.
+    let data: Vec<u8> = (0u64..)
+        .map(|index| format!("{{\"id\":{index},\"key\":\"k{}\",\"on\":{}}},", index * 7919 % 10007, index % 3 == 0))
+        .flat_map(String::into_bytes)
+        .take(1 << 20)
+        .collect();
+    let encoded = zstd::encode_all(&data[..], 3).expect("zstd");
+    let mut decoder = ContentDecoder::new(&[Coding::Zstd], 1 << 30).expect("decoder");
+    let mut out = vec![0u8; 16 * 1024];
+    let (mut at, mut total) = (0, 0);
+    for round in 0..100_000 {
+        let (used, written) = decoder.decode(&encoded[at..], &mut out).expect("valid");
+        at += used;
+        total += written;
+        if used == 0 && written == 0 {
+            break;
+        }
+        assert!(round < 99_999, "no progress: at {at} of {}, {total} decoded", encoded.len());
+    }
+    for _ in 0..1000 {
+        match decoder.finish(&mut out).expect("complete") {
+            0 => break,
+            written => total += written,
+        }
+    }
+    assert_eq!(total, data.len());
+}
