@@ -7,25 +7,11 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use tidings_benches::{chunked_response, content_length_response, httparse_head, tidings_head, API_HEAD};
+use tidings_benches::{
+    chunked_cases, chunked_response, content_length_response, httparse_chunked, httparse_head, tidings_head,
+    tidings_response, API_HEAD,
+};
 use tidings_core::{Body, Config, Connection, Event, Request, ResponseContext, ResponseDecoder};
-
-/// Decodes one whole response; returns body bytes seen.
-fn decode_response(decoder: &mut ResponseDecoder, bytes: &[u8]) -> usize {
-    decoder.start(ResponseContext::default());
-    let mut position = 0;
-    let mut body = 0;
-    loop {
-        match decoder.decode(&bytes[position..]) {
-            Ok((used, Some(Event::Data(data)))) => {
-                body += data.len();
-                position += used;
-            }
-            Ok((_, Some(Event::End))) | Ok((_, None)) | Err(_) => return body,
-            Ok((used, Some(_))) => position += used,
-        }
-    }
-}
 
 fn head(c: &mut Criterion) {
     let mut group = c.benchmark_group("head");
@@ -53,6 +39,23 @@ fn head(c: &mut Criterion) {
     group.finish();
 }
 
+fn chunked(c: &mut Criterion) {
+    let mut group = c.benchmark_group("chunked");
+    let mut decoder = ResponseDecoder::default();
+    for (name, bytes) in chunked_cases() {
+        let body = httparse_chunked(&bytes);
+        assert!(body > 0 && body == tidings_response(&mut decoder, &bytes), "both sides decode {name}");
+        group.throughput(Throughput::Bytes(bytes.len() as u64));
+        group.bench_function(format!("{name}: httparse (baseline)"), |b| {
+            b.iter(|| black_box(httparse_chunked(black_box(&bytes))))
+        });
+        group.bench_function(format!("{name}: tidings ResponseDecoder"), |b| {
+            b.iter(|| black_box(tidings_response(&mut decoder, black_box(&bytes))))
+        });
+    }
+    group.finish();
+}
+
 fn bodies(c: &mut Criterion) {
     let mut group = c.benchmark_group("body");
     let small = chunked_response(1024, 128);
@@ -65,7 +68,7 @@ fn bodies(c: &mut Criterion) {
         ("content-length 1 MiB", &fixed),
     ] {
         group.throughput(Throughput::Bytes(bytes.len() as u64));
-        group.bench_function(name, |b| b.iter(|| black_box(decode_response(&mut decoder, black_box(bytes)))));
+        group.bench_function(name, |b| b.iter(|| black_box(tidings_response(&mut decoder, black_box(bytes)))));
     }
     // The decoder hands out slices without touching the data, so the rows above measure its
     // overhead alone. What a consumer pays, next to a plain memcpy of the same bytes:
@@ -145,5 +148,5 @@ fn exchange(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, head, bodies, exchange);
+criterion_group!(benches, head, chunked, bodies, exchange);
 criterion_main!(benches);

@@ -164,6 +164,7 @@ impl ResponseDecoder {
     /// `None` means more input is needed (every byte given was consumed, or the response is
     /// done and the rest is not part of it). Call again with the unconsumed rest until
     /// `None`. Errors are not sticky here; [`Connection`](crate::Connection) makes them so.
+    #[inline]
     pub fn decode<'a>(&'a mut self, input: &'a [u8]) -> Result<(usize, Option<Event<'a>>), Error> {
         let (used, step) = self.advance(input)?;
         Ok((used, step.map(|step| self.event(step, input))))
@@ -179,6 +180,7 @@ impl ResponseDecoder {
     }
 
     /// Turns a step into the event it stands for.
+    #[inline]
     pub(crate) fn event<'a>(&'a self, step: Step, input: &'a [u8]) -> Event<'a> {
         match step {
             Step::Informational => Event::Informational(&self.head),
@@ -325,11 +327,12 @@ impl ResponseDecoder {
         Ok((used, Some(Step::Head)))
     }
 
+    #[inline]
     fn decode_body(&mut self, input: &[u8]) -> Result<(usize, Option<Step>), Error> {
-        let Some(framing) = self.framing else {
+        let Some(length) = self.framing.as_ref().map(|framing| framing.length) else {
             return Err(ProtocolError::MalformedHead { reason: "body without a head" }.into());
         };
-        let (used, data) = match framing.length {
+        let (used, data) = match length {
             BodyLength::Empty | BodyLength::Tunnel => {
                 self.state = State::Done;
                 return Ok((0, Some(Step::End)));

@@ -264,6 +264,37 @@ proptest! {
     }
 }
 
+proptest! {
+    /// The decoder reads a whole size line at once when it can and byte by byte otherwise;
+    /// on damaged input the two must still agree exactly (same data, same error). Fed whole,
+    /// nearly every line takes the fast path; fed a byte at a time, none does.
+    #[test]
+    fn damaged_chunked_bodies_decode_the_same_whole_and_byte_by_byte(
+        sizes in proptest::collection::vec((1usize..40, 0usize..3, any::<bool>()), 1..6),
+        damage in proptest::collection::vec((any::<prop::sample::Index>(), prop::sample::select(
+            &b"\r\n; \t0fFgG\x00=\"x"[..]), any::<bool>()), 0..4),
+    ) {
+        let mut bytes = Vec::new();
+        for (size, zeros, upper) in &sizes {
+            let digits = if *upper { format!("{size:X}") } else { format!("{size:x}") };
+            bytes.extend_from_slice(format!("{}{digits}\r\n", "0".repeat(*zeros)).as_bytes());
+            bytes.extend(std::iter::repeat_n(b'd', *size));
+            bytes.extend_from_slice(b"\r\n");
+        }
+        bytes.extend_from_slice(b"0\r\nX-T: 1\r\n\r\n");
+        for (at, byte, insert) in &damage {
+            let at = at.index(bytes.len());
+            if *insert {
+                bytes.insert(at, *byte);
+            } else {
+                bytes[at] = *byte;
+            }
+        }
+        let every_byte: Vec<usize> = (1..bytes.len()).collect();
+        prop_assert_eq!(dechunk(&bytes, &[]), dechunk(&bytes, &every_byte));
+    }
+}
+
 /// Applies `chain` in order, as a server would list it in Content-Encoding.
 #[cfg(all(feature = "gzip", feature = "brotli", feature = "zstd"))]
 fn encode(body: &[u8], chain: &[Coding]) -> Vec<u8> {
