@@ -4,7 +4,8 @@
 #   start_nginx DIR PORT MIB [TLS_PORT]
 #       serves DIR/www/small.txt and DIR/www/large.bin (MIB MiB of random bytes) with
 #       keep-alive on PORT, and over HTTPS on TLS_PORT with DIR/server.pem and DIR/server.key;
-#       its PID is in DIR/nginx.pid.
+#       its PID is in DIR/nginx.pid. NGINX_CONNECTIONS (default 1024) sets its
+#       worker_connections, with twice that many file descriptors.
 
 #   make_certificates DIR          a CA (DIR/ca.pem) and a server certificate for localhost and
 #                                  127.0.0.1 (DIR/server.pem, DIR/server.key), with openssl
@@ -31,13 +32,14 @@ start_nginx() {
   head -c $((mib * 1024 * 1024)) /dev/urandom > "$work/www/large.bin"
   chmod 644 "$work/www/"*
   if [ -n "$tls_port" ]; then
-    tls_server="server { listen 127.0.0.1:$tls_port ssl; ssl_certificate $work/server.pem; ssl_certificate_key $work/server.key; root $work/www; }"
+    tls_server="server { listen 127.0.0.1:$tls_port ssl backlog=16384; ssl_certificate $work/server.pem; ssl_certificate_key $work/server.key; root $work/www; }"
   fi
   cat > "$work/nginx.conf" <<CONF
 worker_processes 1;
+worker_rlimit_nofile $(( 2 * ${NGINX_CONNECTIONS:-1024} ));
 pid $work/nginx.pid;
 error_log $work/logs/error.log;
-events { worker_connections 1024; }
+events { worker_connections ${NGINX_CONNECTIONS:-1024}; }
 http {
   access_log off;
   keepalive_timeout 60s;
@@ -48,7 +50,7 @@ http {
   fastcgi_temp_path $work/tmp_fastcgi;
   uwsgi_temp_path $work/tmp_uwsgi;
   scgi_temp_path $work/tmp_scgi;
-  server { listen 127.0.0.1:$port backlog=4096; root $work/www; }
+  server { listen 127.0.0.1:$port backlog=16384; root $work/www; }
   $tls_server
 }
 CONF

@@ -3,13 +3,19 @@
 # file and a 100 MiB file, keep-alive), runs the `loopback` bench (tidings-std against the
 # blocking peers; `TIDINGS_BENCH=concurrent` runs tidings-mio against the async peers) with
 # every client in the same run, and stops nginx (only the process it started, by PID). The
-# nginx setup is shared with .ci/interop.sh through .ci/nginx.sh.
+# nginx setup is shared with .ci/interop.sh through .ci/nginx.sh. `TIDINGS_BENCH=scale` runs
+# the scale bench (10,000 in flight): nginx gets 24,000 worker connections and the bench the
+# most file descriptors this shell may open.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . .ci/nginx.sh
 work=$(mktemp -d)
 trap '[ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null; rm -rf "$work"' EXIT
 port=$(free_port); tls_port=$(free_port)
+if [ "${TIDINGS_BENCH:-}" = scale ]; then
+  export NGINX_CONNECTIONS=24000
+  ulimit -n "$(ulimit -Hn)"
+fi
 make_certificates "$work"
 start_nginx "$work" "$port" 100 "$tls_port"
 sleep 0.5

@@ -8,10 +8,12 @@
 //! user + system time (`/proc/self/stat`); ratios are to tidings-mio.
 #![allow(missing_docs)]
 
-use std::sync::Arc;
 use std::time::Instant;
 
-use tidings_benches::peers::{cpu_time, hyper_connector, hyper_get, report, resident, Failure, HyperClient, Measured};
+use tidings_benches::peers::{
+    cpu_time, hyper_connector, hyper_get, loopback, mio_client, mio_in_flight, report, resident, tasks_in_flight,
+    Failure, HyperClient, Loopback, Measured,
+};
 
 const IN_FLIGHT: usize = 64;
 
@@ -44,23 +46,7 @@ impl Client for Mio {
                 }
             }
         }
-        // IN_FLIGHT at a time, as the peers' workers do: a new request for each completion.
-        let mut sent = 0;
-        while sent < requests.min(IN_FLIGHT) {
-            client.send(client.get(url).build()?);
-            sent += 1;
-        }
-        let mut done = 0;
-        while done < requests {
-            let Some(completion) = client.completions(None).next() else { break };
-            total += completion.result?.bytes()?.len();
-            done += 1;
-            if sent < requests {
-                client.send(client.get(url).build()?);
-                sent += 1;
-            }
-        }
-        Ok(total)
+        mio_in_flight(client, url, requests, IN_FLIGHT)
     }
 }
 
@@ -77,7 +63,7 @@ impl Client for Reqwest {
     fn run(&mut self, url: &str, requests: usize) -> Result<usize, Failure> {
         let client = self.client.clone();
         let url = url.to_owned();
-        self.runtime.block_on(in_flight(requests, move || {
+        self.runtime.block_on(tasks_in_flight(requests, IN_FLIGHT, move || {
             let (client, url) = (client.clone(), url.clone());
             async move {
                 let mut response = client.get(&url).send().await?;
@@ -104,41 +90,11 @@ impl Client for Hyper {
     fn run(&mut self, url: &str, requests: usize) -> Result<usize, Failure> {
         let uri: hyper::Uri = url.parse()?;
         let client = self.client.clone();
-        self.runtime.block_on(in_flight(requests, move || {
+        self.runtime.block_on(tasks_in_flight(requests, IN_FLIGHT, move || {
             let (client, uri) = (client.clone(), uri.clone());
             hyper_get(client, uri)
         }))
     }
-}
-
-/// Runs `requests` calls of `call`, `IN_FLIGHT` tasks at a time, on the current runtime.
-async fn in_flight<F, Fut>(requests: usize, call: F) -> Result<usize, Failure>
-where
-    F: Fn() -> Fut + Clone + 'static,
-    Fut: std::future::Future<Output = Result<usize, Failure>> + 'static,
-{
-    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let local = tokio::task::LocalSet::new();
-    let mut workers = Vec::new();
-    for _ in 0..IN_FLIGHT.min(requests) {
-        let (next, call) = (next.clone(), call.clone());
-        workers.push(local.spawn_local(async move {
-            let mut total = 0;
-            while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < requests {
-                total += call().await?;
-            }
-            Ok::<usize, Failure>(total)
-        }));
-    }
-    local
-        .run_until(async move {
-            let mut total = 0;
-            for worker in workers {
-                total += worker.await??;
-            }
-            Ok(total)
-        })
-        .await
 }
 
 /// Fresh clients, each allowed `connections` connections to the host, trusting only `ca`
@@ -202,15 +158,7 @@ fn measure(client: &mut dyn Client, url: &str, requests: usize, rounds: usize) -
 }
 
 fn memory_per_connection(url: &str, count: usize, ca: Option<&str>) -> Result<(f64, f64), Failure> {
-    let mut tls = tidings_std::TlsSettings::default();
-    if let Some(path) = ca {
-        tls = tls.ca_bundle(path);
-    }
-    let session = tidings_std::Session::builder()
-        .pool_limits(tidings_std::PoolLimits { max_idle_per_host: count, max_idle: count })
-        .tls(tls)
-        .build()?;
-    let mut client = tidings_mio::Client::builder(session).max_in_flight(count).max_per_host(count).build()?;
+    let mut client = mio_client(count, ca)?;
     // Warm the allocator and TLS configuration with one connection first.
     let id = client.send(client.get(url).build()?);
     client.wait(id)?.bytes()?;
@@ -227,12 +175,7 @@ fn memory_per_connection(url: &str, count: usize, ca: Option<&str>) -> Result<(f
 }
 
 fn main() -> Result<(), Failure> {
-    let Ok(base) = std::env::var("TIDINGS_BENCH_URL") else {
-        println!("TIDINGS_BENCH_URL is not set: run `TIDINGS_BENCH=concurrent bash benches/loopback.sh`");
-        return Ok(());
-    };
-    let requests: usize = std::env::var("TIDINGS_BENCH_REQUESTS").ok().and_then(|n| n.parse().ok()).unwrap_or(20_000);
-    let tls = std::env::var("TIDINGS_BENCH_TLS_URL").ok().zip(std::env::var("TIDINGS_BENCH_CA").ok());
+    let Some(Loopback { base, requests, tls }) = loopback("concurrent") else { return Ok(()) };
     let mut origins = vec![(base, None, "")];
     if let Some((tls_base, ca)) = &tls {
         origins.push((tls_base.clone(), Some(ca.clone()), ", TLS"));

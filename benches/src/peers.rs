@@ -106,3 +106,98 @@ pub fn hyper_connector(ca: Option<&str>) -> Result<HyperConnector, Failure> {
         .enable_http1()
         .wrap_connector(http))
 }
+
+/// Runs `requests` GETs of `url` on tidings-mio with `in_flight` at once, as the async peers'
+/// workers do: a new request for each completion, each small body read whole. Returns the body
+/// bytes read.
+pub fn mio_in_flight(
+    client: &mut tidings_mio::Client,
+    url: &str,
+    requests: usize,
+    in_flight: usize,
+) -> Result<usize, Failure> {
+    let mut total = 0;
+    let mut sent = 0;
+    while sent < requests.min(in_flight) {
+        client.send(client.get(url).build()?);
+        sent += 1;
+    }
+    let mut done = 0;
+    while done < requests {
+        let Some(completion) = client.completions(None).next() else { break };
+        total += completion.result?.bytes()?.len();
+        done += 1;
+        if sent < requests {
+            client.send(client.get(url).build()?);
+            sent += 1;
+        }
+    }
+    Ok(total)
+}
+
+/// Runs `requests` calls of `call`, `in_flight` tasks at a time, on the current runtime (each
+/// task takes the next request when its last one ends). Returns the sum of what they return.
+pub async fn tasks_in_flight<F, Fut>(requests: usize, in_flight: usize, call: F) -> Result<usize, Failure>
+where
+    F: Fn() -> Fut + Clone + 'static,
+    Fut: std::future::Future<Output = Result<usize, Failure>> + 'static,
+{
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let next = std::sync::Arc::new(AtomicUsize::new(0));
+    let local = tokio::task::LocalSet::new();
+    let mut workers = Vec::new();
+    for _ in 0..in_flight.min(requests) {
+        let (next, call) = (next.clone(), call.clone());
+        workers.push(local.spawn_local(async move {
+            let mut total = 0;
+            while next.fetch_add(1, Ordering::Relaxed) < requests {
+                total += call().await?;
+            }
+            Ok::<usize, Failure>(total)
+        }));
+    }
+    local
+        .run_until(async move {
+            let mut total = 0;
+            for worker in workers {
+                total += worker.await??;
+            }
+            Ok(total)
+        })
+        .await
+}
+
+/// A tidings-mio client allowed `connections` connections to the host (and as many idle in
+/// its pool), trusting only the CA in `ca` for HTTPS when given.
+pub fn mio_client(connections: usize, ca: Option<&str>) -> Result<tidings_mio::Client, Failure> {
+    let mut tls = tidings_std::TlsSettings::default();
+    if let Some(path) = ca {
+        tls = tls.ca_bundle(path);
+    }
+    let session = tidings_std::Session::builder()
+        .pool_limits(tidings_std::PoolLimits { max_idle_per_host: connections, max_idle: connections })
+        .tls(tls)
+        .build()?;
+    Ok(tidings_mio::Client::builder(session).max_in_flight(connections).max_per_host(connections).build()?)
+}
+
+/// What `benches/loopback.sh` hands a bench through the environment.
+pub struct Loopback {
+    /// The plain origin (`TIDINGS_BENCH_URL`).
+    pub base: String,
+    /// Requests per scenario (`TIDINGS_BENCH_REQUESTS`, default 20,000).
+    pub requests: usize,
+    /// The TLS origin and the CA file that signed its certificate, when given.
+    pub tls: Option<(String, String)>,
+}
+
+/// The loopback setup, or `None` (after saying how to run the bench) outside the script.
+pub fn loopback(bench: &str) -> Option<Loopback> {
+    let Ok(base) = std::env::var("TIDINGS_BENCH_URL") else {
+        println!("TIDINGS_BENCH_URL is not set: run `TIDINGS_BENCH={bench} bash benches/loopback.sh`");
+        return None;
+    };
+    let requests = std::env::var("TIDINGS_BENCH_REQUESTS").ok().and_then(|n| n.parse().ok()).unwrap_or(20_000);
+    let tls = std::env::var("TIDINGS_BENCH_TLS_URL").ok().zip(std::env::var("TIDINGS_BENCH_CA").ok());
+    Some(Loopback { base, requests, tls })
+}

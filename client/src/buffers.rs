@@ -1,11 +1,15 @@
 //! Buffer sizes and the read buffer's bookkeeping, the same for every transport.
 //!
 //! Small buffers that grow on demand and are kept with pooled connections: a connection
-//! starts with 8 KiB for reading, doubles while reads fill it, up to 256 KiB; large bodies
+//! starts with 2 KiB for reading, doubles while reads fill it, up to 256 KiB; large bodies
 //! are read straight into a reader's buffer when it holds at least [`DIRECT_READ`] bytes.
 
-/// The read buffer a new connection starts with.
-pub const INITIAL_READ: usize = 8 * 1024;
+/// The read buffer a new connection starts with: a small response's head and body in one
+/// read, and no more, since every connection holds one (and a safe `read` needs it zeroed,
+/// so all of it is resident). At 10,000 connections in flight, starting at 8 KiB cost each
+/// connection 6 KiB more than this (BENCHMARKS.md, "Scale"); a larger response grows the
+/// buffer once, and the pooled connection keeps the larger one.
+pub const INITIAL_READ: usize = 2 * 1024;
 /// The largest the read buffer grows (64 KiB reads reach ~1.8 GB/s on loopback, 256 KiB
 /// reads the server's limit; see BENCHMARKS.md).
 pub const LARGEST_READ: usize = 256 * 1024;

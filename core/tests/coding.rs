@@ -284,3 +284,31 @@ fn zstd_json_megabyte_through_decode_and_finish() {
     }
     assert_eq!(total, data.len());
 }
+
+#[test]
+fn decode_into_delivers_exactly_up_to_the_cap_for_identity_and_codings() {
+    let body = vec![b'x'; 1000];
+    let gzip = {
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(&body).expect("in memory");
+        encoder.finish().expect("in memory")
+    };
+    for (codings, input) in [(&[][..], &body), (&[Coding::Gzip][..], &gzip)] {
+        // At the cap exactly: all of it, in pieces or whole.
+        for piece in [1, 7, input.len()] {
+            let mut decoder = ContentDecoder::new(codings, 1000).expect("decoder");
+            let mut out = Vec::new();
+            for part in input.chunks(piece) {
+                decoder.decode_into(part, &mut out).expect("within the cap");
+            }
+            decoder.finish_into(&mut out).expect("complete");
+            assert_eq!(out, body, "{codings:?}, pieces of {piece}");
+        }
+        // One byte under the body's size: the first 999 bytes, then a too_large error.
+        let mut decoder = ContentDecoder::new(codings, 999).expect("decoder");
+        let mut out = Vec::new();
+        let error = decoder.decode_into(input, &mut out).and_then(|()| decoder.finish_into(&mut out));
+        assert_eq!(error.expect_err("over the cap").kind(), ErrorKind::TooLarge, "{codings:?}");
+        assert_eq!(out.len(), 999, "{codings:?}");
+    }
+}

@@ -99,6 +99,8 @@ pub(crate) struct Conn {
     pub(crate) write_failed: Option<io::Error>,
     /// The task the connection works for, if any.
     pub(crate) task: Option<u64>,
+    /// In the pool's idle set (so a close must take it out of there too).
+    pub(crate) pooled: bool,
     /// Whether the connection has carried an exchange before (came from the pool).
     pub(crate) reused: bool,
     /// The core must be fed again (even with no new bytes): it may hold the body's end.
@@ -154,6 +156,7 @@ impl Conn {
             eof: false,
             write_failed: None,
             task: None,
+            pooled: false,
             reused: false,
             feed_pending: false,
             readable: true,

@@ -701,8 +701,6 @@ impl Client {
 
 impl Drop for Client {
     fn drop(&mut self) {
-        for slot in self.conns.slots() {
-            self.close_conn(slot);
-        }
+        self.conns.close_all(&self.registry, &mut self.timers);
     }
 }
