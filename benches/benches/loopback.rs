@@ -5,7 +5,8 @@
 //! `TIDINGS_BENCH_URL` set. Scenarios: (a) sequential small GETs over one kept-alive
 //! connection, (b) one large download, (c) a new connection per request. Each reports
 //! requests per second and client CPU time per request (this process's user + system time,
-//! from /proc/self/stat), and the ratio to tidings.
+//! from /proc/self/stat), and the ratio to tidings. Scenario (a) also runs the floor: a
+//! hand-written exchange over a socket. `TIDINGS_BENCH_SCENARIOS=a` runs (a) alone.
 #![allow(missing_docs)]
 
 use std::io::Read;
@@ -71,15 +72,73 @@ impl Client for Hyper {
     }
 }
 
-fn drain(reader: &mut impl Read) -> std::io::Result<usize> {
-    let mut buffer = vec![0u8; 256 * 1024];
-    let mut total = 0;
-    loop {
-        match reader.read(&mut buffer)? {
-            0 => return Ok(total),
-            count => total += count,
+/// The floor: a hand-written exchange over one kept-alive `TcpStream` (TCP_NODELAY, as every
+/// client here): the request's bytes written whole, the response read until httparse finds
+/// its head and the `Content-Length` body is in. No URL parsing, no header checks, no
+/// framing rules, no timeouts, no pool: what any client must at least pay.
+struct Floor {
+    stream: Option<std::net::TcpStream>,
+    buffer: Vec<u8>,
+}
+
+impl Client for Floor {
+    fn name(&self) -> &'static str {
+        "floor: hand-written exchange"
+    }
+    fn get(&mut self, url: &str) -> Result<usize, Failure> {
+        use std::io::Write as _;
+        let rest = url.strip_prefix("http://").ok_or("the floor speaks plain HTTP only")?;
+        let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+        if self.stream.is_none() {
+            let stream = std::net::TcpStream::connect(authority)?;
+            stream.set_nodelay(true)?;
+            self.stream = Some(stream);
+        }
+        let stream = self.stream.as_mut().ok_or("no stream")?;
+        stream.write_all(format!("GET {path} HTTP/1.1\r\nHost: {authority}\r\n\r\n").as_bytes())?;
+        let mut filled = 0;
+        loop {
+            if filled == self.buffer.len() {
+                self.buffer.resize(self.buffer.len() * 2, 0);
+            }
+            let count = stream.read(&mut self.buffer[filled..])?;
+            if count == 0 {
+                return Err("closed early".into());
+            }
+            filled += count;
+            let mut headers = [httparse::EMPTY_HEADER; 32];
+            let mut response = httparse::Response::new(&mut headers);
+            if let httparse::Status::Complete(head) = response.parse(&self.buffer[..filled])? {
+                let length = response
+                    .headers
+                    .iter()
+                    .find(|header| header.name.eq_ignore_ascii_case("content-length"))
+                    .and_then(|header| std::str::from_utf8(header.value).ok()?.parse::<usize>().ok())
+                    .ok_or("no Content-Length")?;
+                if filled >= head + length {
+                    return Ok(length);
+                }
+            }
         }
     }
+}
+
+/// Reads a body to its end into one buffer kept for the whole run (a fresh zeroed 256 KiB
+/// per call cost more than the exchange itself: a 256 KiB memset per request, measured with
+/// callgrind, charged to the clients that read through it).
+fn drain(reader: &mut impl Read) -> std::io::Result<usize> {
+    thread_local! {
+        static BUFFER: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0u8; 256 * 1024]);
+    }
+    BUFFER.with_borrow_mut(|buffer| {
+        let mut total = 0;
+        loop {
+            match reader.read(buffer)? {
+                0 => return Ok(total),
+                count => total += count,
+            }
+        }
+    })
 }
 
 /// Fresh clients; with `pooled == false` each keeps no connection between requests. With a
@@ -117,12 +176,19 @@ fn clients(pooled: bool, ca: Option<&str>) -> Result<Vec<Box<dyn Client>>, Failu
         .pool_max_idle_per_host(keep)
         .build(connector);
 
-    Ok(vec![
+    let clients: Vec<Box<dyn Client>> = vec![
         Box::new(Tidings(tidings)),
         Box::new(Ureq(ureq_config.build().into())),
         Box::new(ReqwestBlocking(reqwest.build()?)),
         Box::new(Hyper { runtime, client: hyper }),
-    ])
+    ];
+    Ok(only(clients))
+}
+
+/// `TIDINGS_BENCH_ONLY=floor` keeps the clients whose name contains it (for profiling).
+fn only(clients: Vec<Box<dyn Client>>) -> Vec<Box<dyn Client>> {
+    let only = std::env::var("TIDINGS_BENCH_ONLY").unwrap_or_default();
+    clients.into_iter().filter(|client| client.name().contains(&only)).collect()
 }
 
 fn measure(client: &mut dyn Client, url: &str, requests: usize) -> Result<Measured, Failure> {
@@ -151,10 +217,14 @@ fn main() -> Result<(), Failure> {
     let large = format!("{base}/large.bin");
 
     let mut results = Vec::new();
-    for mut client in clients(true, None)? {
+    let floor: Box<dyn Client> = Box::new(Floor { stream: None, buffer: vec![0; 4096] });
+    for mut client in only(clients(true, None)?.into_iter().chain([floor]).collect()) {
         results.push(measure(client.as_mut(), &small, requests)?);
     }
     report(&format!("(a) {requests} sequential small GETs over one kept-alive connection"), &results, false);
+    if std::env::var("TIDINGS_BENCH_SCENARIOS").is_ok_and(|scenarios| scenarios == "a") {
+        return Ok(());
+    }
 
     let mut results = Vec::new();
     for mut client in clients(true, None)? {

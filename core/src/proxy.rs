@@ -225,6 +225,9 @@ impl NoProxy {
 
     /// Whether `url` is reached directly.
     pub fn matches(&self, url: &Url) -> bool {
+        if self.entries.is_empty() {
+            return false;
+        }
         let port = url.port_or_known_default();
         let host = match url.host() {
             Some(Host::Domain(domain)) => domain.trim_end_matches('.').to_ascii_lowercase(),
@@ -385,6 +388,11 @@ impl ProxySettings {
             "https" => &self.https,
             _ => &ProxySetting::Direct,
         };
+        // Direct either way: no need to look at NO_PROXY (it formatted and parsed the host on
+        // every request: 3,400 instructions of a small request's 27,600).
+        if let ProxySetting::Direct = setting {
+            return Ok(Route::Direct);
+        }
         if self.no_proxy.matches(url) {
             return Ok(Route::Direct);
         }
