@@ -10,7 +10,7 @@
 //! or a 304) or the peer's close makes it unusable, so one response can never answer another
 //! request (response smuggling, desync).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::time::Instant;
 use tidings_core::proxy::ProxyKind;
 use tidings_core::socks::SocksVersion;
@@ -150,10 +150,13 @@ pub fn drain_before_reuse(framing: Option<Framing>) -> bool {
 }
 
 /// Idle connections (or whatever a transport keeps for them: `tidings-mio` keeps slot
-/// numbers) by key, most recently returned last, within [`PoolLimits`].
+/// numbers) by key, most recently returned last, within [`PoolLimits`]. Each key's list is a
+/// deque: reuse takes the newest from the back, and the ones that leave on their own (expired,
+/// or closed by the server) are mostly the oldest, found first from the front and taken out
+/// without shifting the rest.
 #[derive(Debug)]
 pub struct IdleSet<T> {
-    by_key: HashMap<PoolKey, Vec<Idle<T>>>,
+    by_key: HashMap<PoolKey, VecDeque<Idle<T>>>,
     count: usize,
 }
 
@@ -183,7 +186,7 @@ impl<T> IdleSet<T> {
         if idle.len() >= limits.max_idle_per_host {
             return Err(item);
         }
-        idle.push(Idle { item, since: now });
+        idle.push_back(Idle { item, since: now });
         self.count += 1;
         Ok(())
     }
@@ -191,7 +194,7 @@ impl<T> IdleSet<T> {
     /// The most recently returned item for `key` (the least likely to have been closed by
     /// the server), with when it went idle.
     pub fn take(&mut self, key: &PoolKey) -> Option<(T, Instant)> {
-        let idle = self.by_key.get_mut(key)?.pop()?;
+        let idle = self.by_key.get_mut(key)?.pop_back()?;
         self.count -= 1;
         Some((idle.item, idle.since))
     }
@@ -201,7 +204,7 @@ impl<T> IdleSet<T> {
         let idle = self.by_key.get_mut(key)?;
         let position = idle.iter().position(|entry| matches(&entry.item))?;
         self.count -= 1;
-        Some(idle.remove(position).item)
+        idle.remove(position).map(|entry| entry.item)
     }
 
     /// Idle items held now.
@@ -309,6 +312,25 @@ mod tests {
         assert_eq!(idle.remove(&key("a"), |item| *item == 1), Some(1));
         assert_eq!(idle.take(&key("a")), None);
         assert_eq!(idle.drain().collect::<Vec<_>>(), [4]);
+        assert!(idle.is_empty());
+    }
+
+    #[test]
+    fn removing_keeps_the_order_of_the_rest() {
+        let now = Instant::now();
+        let limits = PoolLimits { max_idle_per_host: 8, max_idle: 8 };
+        let mut idle = IdleSet::default();
+        for item in 1..=5 {
+            assert_eq!(idle.put(&key("a"), item, limits, now), Ok(()));
+        }
+        // The oldest (an expiry), one in the middle, and one that is not there.
+        assert_eq!(idle.remove(&key("a"), |item| *item == 1), Some(1));
+        assert_eq!(idle.remove(&key("a"), |item| *item == 3), Some(3));
+        assert_eq!(idle.remove(&key("a"), |item| *item == 9), None);
+        assert_eq!(idle.remove(&key("b"), |_| true), None);
+        assert_eq!(idle.len(), 3);
+        let taken: Vec<_> = std::iter::from_fn(|| idle.take(&key("a")).map(|(item, _)| item)).collect();
+        assert_eq!(taken, [5, 4, 2], "newest first");
         assert!(idle.is_empty());
     }
 
