@@ -1,5 +1,7 @@
 //! The content decoders on arbitrary input: never panic, never exceed the cap, and deliver
-//! the same bytes whatever the input split and output buffer size.
+//! the same bytes whatever the input split and output buffer size, and whether the caller
+//! decodes into its own buffer or appends to a body (`decode_into`, which takes identity
+//! bodies on a path of its own: exactly the bytes, up to the cap).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -19,7 +21,43 @@ fuzz_target!(|data: &[u8]| {
     if let (Ok(whole), Ok(split)) = (&whole, &split) {
         assert_eq!(whole, split);
     }
+    let piece = usize::from(control >> 5) + 1;
+    if let (Ok(whole), Ok(appended)) = (&whole, &append(&chain, bytes, piece, LIMIT)) {
+        assert_eq!(whole, appended);
+    }
+    // Identity under a small cap: the bytes themselves, or exactly the cap's worth and then
+    // a too_large error.
+    const CAP: usize = 64;
+    let mut decoder = ContentDecoder::new(&[], CAP as u64).expect("identity");
+    let mut body = Vec::new();
+    let mut result = Ok(());
+    for piece in bytes.chunks(piece) {
+        result = decoder.decode_into(piece, &mut body);
+        if result.is_err() {
+            break;
+        }
+    }
+    let result = result.and_then(|()| decoder.finish_into(&mut body));
+    if bytes.len() <= CAP {
+        assert!(result.is_ok());
+        assert_eq!(body, bytes);
+    } else {
+        assert_eq!(result.expect_err("over the cap").kind(), tidings_core::ErrorKind::TooLarge);
+        assert_eq!(body, &bytes[..CAP]);
+    }
 });
+
+/// The same through `decode_into` and `finish_into`, in pieces of `piece` bytes.
+fn append(chain: &[Coding], bytes: &[u8], piece: usize, limit: u64) -> Result<Vec<u8>, tidings_core::Error> {
+    let mut decoder = ContentDecoder::new(chain, limit)?;
+    let mut body = Vec::new();
+    for piece in bytes.chunks(piece) {
+        decoder.decode_into(piece, &mut body)?;
+        assert!(body.len() as u64 <= limit);
+    }
+    decoder.finish_into(&mut body)?;
+    Ok(body)
+}
 
 fn decode(chain: &[Coding], bytes: &[u8], piece: usize, out_size: usize) -> Result<Vec<u8>, tidings_core::Error> {
     let mut decoder = ContentDecoder::new(chain, LIMIT)?;
