@@ -16,8 +16,8 @@ use crate::conn::Conn;
 use crate::timers::{Timer, Timers};
 
 pub(crate) struct Connections {
-    /// Boxed: a `Conn` is over a kilobyte, and a slot table grown by doubling would hold up
-    /// to twice that per connection (measured: 2 KiB of 11 per connection at 10,000).
+    /// Boxed: a `Conn` is over a kilobyte, and a slot table grown by doubling holds up to
+    /// twice as many places as connections, each the size of a `Conn` if unboxed.
     conns: Vec<Option<Box<Conn>>>,
     free: Vec<usize>,
     serial: u64,

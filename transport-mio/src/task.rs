@@ -101,7 +101,8 @@ impl Task {
 #[derive(Default)]
 pub(crate) struct Tasks {
     /// Boxed: a `Task` is over a kilobyte, and a hash table holds up to twice as many places as
-    /// entries (measured: 3.3 KiB per request in flight at 1,000, unboxed).
+    /// entries (`valgrind --tool=massif`: the unboxed table was 3.3 KiB per request in flight
+    /// at 1,000).
     map: ByIdMap<Box<Task>>,
     next_id: u64,
 }
