@@ -7,6 +7,9 @@
 #
 #   bash fuzz/campaign.sh                 # every target, 30 minutes each
 #   SECONDS_EACH=60 bash fuzz/campaign.sh socks split
+#
+# Never stop (SIGSTOP) a running target to free the machine: libFuzzer counts the stopped
+# time against the input it was running and reports a false timeout (FUZZING.md).
 set -uo pipefail
 cd "$(dirname "$0")"
 logs=${LOGS:-/tmp/tidings-fuzz}
