@@ -38,14 +38,14 @@ impl Served {
             command.arg("--tls");
         }
         let mut child = command.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("tidings serve runs");
+        // Read the banner to its end, so the server never writes into a closed pipe.
         let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
         let first = lines.next().and_then(Result::ok).unwrap_or_default();
         let base = first.split_whitespace().find(|word| word.contains("://")).unwrap_or_default().to_owned();
         assert!(!base.is_empty(), "no address in {first:?}");
-        let ca = tls.then(|| {
-            let second = lines.next().and_then(Result::ok).unwrap_or_default();
-            second.split_whitespace().find(|word| word.ends_with(".pem")).unwrap_or_default().to_owned()
-        });
+        let second = lines.next().and_then(Result::ok).unwrap_or_default();
+        let ca =
+            tls.then(|| second.split_whitespace().find(|word| word.ends_with(".pem")).unwrap_or_default().to_owned());
         Served { child, base, ca }
     }
 

@@ -36,14 +36,20 @@ pub fn run(mut parser: lexopt::Parser) -> Result<ExitCode, Usage> {
     let server = tidings_httpbin::Server::start_on(port, tls)
         .map_err(|error| Usage::new(format!("cannot listen on 127.0.0.1:{port}: {error}")).at(Some("--port".into())))?;
     let base = server.url("");
-    println!("serving httpbin on {base} (Ctrl-C stops it)");
+    let mut banner = format!("serving httpbin on {base} (Ctrl-C stops it)\n");
     if let Some(pem) = server.ca_pem() {
         let path = std::env::temp_dir().join(format!("tidings-httpbin-ca-{}.pem", server.address().port()));
         std::fs::write(&path, pem).map_err(|error| Usage::new(format!("cannot write the CA certificate: {error}")))?;
-        println!("its certificate's CA: {} (tidings --cacert {} {base}/get)", path.display(), path.display());
+        banner +=
+            &format!("its certificate's CA: {} (tidings --cacert {} {base}/get)\n", path.display(), path.display());
     } else {
-        println!("try: tidings {base}/get");
+        banner += &format!("try: tidings {base}/get\n");
     }
+    // One write, and no panic if nobody reads it any more (a closed pipe): `println!` would
+    // take the server down with it.
+    let mut stdout = std::io::stdout().lock();
+    let _ = std::io::Write::write_all(&mut stdout, banner.as_bytes()).and_then(|()| std::io::Write::flush(&mut stdout));
+    drop(stdout);
     server.wait();
     Ok(ExitCode::SUCCESS)
 }
