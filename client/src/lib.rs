@@ -75,6 +75,7 @@ mod session;
 mod settings;
 pub mod tls;
 mod transport;
+mod urls;
 pub mod wire;
 
 pub use attempt::{Attempt, AttemptError, Failure};

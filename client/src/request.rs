@@ -81,7 +81,7 @@ impl RequestBuilder {
         let url = if url.bytes().any(|byte| byte < 0x20 || byte == 0x7f) {
             Err(invalid("it contains a control character (CR, LF, NUL, tab, …)".to_owned()))
         } else {
-            match Url::parse(url) {
+            match crate::urls::parse(url) {
                 Err(error) => Err(invalid(format!("{error}{}", scheme_hint(url)))),
                 // `localhost:8080/get` parses, with "localhost" as its scheme.
                 Ok(parsed) if !matches!(parsed.scheme(), "http" | "https") && !scheme_hint(url).is_empty() => {
