@@ -14,7 +14,7 @@ use crate::pool::Pool;
 
 pub(crate) struct BodyReader {
     pool: Arc<Pool>,
-    conn: Option<Conn>,
+    conn: Option<Box<Conn>>,
     decoder: Option<ContentDecoder>,
     /// Received body bytes not yet decoded, as a range of the connection's buffer.
     pending: Range<usize>,
@@ -30,7 +30,7 @@ impl BodyReader {
     /// The body of `head`, read from `conn`; decoded bodies are capped at `max_body` bytes.
     /// A response without a body (HEAD, 204, 304, `Content-Length: 0`) ends at once, without
     /// I/O, so its connection goes straight back to the pool.
-    pub(crate) fn new(pool: Arc<Pool>, conn: Conn, head: &ResponseHead, max_body: u64) -> BodyReader {
+    pub(crate) fn new(pool: Arc<Pool>, conn: Box<Conn>, head: &ResponseHead, max_body: u64) -> BodyReader {
         let (decoder, error) = match ContentDecoder::for_response(head.headers(), max_body) {
             Ok(decoder) => (Some(decoder), None),
             Err(error) => (None, Some(error.kind())),

@@ -30,7 +30,7 @@ impl Conn {
         tls: Option<Arc<ClientConfig>>,
         proxy_tls: Option<Arc<ClientConfig>>,
         now: Instant,
-    ) -> Result<Conn, Error> {
+    ) -> Result<Box<Conn>, Error> {
         let mut core = Connection::connecting(config.clone(), now);
         // Through a proxy, the socket goes to the proxy.
         let addresses: Vec<SocketAddr> =

@@ -16,17 +16,17 @@ use crate::conn::Conn;
 
 #[derive(Default)]
 pub(crate) struct Pool {
-    idle: Mutex<IdleSet<Conn>>,
+    idle: Mutex<IdleSet<Box<Conn>>>,
 }
 
 impl Pool {
-    fn idle(&self) -> std::sync::MutexGuard<'_, IdleSet<Conn>> {
+    fn idle(&self) -> std::sync::MutexGuard<'_, IdleSet<Box<Conn>>> {
         // The idle set is consistent whatever a panicking thread did with it.
         self.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The most recently returned usable connection for `key`, if any.
-    pub(crate) fn take(&self, key: &PoolKey) -> Option<Conn> {
+    pub(crate) fn take(&self, key: &PoolKey) -> Option<Box<Conn>> {
         loop {
             let (mut conn, _) = self.idle().take(key)?;
             expire_idle(&mut conn.core, Instant::now());
@@ -43,7 +43,7 @@ impl Pool {
 
     /// Returns a connection whose response ended: kept if the reuse rule and the limits
     /// allow. Returns why the connection could not carry another request, if it could not.
-    pub(crate) fn put(&self, mut conn: Conn) -> Option<CloseReason> {
+    pub(crate) fn put(&self, mut conn: Box<Conn>) -> Option<CloseReason> {
         let received = conn.received();
         if let Err(reason) = reuse_verdict(&conn.core, received) {
             log::debug!("closing connection to {}:{}: {reason}", conn.key.host(), conn.key.port());
