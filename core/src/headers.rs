@@ -184,7 +184,11 @@ impl HeaderBlock {
 
     /// The first value of that name (ASCII case-insensitive).
     pub fn get(&self, name: &str) -> Option<&[u8]> {
-        self.raw_fields().find(|(field, _)| field.eq_ignore_ascii_case(name.as_bytes())).map(|(_, value)| value)
+        let name = name.as_bytes();
+        let named = |(field, _): &&(Range<u32>, Range<u32>)| {
+            field.len() == name.len() && self.slice(field).eq_ignore_ascii_case(name)
+        };
+        self.fields.iter().find(named).map(|(_, value)| self.slice(value))
     }
 
     /// The first value of that name, if it is UTF-8.
@@ -194,7 +198,17 @@ impl HeaderBlock {
 
     /// Every value of that name, in order.
     pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
-        self.raw_fields().filter(move |(other, _)| other.eq_ignore_ascii_case(name.as_bytes())).map(|(_, value)| value)
+        self.values_named(name.as_bytes())
+    }
+
+    /// The values of the fields named `name`. Here and in [`get`](Self::get) a name of
+    /// another length is passed over on its index alone: a response is looked up several
+    /// times per request, by names that are mostly absent.
+    fn values_named<'a>(&'a self, name: &'a [u8]) -> impl Iterator<Item = &'a [u8]> + 'a {
+        self.fields
+            .iter()
+            .filter(move |(field, _)| field.len() == name.len() && self.slice(field).eq_ignore_ascii_case(name))
+            .map(|(_, value)| self.slice(value))
     }
 
     /// Every field as bytes, without checking names are UTF-8 (they are tokens).
