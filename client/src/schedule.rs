@@ -46,24 +46,42 @@ impl ConcurrencyLimits {
 
 /// What the per-host limit counts by: the URL's host and port (a proxy, if any, is not part
 /// of it: the limit is there for the server's sake).
-pub fn host_key(url: &Url) -> String {
-    format!("{}:{}", url.host_str().unwrap_or_default(), url.port_or_known_default().unwrap_or(0))
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct HostKey {
+    host: String,
+    port: u16,
 }
 
-/// Whether `key` (a [`host_key`]) is `url`'s, without building the key.
-fn same_host(key: &str, url: &Url) -> bool {
-    let (host, port) = key.rsplit_once(':').unwrap_or((key, ""));
-    host == url.host_str().unwrap_or_default() && port.parse() == Ok(url.port_or_known_default().unwrap_or(0))
+impl HostKey {
+    /// `url`'s host (an IPv6 literal keeps its brackets) and port (the scheme's default
+    /// when none is written).
+    pub fn of(url: &Url) -> HostKey {
+        HostKey { host: url.host_str().unwrap_or_default().to_owned(), port: url.port_or_known_default().unwrap_or(0) }
+    }
+
+    /// Whether this is `url`'s key, without building one.
+    pub fn is_for(&self, url: &Url) -> bool {
+        self.port == url.port_or_known_default().unwrap_or(0) && self.host == url.host_str().unwrap_or_default()
+    }
+}
+
+impl std::fmt::Display for HostKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.host, self.port)
+    }
 }
 
 /// The calls queued and in flight, by the caller's ids (hashed with `S`: a transport whose
-/// ids are its own sequential numbers can hash them cheaply).
+/// ids are its own sequential numbers can hash them cheaply). Hosts are counted in a map
+/// hashed with foldhash (a lookup or two per call; SipHash cost several hundred
+/// instructions each) that holds at most about twice as many hosts as there are calls, so a
+/// chosen-collision worst case stays a short scan.
 #[derive(Debug)]
 pub struct Scheduler<Id, S = RandomState> {
     limits: ConcurrencyLimits,
-    queue: VecDeque<(Id, String)>,
-    running: HashMap<Id, String, S>,
-    per_host: HashMap<String, usize>,
+    queue: VecDeque<(Id, HostKey)>,
+    running: HashMap<Id, HostKey, S>,
+    per_host: HashMap<HostKey, usize, foldhash::fast::RandomState>,
 }
 
 impl<Id: Copy + Eq + Hash> Scheduler<Id> {
@@ -76,7 +94,12 @@ impl<Id: Copy + Eq + Hash> Scheduler<Id> {
 impl<Id: Copy + Eq + Hash, S: BuildHasher> Scheduler<Id, S> {
     /// A scheduler whose ids are hashed with `hasher`.
     pub fn with_hasher(limits: ConcurrencyLimits, hasher: S) -> Scheduler<Id, S> {
-        Scheduler { limits, queue: VecDeque::new(), running: HashMap::with_hasher(hasher), per_host: HashMap::new() }
+        Scheduler {
+            limits,
+            queue: VecDeque::new(),
+            running: HashMap::with_hasher(hasher),
+            per_host: HashMap::default(),
+        }
     }
 
     /// The limits.
@@ -86,7 +109,7 @@ impl<Id: Copy + Eq + Hash, S: BuildHasher> Scheduler<Id, S> {
 
     /// Queues call `id` for `url` behind every call queued before it.
     pub fn queue(&mut self, id: Id, url: &Url) {
-        self.queue.push_back((id, host_key(url)));
+        self.queue.push_back((id, HostKey::of(url)));
     }
 
     /// The next queued call the limits admit, now counted in flight: the first in order
@@ -100,7 +123,12 @@ impl<Id: Copy + Eq + Hash, S: BuildHasher> Scheduler<Id, S> {
             .iter()
             .position(|(_, host)| self.per_host.get(host).copied().unwrap_or(0) < self.limits.max_per_host)?;
         let (id, host) = self.queue.remove(position)?;
-        *self.per_host.entry(host.clone()).or_insert(0) += 1;
+        match self.per_host.get_mut(&host) {
+            Some(count) => *count += 1,
+            None => {
+                self.per_host.insert(host.clone(), 1);
+            }
+        }
         self.running.insert(id, host);
         Some(id)
     }
@@ -111,11 +139,11 @@ impl<Id: Copy + Eq + Hash, S: BuildHasher> Scheduler<Id, S> {
     /// other's host cannot deadlock). Returns whether it must wait for [`admit`](Self::admit).
     pub fn next_hop(&mut self, id: Id, url: &Url) -> bool {
         // Compared in place: every attempt asks, and nearly every answer is "same host".
-        if self.running.get(&id).is_none_or(|current| same_host(current, url)) {
+        if self.running.get(&id).is_none_or(|current| current.is_for(url)) {
             return false;
         }
         self.release(id);
-        self.queue.push_front((id, host_key(url)));
+        self.queue.push_front((id, HostKey::of(url)));
         true
     }
 
@@ -149,9 +177,15 @@ impl<Id: Copy + Eq + Hash, S: BuildHasher> Scheduler<Id, S> {
         let Some(host) = self.running.remove(&id) else { return false };
         if let Some(count) = self.per_host.get_mut(&host) {
             *count -= 1;
-            // A host's entry stays at zero while others are busy (no churn per call).
-            if *count == 0 && self.running.is_empty() {
-                self.per_host.clear();
+            // A host's entry stays at zero while others are busy (no churn per call), until
+            // the idle ones outnumber the calls: a client that always has something in
+            // flight, to ever new hosts, keeps a bounded map.
+            if *count == 0 {
+                if self.running.is_empty() {
+                    self.per_host.clear();
+                } else if self.per_host.len() > 2 * (self.running.len() + self.queue.len()) + 16 {
+                    self.per_host.retain(|_, count| *count > 0);
+                }
             }
         }
         true
@@ -190,14 +224,37 @@ mod tests {
         scheduler.queue(3, &url("http://a/"));
         assert_eq!((scheduler.admit(), scheduler.admit()), (Some(1), Some(2)));
         assert!(!scheduler.next_hop(1, &url("http://a:80/other")), "same host and port: keeps its place");
-        assert!(same_host("[::1]:8080", &url("http://[::1]:8080/")), "IPv6 literals keep their brackets");
-        assert!(!same_host("a:80", &url("http://a:8080/")));
+        assert!(HostKey::of(&url("http://[::1]:8080/")).is_for(&url("http://[::1]:8080/x")));
+        assert_eq!(
+            HostKey::of(&url("http://[::1]:8080/")).to_string(),
+            "[::1]:8080",
+            "IPv6 literals keep their brackets"
+        );
+        assert!(!HostKey::of(&url("http://a/")).is_for(&url("http://a:8080/")));
+        assert!(HostKey::of(&url("http://a/")).is_for(&url("http://a:80/")), "the default port is the port");
         // 1 redirects to b, where 2 holds the only place; a's place goes to 3.
         assert!(scheduler.next_hop(1, &url("http://b/")));
         assert_eq!(scheduler.admit(), Some(3));
         assert_eq!(scheduler.admit(), None, "b is full");
         scheduler.finish(2);
         assert_eq!(scheduler.admit(), Some(1));
+    }
+
+    #[test]
+    fn a_client_always_busy_with_new_hosts_counts_a_bounded_number() {
+        let mut scheduler = Scheduler::new(ConcurrencyLimits { max_in_flight: 4, max_per_host: 2 });
+        scheduler.queue(0, &url("http://always-busy/"));
+        assert_eq!(scheduler.admit(), Some(0));
+        for id in 1..5_000 {
+            scheduler.queue(id, &url(&format!("http://host-{id}.example/")));
+            assert_eq!(scheduler.admit(), Some(id));
+            assert!(scheduler.finish(id));
+            assert!(scheduler.per_host.len() <= 2 * 2 + 16 + 1, "{} hosts counted", scheduler.per_host.len());
+        }
+        // The busy host's count survived every sweep.
+        scheduler.queue(9_000, &url("http://always-busy/"));
+        scheduler.queue(9_001, &url("http://always-busy/"));
+        assert_eq!((scheduler.admit(), scheduler.admit()), (Some(9_000), None), "two per host");
     }
 
     #[test]
