@@ -4,7 +4,7 @@
 //! other hosts go first. A redirect hop to another host counts against that host.
 
 use std::collections::hash_map::RandomState;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::hash::{BuildHasher, Hash};
 
 use url::Url;
@@ -72,16 +72,39 @@ impl std::fmt::Display for HostKey {
 }
 
 /// The calls queued and in flight, by the caller's ids (hashed with `S`: a transport whose
-/// ids are its own sequential numbers can hash them cheaply). Hosts are counted in a map
-/// hashed with foldhash (a lookup or two per call; SipHash cost several hundred
-/// instructions each) that holds at most about twice as many hosts as there are calls, so a
+/// ids are its own sequential numbers can hash them cheaply).
+///
+/// Every call has a place in line. Each host keeps its waiting calls in order and counts its
+/// calls in flight; the first waiting call of every host with room is in an ordered set, so
+/// [`admit`](Self::admit) takes the earliest call whose host has room in O(log hosts), however
+/// many calls wait behind a full host (10,000 calls to one host with a per-host limit of 16
+/// used to walk the whole line on every admission). Hosts are found in a map hashed with
+/// foldhash that holds at most about twice as many hosts as there are calls, so a
 /// chosen-collision worst case stays a short scan.
 #[derive(Debug)]
 pub struct Scheduler<Id, S = RandomState> {
     limits: ConcurrencyLimits,
-    queue: VecDeque<(Id, HostKey)>,
-    running: HashMap<Id, HostKey, S>,
-    per_host: HashMap<HostKey, usize, foldhash::fast::RandomState>,
+    /// Hosts by slot; a slot of a host that went away is reused.
+    hosts: Vec<Host<Id>>,
+    free: Vec<usize>,
+    by_key: HashMap<HostKey, usize, foldhash::fast::RandomState>,
+    /// The place in line of the first waiting call of each host that has room, and the host.
+    ready: BTreeMap<i64, usize>,
+    /// Calls in flight and their host's slot.
+    running: HashMap<Id, usize, S>,
+    queued: usize,
+    /// The next place at the back of the line (growing) and at its front (shrinking: a hop
+    /// to another host queues first in line).
+    next_back: i64,
+    next_front: i64,
+}
+
+/// One host's calls: in flight, and waiting in line (places ascending).
+#[derive(Debug)]
+struct Host<Id> {
+    key: HostKey,
+    running: usize,
+    waiting: VecDeque<(i64, Id)>,
 }
 
 impl<Id: Copy + Eq + Hash> Scheduler<Id> {
@@ -96,9 +119,14 @@ impl<Id: Copy + Eq + Hash, S: BuildHasher> Scheduler<Id, S> {
     pub fn with_hasher(limits: ConcurrencyLimits, hasher: S) -> Scheduler<Id, S> {
         Scheduler {
             limits,
-            queue: VecDeque::new(),
+            hosts: Vec::new(),
+            free: Vec::new(),
+            by_key: HashMap::default(),
+            ready: BTreeMap::new(),
             running: HashMap::with_hasher(hasher),
-            per_host: HashMap::default(),
+            queued: 0,
+            next_back: 0,
+            next_front: -1,
         }
     }
 
@@ -109,7 +137,9 @@ impl<Id: Copy + Eq + Hash, S: BuildHasher> Scheduler<Id, S> {
 
     /// Queues call `id` for `url` behind every call queued before it.
     pub fn queue(&mut self, id: Id, url: &Url) {
-        self.queue.push_back((id, HostKey::of(url)));
+        let place = self.next_back;
+        self.next_back += 1;
+        self.wait(id, url, place);
     }
 
     /// The next queued call the limits admit, now counted in flight: the first in order
@@ -118,18 +148,13 @@ impl<Id: Copy + Eq + Hash, S: BuildHasher> Scheduler<Id, S> {
         if self.running.len() >= self.limits.max_in_flight {
             return None;
         }
-        let position = self
-            .queue
-            .iter()
-            .position(|(_, host)| self.per_host.get(host).copied().unwrap_or(0) < self.limits.max_per_host)?;
-        let (id, host) = self.queue.remove(position)?;
-        match self.per_host.get_mut(&host) {
-            Some(count) => *count += 1,
-            None => {
-                self.per_host.insert(host.clone(), 1);
-            }
-        }
-        self.running.insert(id, host);
+        let (_, slot) = self.ready.pop_first()?;
+        let host = &mut self.hosts[slot];
+        let (_, id) = host.waiting.pop_front()?;
+        host.running += 1;
+        self.queued -= 1;
+        self.running.insert(id, slot);
+        self.ready_if_room(slot);
         Some(id)
     }
 
@@ -139,11 +164,14 @@ impl<Id: Copy + Eq + Hash, S: BuildHasher> Scheduler<Id, S> {
     /// other's host cannot deadlock). Returns whether it must wait for [`admit`](Self::admit).
     pub fn next_hop(&mut self, id: Id, url: &Url) -> bool {
         // Compared in place: every attempt asks, and nearly every answer is "same host".
-        if self.running.get(&id).is_none_or(|current| current.is_for(url)) {
-            return false;
+        match self.running.get(&id) {
+            Some(&slot) if !self.hosts[slot].key.is_for(url) => {}
+            _ => return false,
         }
         self.release(id);
-        self.queue.push_front((id, HostKey::of(url)));
+        let place = self.next_front;
+        self.next_front -= 1;
+        self.wait(id, url, place);
         true
     }
 
@@ -153,14 +181,23 @@ impl<Id: Copy + Eq + Hash, S: BuildHasher> Scheduler<Id, S> {
         if self.release(id) {
             return true;
         }
-        let before = self.queue.len();
-        self.queue.retain(|(queued, _)| *queued != id);
-        before != self.queue.len()
+        // A queued call cancelled (rare): found in its host's line.
+        for slot in 0..self.hosts.len() {
+            let Some(position) = self.hosts[slot].waiting.iter().position(|&(_, queued)| queued == id) else {
+                continue;
+            };
+            self.unready(slot);
+            self.hosts[slot].waiting.remove(position);
+            self.queued -= 1;
+            self.ready_if_room(slot);
+            return true;
+        }
+        false
     }
 
     /// Whether `id` waits in the queue.
     pub fn is_queued(&self, id: Id) -> bool {
-        self.queue.iter().any(|(queued, _)| *queued == id)
+        self.hosts.iter().any(|host| host.waiting.iter().any(|&(_, queued)| queued == id))
     }
 
     /// Calls in flight.
@@ -170,25 +207,89 @@ impl<Id: Copy + Eq + Hash, S: BuildHasher> Scheduler<Id, S> {
 
     /// Calls waiting for room.
     pub fn queued(&self) -> usize {
-        self.queue.len()
+        self.queued
     }
 
     fn release(&mut self, id: Id) -> bool {
-        let Some(host) = self.running.remove(&id) else { return false };
-        if let Some(count) = self.per_host.get_mut(&host) {
-            *count -= 1;
-            // A host's entry stays at zero while others are busy (no churn per call), until
-            // the idle ones outnumber the calls: a client that always has something in
-            // flight, to ever new hosts, keeps a bounded map.
-            if *count == 0 {
-                if self.running.is_empty() {
-                    self.per_host.clear();
-                } else if self.per_host.len() > 2 * (self.running.len() + self.queue.len()) + 16 {
-                    self.per_host.retain(|_, count| *count > 0);
-                }
-            }
+        let Some(slot) = self.running.remove(&id) else { return false };
+        let host = &mut self.hosts[slot];
+        let was_full = host.running >= self.limits.max_per_host;
+        host.running -= 1;
+        // A host that had room already has its first waiting call in the set.
+        if was_full {
+            self.ready_if_room(slot);
         }
         true
+    }
+
+    /// Puts call `id` at `place` in `url`'s host's line (a place below every other goes
+    /// first).
+    fn wait(&mut self, id: Id, url: &Url, place: i64) {
+        let slot = self.host_slot(url);
+        self.queued += 1;
+        let waiting = &mut self.hosts[slot].waiting;
+        match waiting.front() {
+            // Behind the host's first call: the set, which holds only firsts, is unchanged.
+            Some(&(first, _)) if first < place => waiting.push_back((place, id)),
+            _ => {
+                self.unready(slot);
+                self.hosts[slot].waiting.push_front((place, id));
+                self.ready_if_room(slot);
+            }
+        }
+    }
+
+    /// The slot of `url`'s host, made if it has none. A host stays while it has no calls
+    /// (no churn per call), until such hosts outnumber the calls: then they all go, so a
+    /// client always busy with ever new hosts keeps a bounded map.
+    fn host_slot(&mut self, url: &Url) -> usize {
+        let key = HostKey::of(url);
+        if let Some(&slot) = self.by_key.get(&key) {
+            return slot;
+        }
+        if self.by_key.len() > 2 * (self.running.len() + self.queued) + 16 {
+            let (hosts, free) = (&mut self.hosts, &mut self.free);
+            self.by_key.retain(|_, &mut slot| {
+                let host = &mut hosts[slot];
+                let gone = host.running == 0 && host.waiting.is_empty();
+                if gone {
+                    host.waiting = VecDeque::new();
+                    free.push(slot);
+                }
+                !gone
+            });
+        }
+        let host = Host { key: key.clone(), running: 0, waiting: VecDeque::new() };
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                self.hosts[slot] = host;
+                slot
+            }
+            None => {
+                self.hosts.push(host);
+                self.hosts.len() - 1
+            }
+        };
+        self.by_key.insert(key, slot);
+        slot
+    }
+
+    /// Takes the host's first waiting call out of the ready set (before its line or count
+    /// changes).
+    fn unready(&mut self, slot: usize) {
+        if let Some(&(place, _)) = self.hosts[slot].waiting.front() {
+            self.ready.remove(&place);
+        }
+    }
+
+    /// Puts the host's first waiting call in the ready set if the host has room.
+    fn ready_if_room(&mut self, slot: usize) {
+        let host = &self.hosts[slot];
+        if host.running < self.limits.max_per_host {
+            if let Some(&(place, _)) = host.waiting.front() {
+                self.ready.insert(place, slot);
+            }
+        }
     }
 }
 
@@ -249,12 +350,109 @@ mod tests {
             scheduler.queue(id, &url(&format!("http://host-{id}.example/")));
             assert_eq!(scheduler.admit(), Some(id));
             assert!(scheduler.finish(id));
-            assert!(scheduler.per_host.len() <= 2 * 2 + 16 + 1, "{} hosts counted", scheduler.per_host.len());
+            assert!(scheduler.by_key.len() <= 2 * 2 + 16 + 1, "{} hosts counted", scheduler.by_key.len());
+            assert!(scheduler.hosts.len() <= 2 * 2 + 16 + 1, "{} host slots", scheduler.hosts.len());
         }
         // The busy host's count survived every sweep.
         scheduler.queue(9_000, &url("http://always-busy/"));
         scheduler.queue(9_001, &url("http://always-busy/"));
         assert_eq!((scheduler.admit(), scheduler.admit()), (Some(9_000), None), "two per host");
+    }
+
+    /// The rule as first written: one line for all hosts, walked from the front.
+    #[derive(Default)]
+    struct Model {
+        queue: VecDeque<(u32, HostKey)>,
+        running: HashMap<u32, HostKey>,
+        per_host: HashMap<HostKey, usize>,
+    }
+
+    impl Model {
+        fn admit(&mut self, limits: ConcurrencyLimits) -> Option<u32> {
+            if self.running.len() >= limits.max_in_flight {
+                return None;
+            }
+            let position = self
+                .queue
+                .iter()
+                .position(|(_, host)| self.per_host.get(host).copied().unwrap_or(0) < limits.max_per_host)?;
+            let (id, host) = self.queue.remove(position)?;
+            *self.per_host.entry(host.clone()).or_insert(0) += 1;
+            self.running.insert(id, host);
+            Some(id)
+        }
+
+        fn release(&mut self, id: u32) -> bool {
+            let Some(host) = self.running.remove(&id) else { return false };
+            *self.per_host.get_mut(&host).expect("counted") -= 1;
+            true
+        }
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Queue(usize),
+        Admit,
+        Finish(usize),
+        Hop(usize, usize),
+    }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(500))]
+        #[test]
+        fn admits_the_same_calls_in_the_same_order_as_one_line_walked_from_the_front(
+            max_in_flight in 1usize..6,
+            max_per_host in 1usize..4,
+            ops in proptest::collection::vec(
+                prop_oneof![
+                    (0usize..4).prop_map(Op::Queue),
+                    Just(Op::Admit),
+                    (0usize..64).prop_map(Op::Finish),
+                    ((0usize..64), (0usize..4)).prop_map(|(id, host)| Op::Hop(id, host)),
+                ],
+                0..200,
+            ),
+        ) {
+            let hosts = ["http://a/", "http://b:8080/", "https://a/", "http://[::1]/"].map(url);
+            let limits = ConcurrencyLimits { max_in_flight, max_per_host };
+            let mut scheduler = Scheduler::new(limits);
+            let mut model = Model::default();
+            let mut next = 0u32;
+            for op in ops {
+                match op {
+                    Op::Queue(host) => {
+                        scheduler.queue(next, &hosts[host]);
+                        model.queue.push_back((next, HostKey::of(&hosts[host])));
+                        next += 1;
+                    }
+                    Op::Admit => prop_assert_eq!(scheduler.admit(), model.admit(limits)),
+                    Op::Finish(id) => {
+                        let id = id as u32;
+                        let known = model.release(id) || {
+                            let before = model.queue.len();
+                            model.queue.retain(|(queued, _)| *queued != id);
+                            before != model.queue.len()
+                        };
+                        prop_assert_eq!(scheduler.finish(id), known);
+                    }
+                    Op::Hop(id, host) => {
+                        let id = id as u32;
+                        let moves = model.running.get(&id).is_some_and(|current| !current.is_for(&hosts[host]));
+                        if moves {
+                            model.release(id);
+                            model.queue.push_front((id, HostKey::of(&hosts[host])));
+                        }
+                        prop_assert_eq!(scheduler.next_hop(id, &hosts[host]), moves);
+                    }
+                }
+                prop_assert_eq!((scheduler.in_flight(), scheduler.queued()), (model.running.len(), model.queue.len()));
+                for id in 0..next {
+                    prop_assert_eq!(scheduler.is_queued(id), model.queue.iter().any(|(queued, _)| *queued == id));
+                }
+            }
+        }
     }
 
     #[test]
