@@ -176,12 +176,12 @@ impl Call {
             self.set_cookie_header(self.wall(now));
         }
         let settings = self.session.settings_for(&self.request.url);
-        let url = self.request.url.clone();
+        let url = &self.request.url;
         let route = settings
             .proxies
-            .route(&url)
-            .map_err(|error| Error::new(ErrorKind::InvalidRequest, error.to_string()).at(&url))?;
-        let mut request = self.request.to_core().map_err(|error| error.at(&url))?;
+            .route(url)
+            .map_err(|error| Error::new(ErrorKind::InvalidRequest, error.to_string()).at(url))?;
+        let mut request = self.request.to_core().map_err(|error| error.at(url))?;
         // A mounted profile's headers go to the hops under its prefix only.
         for (name, value) in settings.headers.iter() {
             if !request.headers().contains(name) {

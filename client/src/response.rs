@@ -58,7 +58,6 @@ pub struct Response {
     request: PreparedRequest,
     /// `request` with the fields the core added, made when first asked for.
     request_on_wire: std::sync::OnceLock<Box<PreparedRequest>>,
-    url: Url,
     reused: bool,
     elapsed: Duration,
     received_at: SystemTime,
@@ -91,7 +90,7 @@ impl std::fmt::Debug for Response {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Response")
             .field("status", &self.status())
-            .field("url", &self.url.as_str())
+            .field("url", &self.request.url.as_str())
             .finish_non_exhaustive()
     }
 }
@@ -125,7 +124,6 @@ impl Response {
     }
 
     fn with_body(parts: ResponseParts, body: Body) -> Response {
-        let url = parts.request.url.clone();
         Response {
             head: parts.head,
             history: Vec::new(),
@@ -133,7 +131,6 @@ impl Response {
             informational: parts.informational,
             request: parts.request,
             request_on_wire: std::sync::OnceLock::new(),
-            url,
             reused: parts.reused,
             elapsed: parts.elapsed,
             received_at: parts.received_at,
@@ -167,7 +164,7 @@ impl Response {
         if self.ok() {
             Ok(self)
         } else {
-            let error = Error::status(self.head.status(), &self.reason(), &self.url);
+            let error = Error::status(self.head.status(), &self.reason(), &self.request.url);
             Err(error.with_response(self))
         }
     }
@@ -181,7 +178,7 @@ impl Response {
     /// `response.cookies`).
     pub fn cookies(&self) -> tidings_core::cookie::CookieJar {
         let mut jar = tidings_core::cookie::CookieJar::new();
-        jar.store_response(&self.url, self.headers().get_all("set-cookie"), self.received_at);
+        jar.store_response(&self.request.url, self.headers().get_all("set-cookie"), self.received_at);
         jar
     }
 
@@ -216,7 +213,7 @@ impl Response {
 
     /// The URL that answered.
     pub fn url(&self) -> &Url {
-        &self.url
+        &self.request.url
     }
 
     /// The request of the last hop as it went on the wire (Requests' `response.request`):
@@ -277,7 +274,7 @@ impl Response {
         serde_json::from_slice(&body).map_err(|error| {
             // serde says where (line and column) and what it expected.
             let message = format!("the body is not the JSON expected: {error}");
-            Error::new(ErrorKind::Decode, message).caused_by(error).at(&self.url)
+            Error::new(ErrorKind::Decode, message).caused_by(error).at(&self.request.url)
         })
     }
 
@@ -294,7 +291,7 @@ impl Response {
             return Ok(body);
         }
         let mut body = Vec::new();
-        let url = self.url.clone();
+        let url = self.request.url.clone();
         self.read_to_end(&mut body).map_err(|error| Error::io(ErrorKind::Eof, "reading the body", error).at(&url))?;
         Ok(body)
     }
@@ -305,7 +302,7 @@ impl Read for Response {
         if out.is_empty() {
             return Ok(0);
         }
-        self.body.get_mut().read(out).map_err(|error| error.at(&self.url).into_io())
+        self.body.get_mut().read(out).map_err(|error| error.at(&self.request.url).into_io())
     }
 }
 

@@ -189,9 +189,11 @@ impl Client {
     fn submit(&mut self, request: PreparedRequest, streaming: bool) -> RequestId {
         let now = Instant::now();
         let call = Call::new(&self.session, request, now, SystemTime::now());
-        let (url, deadline) = (call.url().clone(), call.deadline());
+        let deadline = call.deadline();
         let id = self.tasks.insert(Task::new(call, streaming));
-        self.scheduler.queue(id, &url);
+        if let Some(call) = self.tasks.get(id).and_then(|task| task.call.as_ref()) {
+            self.scheduler.queue(id, call.url());
+        }
         self.set_task_timer(id, deadline);
         self.process(now);
         RequestId(id)
