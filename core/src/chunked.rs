@@ -94,8 +94,17 @@ impl ChunkedDecoder {
         // every split (the property tests feed both).
         let mut position = 0;
         if matches!(self.state, State::SizeStart) {
-            if let Some((used, size)) = size_line(input) {
-                position = used;
+            if let Some((size, rest)) = size_line(input) {
+                // The whole chunk and its CRLF are here: hand the data out and stay at the
+                // start of the next size line, without a state change.
+                let split = usize::try_from(size).ok().and_then(|size| rest.split_at_checked(size));
+                if let (true, Some((data, after))) = (size != 0, split) {
+                    if let Some(after) = after.strip_prefix(b"\r\n") {
+                        self.data_received += size;
+                        return Ok((input.len() - after.len(), Some(Chunk::Data(data))));
+                    }
+                }
+                position = input.len() - rest.len();
                 self.state = self.after_size_line(size);
             }
         }
@@ -285,21 +294,27 @@ fn parse_trailers(block: &mut HeaderBlock, limits: &Limits) -> Result<(), Error>
     }
 }
 
-/// A complete size line of 1 to 15 hex digits and CRLF at the start of `input`: the bytes it
-/// takes and the size. `None` for anything else (more digits, an extension, whitespace, a line
-/// not complete yet, an error), which the byte-wise path then reads. Fifteen digits cannot
-/// overflow 64 bits, so no check is needed here.
+/// A complete size line of 1 to 15 hex digits and CRLF at the start of `input`: the size and
+/// the input after the line. `None` for anything else (more digits, an extension,
+/// whitespace, a line not complete yet, an error), which the byte-wise path then reads.
+/// Fifteen digits cannot overflow 64 bits, so no check is needed here.
 #[inline]
-fn size_line(input: &[u8]) -> Option<(usize, u64)> {
-    let mut size = 0u64;
-    for (digits, &byte) in input.iter().enumerate().take(16) {
+fn size_line(input: &[u8]) -> Option<(u64, &[u8])> {
+    let (&first, mut rest) = input.split_first()?;
+    let mut size = u64::from(HEX[usize::from(first)]);
+    if size == 0xFF {
+        return None;
+    }
+    for _ in 0..14 {
+        let (&byte, tail) = rest.split_first()?;
         let digit = HEX[usize::from(byte)];
         if digit == 0xFF {
-            return (digits > 0 && input[digits..].starts_with(b"\r\n")).then_some((digits + 2, size));
+            break;
         }
         size = size << 4 | u64::from(digit);
+        rest = tail;
     }
-    None
+    rest.strip_prefix(b"\r\n").map(|rest| (size, rest))
 }
 
 /// Each byte's value as a hex digit, or 0xFF: one load per digit instead of three ranges.

@@ -522,7 +522,7 @@ impl Connection {
             Some(Step::End) => self.end_exchange(now),
             _ => {}
         }
-        Ok((used, step.map(|step| self.decoder.event(step, input))))
+        Ok((used, step.map(|step| self.decoder.event(step))))
     }
 
     fn final_head(&mut self, now: Instant) {
@@ -578,7 +578,7 @@ impl Connection {
                 self.status.close(CloseReason::PeerClosed);
                 Ok(Some(Event::End))
             }
-            Ok(step) => Ok(step.map(|step| self.decoder.event(step, &[]))),
+            Ok(step) => Ok(step.map(|step| self.decoder.event(step))),
             Err(error) => Err(self.status.fail(error, CloseReason::PeerClosed)),
         }
     }
