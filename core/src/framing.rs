@@ -237,17 +237,42 @@ impl FramingFields {
         }
     }
 
+    /// The usual single-element values, with nothing that needs saved registers; lists and
+    /// anything unusual go on to [`observe_list`](Self::observe_list).
     #[inline(never)]
     fn observe_candidate(&mut self, name: &[u8], value: &[u8]) {
-        // A value that is one whole element (the usual case) takes a fast path; anything
-        // else (lists, blanks, junk) the general one, which gives the same answer for it.
         match name.len() {
             17 if eq_lowercase(name, b"transfer-encoding") => {
-                self.transfer_encoding_lines += 1;
                 if eq_lowercase(value, b"chunked") {
+                    self.transfer_encoding_lines += 1;
                     self.coding(true);
                     return;
                 }
+            }
+            14 if eq_lowercase(name, b"content-length") => {
+                if let Some(parsed) = parse_decimal(value) {
+                    self.content_length_element(Some(parsed));
+                    return;
+                }
+            }
+            10 if eq_lowercase(name, b"connection") => {
+                if eq_lowercase(value, b"keep-alive") {
+                    self.keep_alive = true;
+                    return;
+                }
+            }
+            _ => return,
+        }
+        self.observe_list(name.len(), value);
+    }
+
+    /// A framing field whose value is a list, empty or not a single valid element: each
+    /// element in turn. `name_length` says which of the three it is.
+    #[inline(never)]
+    fn observe_list(&mut self, name_length: usize, value: &[u8]) {
+        match name_length {
+            17 => {
+                self.transfer_encoding_lines += 1;
                 for coding in value.split(|&byte| byte == b',').map(trim_whitespace) {
                     if coding.is_empty() {
                         continue;
@@ -260,27 +285,18 @@ impl FramingFields {
                     self.coding(chunked);
                 }
             }
-            14 if eq_lowercase(name, b"content-length") => {
-                if let Some(parsed) = parse_decimal(value) {
-                    self.content_length_element(Some(parsed));
-                    return;
-                }
-                // An empty field or list element is as invalid as a non-digit.
+            // An empty field or list element is as invalid as a non-digit.
+            14 => {
                 for element in value.split(|&byte| byte == b',') {
                     self.content_length_element(parse_decimal(trim_whitespace(element)));
                 }
             }
-            10 if eq_lowercase(name, b"connection") => {
-                if eq_lowercase(value, b"keep-alive") {
-                    self.keep_alive = true;
-                    return;
-                }
+            _ => {
                 for option in value.split(|&byte| byte == b',').map(trim_whitespace) {
                     self.close |= eq_lowercase(option, b"close");
                     self.keep_alive |= eq_lowercase(option, b"keep-alive");
                 }
             }
-            _ => {}
         }
     }
 
