@@ -6,6 +6,7 @@
 #
 #   bash benches/request-instructions.sh        # N = 2000
 #   N=4000 bash benches/request-instructions.sh
+#   ONLY=tidings bash benches/request-instructions.sh   # only the clients whose name holds it
 #
 # Sequential small GETs over one kept-alive connection (the loopback bench's scenario (a)):
 # tidings-std, ureq, reqwest's blocking client, hyper, the floor (a hand-written exchange).
@@ -37,7 +38,9 @@ loopback=$(executable loopback)
 scale=$(executable scale)
 total() { grep -m1 '^summary:\|^totals:' "$1" | awk '{print $2}'; }
 printf '| client | user-space instructions per request |\n|---|---|\n'
+only=${ONLY:-}
 for client in tidings-std "ureq 3" "reqwest blocking" hyper floor; do
+  [[ "$client" == *"$only"* ]] || continue
   for count in "$n" $((2 * n)); do
     TIDINGS_BENCH_URL="http://127.0.0.1:$port" TIDINGS_BENCH_SCENARIOS=a TIDINGS_BENCH_ONLY="$client" \
       TIDINGS_BENCH_REQUESTS="$count" valgrind --tool=callgrind \
@@ -47,6 +50,7 @@ for client in tidings-std "ureq 3" "reqwest blocking" hyper floor; do
   printf '| %s, one kept-alive connection | %d |\n' "$client" $(((b - a) / n))
 done
 for client in tidings-mio hyper; do
+  [[ "$client" == *"$only"* ]] || continue
   for level in 1 64; do
     for count in "$n" $((2 * n)); do
       TIDINGS_BENCH_URL="http://127.0.0.1:$port" TIDINGS_SCALE_CHILD="$client,false,$level" \

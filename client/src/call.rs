@@ -413,6 +413,10 @@ impl Call {
     /// The retry policy's verdict on `outcome`: another attempt only if it can start within
     /// the call's deadline.
     fn retry_verdict(&mut self, outcome: Outcome<'_>, now: Instant) -> Verdict {
+        // Most outcomes (a 200, say) are not retried at all: no clock, no jitter for them.
+        if !self.retries.considers(&self.request.method, outcome) {
+            return Verdict::Stop;
+        }
         let wall = self.wall(now);
         match self.retries.next(&self.request.method, outcome, wall, random_unit()) {
             Decision::Retry(wait) if self.deadline.is_some_and(|deadline| now + wait >= deadline) => {

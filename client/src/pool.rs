@@ -206,6 +206,28 @@ impl<T> IdleSet<T> {
         Ok(())
     }
 
+    /// [`put`](Self::put) for an item that holds its own key (`key_of` finds it): the key is
+    /// copied only when its host gets a new list.
+    pub fn put_own(
+        &mut self,
+        item: T,
+        key_of: impl Fn(&T) -> &PoolKey,
+        limits: PoolLimits,
+        now: Instant,
+    ) -> Result<(), T> {
+        let Some(idle) = self.by_key.get_mut(key_of(&item)) else {
+            let key = key_of(&item).clone();
+            return self.put(&key, item, limits, now);
+        };
+        // `max_idle_per_host == 0` refuses here too: no list is shorter than 0.
+        if self.count >= limits.max_idle || idle.len() >= limits.max_idle_per_host {
+            return Err(item);
+        }
+        idle.push_back(Idle { item, since: now });
+        self.count += 1;
+        Ok(())
+    }
+
     /// The most recently returned item for `key` (the least likely to have been closed by
     /// the server), with when it went idle.
     pub fn take(&mut self, key: &PoolKey) -> Option<(T, Instant)> {
@@ -328,6 +350,26 @@ mod tests {
         assert_eq!(idle.take(&key("a")), None);
         assert_eq!(idle.drain().collect::<Vec<_>>(), [4]);
         assert!(idle.is_empty());
+    }
+
+    #[test]
+    fn items_that_hold_their_key_are_kept_under_the_same_limits() {
+        let now = Instant::now();
+        let limits = PoolLimits { max_idle_per_host: 2, max_idle: 3 };
+        let mut idle = IdleSet::default();
+        let own = |name: &str, number: u32| (key(name), number);
+        fn key_of(item: &(PoolKey, u32)) -> &PoolKey {
+            &item.0
+        }
+        assert_eq!(idle.put_own(own("a", 1), key_of, limits, now), Ok(()), "a new list");
+        assert_eq!(idle.put_own(own("a", 2), key_of, limits, now), Ok(()), "the list there");
+        assert_eq!(idle.put_own(own("a", 3), key_of, limits, now), Err(own("a", 3)), "per host");
+        assert_eq!(idle.put_own(own("b", 4), key_of, limits, now), Ok(()));
+        assert_eq!(idle.put_own(own("b", 5), key_of, limits, now), Err(own("b", 5)), "in all");
+        assert_eq!(idle.take(&key("a")).map(|(item, _)| item.1), Some(2));
+        let none = PoolLimits { max_idle_per_host: 0, max_idle: 3 };
+        assert_eq!(idle.put_own(own("a", 6), key_of, none, now), Err(own("a", 6)), "no room per host");
+        assert_eq!(idle.len(), 2);
     }
 
     #[test]

@@ -136,12 +136,20 @@ impl ContentDecoder {
     /// A decoder for codings listed in the order they were applied (as in
     /// `Content-Encoding`), capping the decoded total at `limit` bytes.
     pub fn new(applied: &[Coding], limit: u64) -> Result<ContentDecoder, Error> {
+        if applied.is_empty() {
+            return Ok(ContentDecoder::identity(limit));
+        }
         if applied.len() > MAX_CODINGS {
             return Err(LimitExceeded::TooManyCodings { count: applied.len(), limit: MAX_CODINGS }.into());
         }
         let stages = applied.iter().rev().map(|&coding| Stage::new(coding)).collect::<Result<Vec<_>, _>>()?;
         let buffers = (1..stages.len()).map(|_| StageBuffer::new()).collect();
         Ok(ContentDecoder { stages, buffers, decoded: 0, limit, undecoded: None })
+    }
+
+    /// A decoder that passes the body through as it is, capped at `limit` bytes.
+    fn identity(limit: u64) -> ContentDecoder {
+        ContentDecoder { stages: Vec::new(), buffers: Vec::new(), decoded: 0, limit, undecoded: None }
     }
 
     /// A decoder for a response with these headers: `Content-Encoding`, then any
@@ -151,6 +159,15 @@ impl ContentDecoder {
     /// coding is a protocol error (the framing refuses it first): a body is never handed out
     /// still transfer-coded.
     pub fn for_response(headers: &HeaderBlock, limit: u64) -> Result<ContentDecoder, Error> {
+        // Most responses name no coding but chunked: one pass over the names, no lists.
+        let coded = headers.raw_fields().any(|(name, value)| match name.len() {
+            16 => name.eq_ignore_ascii_case(b"content-encoding"),
+            17 => name.eq_ignore_ascii_case(b"transfer-encoding") && !value.eq_ignore_ascii_case(b"chunked"),
+            _ => false,
+        });
+        if !coded {
+            return Ok(ContentDecoder::identity(limit));
+        }
         let mut applied = Vec::new();
         let mut unknown = None;
         for name in list_elements(headers.get_all("content-encoding")) {

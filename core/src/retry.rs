@@ -230,14 +230,13 @@ impl Retries {
     /// ([`Decision::Exhausted`]). `now` reads an HTTP-date `Retry-After`; `random` in
     /// `[0, 1)` draws the jitter.
     pub fn next(&mut self, method: &Method, outcome: Outcome<'_>, now: SystemTime, random: f64) -> Decision {
-        let allowed = self.policy.allowed_methods.contains(method);
+        if !self.considers(method, outcome) {
+            return Decision::Stop;
+        }
         let (budget, used) = match outcome {
             Outcome::ConnectFailed => (self.policy.connect, &mut self.connect),
-            Outcome::ReadFailed if allowed => (self.policy.read, &mut self.read),
-            Outcome::Status { status, retry_after } if allowed && self.retryable_status(status, retry_after) => {
-                (self.policy.status, &mut self.status)
-            }
-            _ => return Decision::Stop,
+            Outcome::ReadFailed => (self.policy.read, &mut self.read),
+            Outcome::Status { .. } => (self.policy.status, &mut self.status),
         };
         if budget.is_some_and(|budget| *used >= budget) || self.policy.total.is_some_and(|total| self.retried >= total)
         {
@@ -253,6 +252,19 @@ impl Retries {
             }
         }
         Decision::Retry(self.backoff(random))
+    }
+
+    /// Whether the policy retries this kind of outcome at all (its budgets aside): when it
+    /// does not, [`next`](Self::next) answers [`Decision::Stop`] whatever its other inputs,
+    /// so a caller may skip reading the clock and drawing the jitter.
+    pub fn considers(&self, method: &Method, outcome: Outcome<'_>) -> bool {
+        match outcome {
+            Outcome::ConnectFailed => true,
+            Outcome::ReadFailed => self.policy.allowed_methods.contains(method),
+            Outcome::Status { status, retry_after } => {
+                self.retryable_status(status, retry_after) && self.policy.allowed_methods.contains(method)
+            }
+        }
     }
 
     fn retryable_status(&self, status: u16, retry_after: Option<&[u8]>) -> bool {

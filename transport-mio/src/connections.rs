@@ -156,15 +156,16 @@ impl Connections {
             self.close(slot, registry, timers);
             return Released::Closed(Some(reason));
         }
-        let (key, limits) = (conn.key.clone(), conn.pool_limits);
-        if self.idle.put(&key, slot, limits, now).is_err() {
-            log::debug!("closing connection to {}:{}: the pool is full", key.host(), key.port());
+        // The slot table and the idle set are borrowed apart, so the key is not copied.
+        let Some(conn) = self.conns.get_mut(slot).and_then(Option::as_deref_mut) else {
+            return Released::Closed(None);
+        };
+        if self.idle.put(&conn.key, slot, conn.pool_limits, now).is_err() {
+            log::debug!("closing connection to {}:{}: the pool is full", conn.key.host(), conn.key.port());
             self.close(slot, registry, timers);
             return Released::Closed(None);
         }
-        if let Some(conn) = self.get_mut(slot) {
-            conn.pooled = true;
-        }
+        conn.pooled = true;
         Released::Pooled
     }
 

@@ -49,9 +49,8 @@ impl Pool {
             log::debug!("closing connection to {}:{}: {reason}", conn.key.host(), conn.key.port());
             return Some(reason);
         }
-        let key = conn.key.clone();
         let limits = conn.pool_limits;
-        if let Err(conn) = self.idle().put(&key, conn, limits, Instant::now()) {
+        if let Err(conn) = self.idle().put_own(conn, |conn| &conn.key, limits, Instant::now()) {
             log::debug!("closing connection to {}:{}: the pool is full", conn.key.host(), conn.key.port());
         }
         None
