@@ -36,6 +36,9 @@ pub struct Attempt {
     pub pool_limits: PoolLimits,
     /// The cap on the decoded body (`too_large` beyond it).
     pub max_body: u64,
+    /// When the attempt was made (the `now` given to [`Call::attempt`](crate::call::Call::attempt)):
+    /// a transport may start the exchange at it instead of reading its clock again.
+    pub at: Instant,
 }
 
 /// How an attempt failed.

@@ -223,6 +223,7 @@ impl Call {
             proxy_tls,
             pool_limits: settings.pool_limits,
             max_body: self.session.max_body(),
+            at: now,
         })
     }
 
@@ -498,12 +499,15 @@ impl Session {
     /// on the transport's clock.
     pub fn send(&self, request: PreparedRequest) -> Result<Response, Error> {
         let transport = self.transport_for(&request.url)?;
-        let mut call = Call::new(self, request, transport.now(), transport.wall_clock());
+        let started = transport.now();
+        let mut call = Call::new(self, request, started, transport.wall_clock());
+        // The first attempt is made as the call starts (the same transport, one clock read).
+        let mut first = Some(started);
         loop {
             let transport = self.transport_for(call.url())?;
             // An attempt that cannot be made (an invalid proxy setting, a body that cannot be
             // rewound) fails the call; one that fails on the way may be tried again.
-            let attempt = call.attempt(transport.now())?;
+            let attempt = call.attempt(first.take().unwrap_or_else(|| transport.now()))?;
             let fresh = attempt.fresh_connection;
             let exchanged = transport.exchange(attempt, call.body()?);
             let wait = match exchanged {

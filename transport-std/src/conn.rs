@@ -30,6 +30,14 @@ pub(crate) struct Conn {
     pub(crate) pool_limits: PoolLimits,
     /// The socket timeouts last set (read, write), so unchanged ones cost no system call.
     armed: [Option<Option<Duration>>; 2],
+    /// The time as of the exchange's start or the last read or write on the socket (the
+    /// calls that can block): what the core is told and deadlines are armed from, so a
+    /// request costs a clock read per system call instead of one per step.
+    pub(crate) now: Instant,
+    /// The caller had control since `now` was read (between two reads of the body it may
+    /// take any time): [`clock`](Self::clock) reads the clock again and restarts the
+    /// between-bytes budget, which counts the server's silence, not the caller's.
+    caller_was_away: bool,
 }
 
 /// The final head and what came before it.
@@ -58,7 +66,42 @@ impl Conn {
             frame: Vec::new(),
             pool_limits: PoolLimits::default(),
             armed: [None; 2],
+            now: Instant::now(),
+            caller_was_away: false,
         })
+    }
+
+    /// Reads the clock, after a system call that may have blocked.
+    fn tick(&mut self) -> Instant {
+        self.now = Instant::now();
+        self.now
+    }
+
+    /// The time now: `now` when nothing but this connection's own work happened since it was
+    /// read; after the caller had control, the clock, from which the server's silence counts
+    /// again (as a read timeout per socket read does in urllib3).
+    fn clock(&mut self) -> Instant {
+        if !self.caller_was_away {
+            return self.now;
+        }
+        self.caller_was_away = false;
+        let now = self.tick();
+        self.core.resume_reading(now);
+        now
+    }
+
+    /// The caller is back after having control for an unknown time: the next use of the
+    /// time reads the clock. Until then the between-bytes deadline waits (a deadline that
+    /// passed while the caller was away is not the server's doing).
+    fn caller_returns(&mut self) {
+        self.core.pause_reading();
+        self.caller_was_away = true;
+    }
+
+    /// The connection leaves the pool at `now` for a new exchange.
+    pub(crate) fn resume_at(&mut self, now: Instant) {
+        self.now = now;
+        self.caller_was_away = false;
     }
 
     /// The socket and TLS layer, to take back out (a tunnel becoming a TLS connection).
@@ -91,12 +134,14 @@ impl Conn {
         let mut written = 0;
         while written < bytes.len() {
             self.arm_within(Direction::Write, Some(STALLED_WRITE))?;
-            match self.stream.write(&bytes[written..]) {
+            let written_now = self.stream.write(&bytes[written..]);
+            self.tick();
+            match written_now {
                 Ok(0) => return Err(Error::new(ErrorKind::Eof, "the connection accepted no more bytes")),
                 Ok(count) => written += count,
                 Err(error) if is_timeout(&error) => {
                     // Fires only a deadline that passed (the send budget).
-                    self.core.handle_timeout(Instant::now())?;
+                    self.core.handle_timeout(self.now)?;
                     self.probe()?;
                     if let Some(head) = self.take_head(informational)? {
                         return Ok(Some(head));
@@ -111,14 +156,17 @@ impl Conn {
     }
 
     /// Sends `request` with its body and reads until the final head, collecting interim
-    /// responses. The body waits while the core says so (`Expect: 100-continue`).
+    /// responses. The body waits while the core says so (`Expect: 100-continue`). The
+    /// exchange starts at the connection's open or its time out of the pool
+    /// ([`resume_at`](Self::resume_at)).
     pub(crate) fn exchange(
         &mut self,
         request: &tidings_core::Request,
         body: &mut BodySource<'_>,
         deadline: Option<Instant>,
     ) -> Result<Head, Error> {
-        self.core.send_request(Instant::now(), request)?;
+        let now = self.clock();
+        self.core.send_request(now, request)?;
         wire::log_request_head(self.core.pending_output());
         if let Some(deadline) = deadline {
             self.core.set_call_deadline(deadline);
@@ -171,7 +219,7 @@ impl Conn {
                 return Ok(head);
             }
             if let Filled::Eof = self.fill()? {
-                self.core.handle_eof(Instant::now())?;
+                self.core.handle_eof(self.now)?;
                 return Err(Error::new(ErrorKind::Eof, "connection closed before the response head"));
             }
         }
@@ -181,7 +229,12 @@ impl Conn {
     /// returned once it is complete.
     fn take_head(&mut self, informational: &mut Vec<(u16, Headers)>) -> Result<Option<Head>, Error> {
         loop {
-            let (used, event) = self.core.handle_input(Instant::now(), &self.buffer[self.start..self.end])?;
+            // Nothing buffered (as before the first read of every exchange): nothing to feed.
+            if self.start == self.end {
+                return Ok(None);
+            }
+            let now = self.clock();
+            let (used, event) = self.core.handle_input(now, &self.buffer[self.start..self.end])?;
             self.start += used;
             match event {
                 Some(Event::Informational(head)) => {
@@ -205,6 +258,7 @@ impl Conn {
         let socket = self.stream.socket();
         socket.set_nonblocking(true).map_err(|error| Error::io(ErrorKind::Eof, "probing for a response", error))?;
         let result = self.stream.read(&mut self.buffer[self.end..]);
+        self.tick();
         self.stream
             .socket()
             .set_nonblocking(false)
@@ -230,7 +284,9 @@ impl Conn {
                 return Ok(Some(head));
             }
             self.make_room();
-            match self.stream.read(&mut self.buffer[self.end..]) {
+            let read = self.stream.read(&mut self.buffer[self.end..]);
+            self.tick();
+            match read {
                 Ok(0) | Err(_) => return Ok(None),
                 Ok(count) => self.end += count,
             }
@@ -240,7 +296,7 @@ impl Conn {
     /// Fills `out` with request bytes: pending head or framing, then body data while the
     /// core wants it. Returns how many bytes are ready to write.
     fn frame_request(&mut self, body: &mut BodySource<'_>, out: &mut [u8]) -> Result<usize, Error> {
-        let now = Instant::now();
+        let now = self.clock();
         let mut filled = self.core.poll_transmit(now, out);
         while self.core.wants_body() && out.len() - filled > 64 {
             match body {
@@ -284,8 +340,12 @@ impl Conn {
         &mut self,
         trailers: &mut Option<Headers>,
     ) -> Result<Option<std::ops::Range<usize>>, Error> {
+        self.caller_returns();
         loop {
-            let now = Instant::now();
+            // With nothing buffered the core only learns the body ended (which starts the
+            // idle time: an older `now` only ends it sooner) or asks for a read, which reads
+            // the clock before it arms the socket.
+            let now = if self.start == self.end { self.now } else { self.clock() };
             let base = self.start;
             let (used, event) = self.core.handle_input(now, &self.buffer[self.start..self.end])?;
             let found = match event {
@@ -301,7 +361,7 @@ impl Conn {
                 Some(_) => None,
                 None => {
                     if let Filled::Eof = self.fill()? {
-                        if let Some(Event::End) = self.core.handle_eof(Instant::now())? {
+                        if let Some(Event::End) = self.core.handle_eof(self.now)? {
                             return Ok(None);
                         }
                         return Err(Error::new(ErrorKind::Eof, "connection closed before the body ended"));
@@ -334,22 +394,25 @@ impl Conn {
     /// and has the core check them in place: one copy fewer for large downloads. Returns how
     /// many body bytes `out` now starts with, or `None` at the end of the body.
     pub(crate) fn read_direct(&mut self, out: &mut [u8]) -> Result<Option<usize>, Error> {
+        self.caller_returns();
         let count = loop {
             self.arm(Direction::Read)?;
-            match self.stream.read(out) {
+            let read = self.stream.read(out);
+            self.tick();
+            match read {
                 Ok(0) => {
-                    return match self.core.handle_eof(Instant::now())? {
+                    return match self.core.handle_eof(self.now)? {
                         Some(Event::End) => Ok(None),
                         _ => Err(Error::new(ErrorKind::Eof, "connection closed before the body ended")),
                     };
                 }
                 Ok(count) => break count,
-                Err(error) if is_timeout(&error) => self.core.handle_timeout(Instant::now())?,
+                Err(error) if is_timeout(&error) => self.core.handle_timeout(self.now)?,
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
                 Err(error) => return Err(Error::io(ErrorKind::Eof, "reading the response", error)),
             }
         };
-        let (used, event) = self.core.handle_input(Instant::now(), &out[..count])?;
+        let (used, event) = self.core.handle_input(self.now, &out[..count])?;
         let body = match event {
             // Content-Length and close-delimited data is a prefix of the input.
             Some(Event::Data(data)) => data.len(),
@@ -381,14 +444,16 @@ impl Conn {
                 return Ok(Filled::Wake);
             }
             let space = self.buffer.len() - self.end;
-            match self.stream.read(&mut self.buffer[self.end..]) {
+            let read = self.stream.read(&mut self.buffer[self.end..]);
+            self.tick();
+            match read {
                 Ok(0) => return Ok(Filled::Eof),
                 Ok(count) => {
                     self.end += count;
                     buffers::grow_after_read(&mut self.buffer, count, space);
                     return Ok(Filled::Bytes);
                 }
-                Err(error) if is_timeout(&error) => self.core.handle_timeout(Instant::now())?,
+                Err(error) if is_timeout(&error) => self.core.handle_timeout(self.now)?,
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
                 Err(error) => return Err(Error::io(ErrorKind::Eof, "reading the response", error)),
             }
@@ -408,7 +473,7 @@ impl Conn {
     /// [`arm`](Self::arm), waiting at most `cap` before the call returns a timeout.
     fn arm_within(&mut self, direction: Direction, cap: Option<Duration>) -> Result<(), Error> {
         loop {
-            let now = Instant::now();
+            let now = self.clock();
             let wait = match self.core.poll_timeout() {
                 None => None,
                 Some(deadline) if deadline <= now => {

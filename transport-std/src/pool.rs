@@ -26,10 +26,11 @@ impl Pool {
     }
 
     /// The most recently returned usable connection for `key`, if any.
-    pub(crate) fn take(&self, key: &PoolKey) -> Option<Box<Conn>> {
+    pub(crate) fn take(&self, key: &PoolKey, now: Instant) -> Option<Box<Conn>> {
         loop {
             let (mut conn, _) = self.idle().take(key)?;
-            expire_idle(&mut conn.core, Instant::now());
+            conn.resume_at(now);
+            expire_idle(&mut conn.core, now);
             let received = conn.received_while_idle();
             match reuse_verdict(&conn.core, received) {
                 Ok(()) => {
@@ -50,7 +51,9 @@ impl Pool {
             return Some(reason);
         }
         let limits = conn.pool_limits;
-        if let Err(conn) = self.idle().put_own(conn, |conn| &conn.key, limits, Instant::now()) {
+        // The time of the connection's last read or write (its body's end): no clock read.
+        let now = conn.now;
+        if let Err(conn) = self.idle().put_own(conn, |conn| &conn.key, limits, now) {
             log::debug!("closing connection to {}:{}: the pool is full", conn.key.host(), conn.key.port());
         }
         None

@@ -36,11 +36,11 @@ impl BlockingTransport {
 
 impl Transport for BlockingTransport {
     fn exchange(&self, attempt: Attempt, body: RequestBody<'_>) -> Result<Exchanged, AttemptError> {
-        let pooled = if attempt.fresh_connection { None } else { self.pool.take(&attempt.key) };
+        let pooled = if attempt.fresh_connection { None } else { self.pool.take(&attempt.key, attempt.at) };
         let reused = pooled.is_some();
         let mut conn = match pooled {
             Some(conn) => conn,
-            None => Conn::open(attempt.key, attempt.config, attempt.tls, attempt.proxy_tls, Instant::now())
+            None => Conn::open(attempt.key, attempt.config, attempt.tls, attempt.proxy_tls, attempt.at)
                 .map_err(AttemptError::connect)?,
         };
         conn.pool_limits = attempt.pool_limits;

@@ -180,6 +180,29 @@ pub fn stalls_and_refusals_time_out_or_fail_fast(t: &dyn Transport) {
     assert_eq!(error.kind(), ErrorKind::Connect);
 }
 
+/// The read timeout measures the server's silence, not the caller's: a caller that takes
+/// longer than it between two reads of a body still gets the rest, which arrived meanwhile.
+pub fn a_caller_that_pauses_between_reads_is_not_timed_out(t: &dyn Transport) {
+    let server = Server::start(|_, _| {
+        Action::RespondThenLater(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n".to_vec(),
+            Duration::from_millis(100),
+            b"5\r\nworld\r\n0\r\n\r\n".to_vec(),
+        )
+    });
+    let session = Session::builder().read_timeout(Duration::from_millis(250)).build().expect("session");
+    for round in 0..2 {
+        let mut response = session.get(&server.url("/")).send_with(t).expect("head arrives");
+        let mut first = [0u8; 5];
+        response.read_exact(&mut first).expect("the first chunk");
+        assert_eq!(&first, b"hello");
+        std::thread::sleep(Duration::from_millis(600));
+        let mut rest = String::new();
+        response.read_to_string(&mut rest).unwrap_or_else(|error| panic!("round {round}: {error}"));
+        assert_eq!(rest, "world");
+    }
+}
+
 pub fn status_errors_prepared_requests_and_head(t: &dyn Transport) {
     let server = Server::start(|request, _| {
         if request.request_line().starts_with("HEAD") {

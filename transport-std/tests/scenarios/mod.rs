@@ -93,6 +93,7 @@ macro_rules! scenario_tests {
             loopback::gzip_bodies_are_decoded_and_bombs_capped,
             loopback::hostile_servers_give_typed_errors,
             loopback::stalls_and_refusals_time_out_or_fail_fast,
+            loopback::a_caller_that_pauses_between_reads_is_not_timed_out,
             loopback::status_errors_prepared_requests_and_head,
             loopback::an_early_response_stops_a_large_upload,
             loopback::retries_follow_urllib3_semantics,
