@@ -300,6 +300,24 @@ fn parse_trailers(block: &mut HeaderBlock, limits: &Limits) -> Result<(), Error>
 /// Fifteen digits cannot overflow 64 bits, so no check is needed here.
 #[inline]
 fn size_line(input: &[u8]) -> Option<(u64, &[u8])> {
+    // With sixteen bytes at hand (the usual case: the chunk's data follows), the digits are
+    // read from a fixed window without a length check per byte.
+    if let Some(window) = input.first_chunk::<16>() {
+        let mut size = u64::from(HEX[usize::from(window[0])]);
+        if size == 0xFF {
+            return None;
+        }
+        let mut at = 1;
+        while at < 15 {
+            let digit = HEX[usize::from(window[at])];
+            if digit == 0xFF {
+                break;
+            }
+            size = size << 4 | u64::from(digit);
+            at += 1;
+        }
+        return input[at..].strip_prefix(b"\r\n").map(|rest| (size, rest));
+    }
     let (&first, mut rest) = input.split_first()?;
     let mut size = u64::from(HEX[usize::from(first)]);
     if size == 0xFF {

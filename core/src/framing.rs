@@ -154,21 +154,11 @@ fn body_length(
     fields: &FramingFields,
     headers: &HeaderBlock,
 ) -> Result<BodyLength, ProtocolError> {
-    // 1. "Any response to a HEAD request and any response with a 1xx (Informational),
-    //    204 (No Content), or 304 (Not Modified) status code is always terminated by the
-    //    first empty line after the header fields, regardless of the header fields present."
-    //    (101 is a 1xx, but once accepted the connection switches protocols: a tunnel.)
-    if status == 101 {
-        return Ok(BodyLength::Tunnel);
-    }
-    if context.is_head || (100..200).contains(&status) || status == 204 || status == 304 {
-        return Ok(BodyLength::Empty);
-    }
-    // 2. "Any 2xx (Successful) response to a CONNECT request implies that the connection
-    //    will become a tunnel immediately after the empty line that concludes the header
-    //    fields. A client MUST ignore any Content-Length or Transfer-Encoding header fields."
-    if context.is_connect && (200..300).contains(&status) {
-        return Ok(BodyLength::Tunnel);
+    // Rules 1 and 2 concern few responses; the rest pass them with one test.
+    if status < 200 || status == 204 || status == 304 || context.is_head || context.is_connect {
+        if let Some(length) = length_without_fields(context, status) {
+            return Ok(length);
+        }
     }
     if fields.transfer_encoding_lines > 0 {
         // §6.1: "A server or client that receives an HTTP/1.0 message containing a
@@ -207,6 +197,28 @@ fn body_length(
         //    to the server closing the connection."
         None => Ok(BodyLength::CloseDelimited),
     }
+}
+
+/// RFC 9112 §6.3 rules 1 and 2: the responses whose length the fields do not decide.
+#[inline]
+fn length_without_fields(context: ResponseContext, status: u16) -> Option<BodyLength> {
+    // 1. "Any response to a HEAD request and any response with a 1xx (Informational),
+    //    204 (No Content), or 304 (Not Modified) status code is always terminated by the
+    //    first empty line after the header fields, regardless of the header fields present."
+    //    (101 is a 1xx, but once accepted the connection switches protocols: a tunnel.)
+    if status == 101 {
+        return Some(BodyLength::Tunnel);
+    }
+    if context.is_head || (100..200).contains(&status) || status == 204 || status == 304 {
+        return Some(BodyLength::Empty);
+    }
+    // 2. "Any 2xx (Successful) response to a CONNECT request implies that the connection
+    //    will become a tunnel immediately after the empty line that concludes the header
+    //    fields. A client MUST ignore any Content-Length or Transfer-Encoding header fields."
+    if context.is_connect && (200..300).contains(&status) {
+        return Some(BodyLength::Tunnel);
+    }
+    None
 }
 
 /// What the framing and keep-alive rules need from the head, gathered in one pass.

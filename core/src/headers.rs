@@ -155,7 +155,39 @@ impl From<&http::HeaderMap> for Headers {
 #[derive(Clone, Default)]
 pub struct HeaderBlock {
     pub(crate) raw: Vec<u8>,
-    pub(crate) fields: Vec<(Range<u32>, Range<u32>)>,
+    pub(crate) fields: Vec<(Span, Span)>,
+}
+
+/// Where a name or a value lies in a [`HeaderBlock`]'s buffer: its start and its length,
+/// which is what indexing a parsed head gives without arithmetic and what a lookup by name
+/// compares first.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Span {
+    pub(crate) start: u32,
+    pub(crate) len: u32,
+}
+
+impl Span {
+    pub(crate) fn new(start: u32, len: u32) -> Span {
+        Span { start, len }
+    }
+
+    /// The span from `start` up to (not including) `end`.
+    pub(crate) fn between(start: u32, end: u32) -> Span {
+        Span { start, len: end - start }
+    }
+
+    pub(crate) fn start(self) -> usize {
+        self.start as usize
+    }
+
+    pub(crate) fn end(self) -> usize {
+        self.start as usize + self.len as usize
+    }
+
+    pub(crate) fn range(self) -> Range<usize> {
+        self.start()..self.end()
+    }
 }
 
 /// Prints as a map in wire order, like [`Headers`].
@@ -185,8 +217,8 @@ impl HeaderBlock {
     /// The first value of that name (ASCII case-insensitive).
     pub fn get(&self, name: &str) -> Option<&[u8]> {
         let name = name.as_bytes();
-        let named = |(field, _): &&(Range<u32>, Range<u32>)| {
-            field.len() == name.len() && self.slice(field).eq_ignore_ascii_case(name)
+        let named = |(field, _): &&(Span, Span)| {
+            field.len as usize == name.len() && self.slice(field).eq_ignore_ascii_case(name)
         };
         self.fields.iter().find(named).map(|(_, value)| self.slice(value))
     }
@@ -207,7 +239,7 @@ impl HeaderBlock {
     fn values_named<'a>(&'a self, name: &'a [u8]) -> impl Iterator<Item = &'a [u8]> + 'a {
         self.fields
             .iter()
-            .filter(move |(field, _)| field.len() == name.len() && self.slice(field).eq_ignore_ascii_case(name))
+            .filter(move |(field, _)| field.len as usize == name.len() && self.slice(field).eq_ignore_ascii_case(name))
             .map(|(_, value)| self.slice(value))
     }
 
@@ -244,13 +276,13 @@ impl HeaderBlock {
         self.fields.clear();
     }
 
-    pub(crate) fn slice(&self, range: &Range<u32>) -> &[u8] {
-        &self.raw[range.start as usize..range.end as usize]
+    pub(crate) fn slice(&self, span: &Span) -> &[u8] {
+        &self.raw[span.range()]
     }
 
-    fn name(&self, range: &Range<u32>) -> &str {
+    fn name(&self, span: &Span) -> &str {
         // httparse only accepts token characters in names, which are ASCII.
-        std::str::from_utf8(self.slice(range)).unwrap_or("")
+        std::str::from_utf8(self.slice(span)).unwrap_or("")
     }
 }
 
@@ -263,7 +295,9 @@ impl From<&Headers> for HeaderBlock {
             block.raw.extend_from_slice(name.as_bytes());
             let value_start = block.raw.len() as u32;
             block.raw.extend_from_slice(value);
-            block.fields.push((name_start..value_start, value_start..block.raw.len() as u32));
+            block
+                .fields
+                .push((Span::between(name_start, value_start), Span::between(value_start, block.raw.len() as u32)));
         }
         block
     }

@@ -224,9 +224,20 @@ impl ResponseDecoder {
     #[inline]
     fn decode_head<'a>(&mut self, input: &'a [u8]) -> Result<(usize, Option<Step<'a>>), Error> {
         let whole = self.strict && self.scanner.total() == 0;
-        if let Some(used) = whole.then(|| self.head.parse_whole(input, &self.limits)).flatten() {
-            return self.after_head(used);
-        }
+        let used = match whole.then(|| self.head.parse_whole(input, &self.limits)).flatten() {
+            Some(used) => used,
+            None => match self.read_head(input)? {
+                Scan::Complete(used) => used,
+                Scan::Partial => return Ok((input.len(), None)),
+            },
+        };
+        self.after_head(used)
+    }
+
+    /// The resumable path: finds the end of the head in this input (or takes all of it),
+    /// keeps it, and parses the head once it is complete, by the configured leniency.
+    #[inline(never)]
+    fn read_head(&mut self, input: &[u8]) -> Result<Scan, Error> {
         self.check_status_line_start(input)?;
         let scan = self.scanner.scan(input, Section::Head, self.leniency.allow_bare_lf)?;
         let used = match scan {
@@ -238,11 +249,10 @@ impl ResponseDecoder {
             return Err(LimitExceeded::HeadTooLarge { limit: self.limits.max_head_bytes }.into());
         }
         buffer.extend_from_slice(&input[..used]);
-        if scan == Scan::Partial {
-            return Ok((used, None));
+        if scan == Scan::Complete(used) {
+            self.head.parse(&self.limits, &self.leniency)?;
         }
-        self.head.parse(&self.limits, &self.leniency)?;
-        self.after_head(used)
+        Ok(scan)
     }
 
     /// Skips empty lines between an interim response and the next status line (aiohttp sends
@@ -308,12 +318,14 @@ impl ResponseDecoder {
     #[inline]
     fn after_head<'a>(&mut self, used: usize) -> Result<(usize, Option<Step<'a>>), Error> {
         let status = self.head.status();
-        if status == 101 && !self.context.upgrade {
-            return Err(ProtocolError::UnexpectedSwitchingProtocols.into());
-        }
-        if (100..200).contains(&status) && status != 101 {
-            self.state = State::AfterInformational;
-            return Ok((used, Some(Step::Informational)));
+        if status < 200 {
+            if status != 101 {
+                self.state = State::AfterInformational;
+                return Ok((used, Some(Step::Informational)));
+            }
+            if !self.context.upgrade {
+                return Err(ProtocolError::UnexpectedSwitchingProtocols.into());
+            }
         }
         let head = &self.head;
         let framing = decide(self.context, head.version(), status, head.framing_fields(), head.headers())?;

@@ -254,6 +254,9 @@ fn protocol_errors() {
         ("status 000", b"HTTP/1.1 000 Zero\r\n\r\n", "error protocol"),
         ("NUL in a value", b"HTTP/1.1 200 OK\r\nX-A: a\x00b\r\n\r\n", "error protocol"),
         ("empty line first", b"\r\nHTTP/1.1 200 OK\r\n\r\n", "error protocol"),
+        // Two empty lines put the status line's SP where an unshifted one has it.
+        ("two empty lines first", b"\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", "error protocol"),
+        ("four bare LFs first", b"\n\n\n\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", "error protocol"),
         ("101 without an upgrade", b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n", "error protocol"),
         ("bad chunk size", b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "error protocol"),
         (
