@@ -300,9 +300,9 @@ fn parse_trailers(block: &mut HeaderBlock, limits: &Limits) -> Result<(), Error>
 /// Fifteen digits cannot overflow 64 bits, so no check is needed here.
 #[inline]
 fn size_line(input: &[u8]) -> Option<(u64, &[u8])> {
-    // With sixteen bytes at hand (the usual case: the chunk's data follows), the digits are
+    // With seventeen bytes at hand (the usual case: the chunk's data follows), the digits are
     // read from a fixed window without a length check per byte.
-    if let Some(window) = input.first_chunk::<16>() {
+    if let Some(window) = input.first_chunk::<17>() {
         let mut size = u64::from(HEX[usize::from(window[0])]);
         if size == 0xFF {
             return None;
@@ -316,7 +316,8 @@ fn size_line(input: &[u8]) -> Option<(u64, &[u8])> {
             size = size << 4 | u64::from(digit);
             at += 1;
         }
-        return input[at..].strip_prefix(b"\r\n").map(|rest| (size, rest));
+        // At most fifteen digits, so the CR LF after them is inside the window.
+        return (window[at..at + 2] == *b"\r\n").then(|| (size, &input[at + 2..]));
     }
     let (&first, mut rest) = input.split_first()?;
     let mut size = u64::from(HEX[usize::from(first)]);

@@ -195,14 +195,14 @@ impl ResponseHead {
         // framing needs, from the fields while they are hot.
         let fields = &mut self.headers.fields;
         fields.clear();
-        let mut crlf = true;
-        let all_crlf = &mut crlf;
-        fields.extend(response.headers.iter().map(move |header| {
-            let name_start = header.name.as_ptr() as usize - base;
+        fields.extend(response.headers.iter().map(|header| {
+            let name_start = (header.name.as_ptr() as usize - base) as u32;
             let value_start = (header.value.as_ptr() as usize - base) as u32;
-            *all_crlf &= source.get(name_start.wrapping_sub(2)) == Some(&b'\r');
-            (Span::new(name_start as u32, header.name.len() as u32), Span::new(value_start, header.value.len() as u32))
+            (Span::new(name_start, header.name.len() as u32), Span::new(value_start, header.value.len() as u32))
         }));
+        let crlf = fields
+            .iter()
+            .fold(true, |crlf, (name, _)| crlf & (source.get(name.start().wrapping_sub(2)) == Some(&b'\r')));
         // httparse hides a reason holding obs-text, so take its bytes from the status line:
         // everything after "HTTP/1.x DDD " up to the line's end. The first field starts right
         // after that line's LF; without fields, search for it.
