@@ -190,9 +190,10 @@ impl ResponseHead {
         }
         self.version = if response.version == Some(0) { Version::Http10 } else { Version::Http11 };
         self.status = status;
-        // Where each field lies, and whether the byte two before its name is a CR (a loop the
-        // compiler keeps tight: its state is moved into the closure, not borrowed), then what
-        // framing needs, from the fields while they are hot.
+        // Where each field lies (a loop the compiler keeps tight: nothing else in it), then
+        // whether the byte two before each name is a CR (a fold: the flag stays in a register;
+        // kept in the indexing closure it went through memory once per field, a chain of
+        // store-to-load forwarding), then what framing needs, while the fields are hot.
         let fields = &mut self.headers.fields;
         fields.clear();
         fields.extend(response.headers.iter().map(|header| {
