@@ -173,7 +173,7 @@ impl Call {
         // A Cookie header the caller wrote is theirs (stripped only across origins);
         // otherwise the jars decide, hop by hop.
         if !self.caller_cookie_header || !self.request.headers.contains("cookie") {
-            self.set_cookie_header(self.wall(now));
+            self.set_cookie_header(now);
         }
         let settings = self.session.settings_for(&self.request.url);
         let url = &self.request.url;
@@ -205,7 +205,7 @@ impl Call {
             .map(|_| settings.proxy_tls.clone().unwrap_or_else(|| settings.tls.clone()));
         let key = PoolKey {
             https,
-            host: url.host_str().unwrap_or_default().to_owned(),
+            host: crate::pool::shared_host(url.host_str().unwrap_or_default()),
             port: url.port_or_known_default().unwrap_or(if https { 443 } else { 80 }),
             tls: https.then_some(std::sync::Arc::as_ptr(&settings.tls) as usize),
             proxy,
@@ -288,7 +288,13 @@ impl Call {
         // A retryable status (urllib3's status_forcelist, Retry-After) for a body that
         // can be sent again.
         if replayable {
-            let outcome = Outcome::Status { status, retry_after: head.headers().get("retry-after") };
+            // Retry-After counts only for a status the policy may retry (the forcelist's, or
+            // 413/429/503 when it asks for a retry by itself): looked up for those alone.
+            let retry_after = (matches!(status, 413 | 429 | 503)
+                || self.retries.policy().status_forcelist.contains(&status))
+            .then(|| head.headers().get("retry-after"))
+            .flatten();
+            let outcome = Outcome::Status { status, retry_after };
             match self.retry_verdict(outcome, now) {
                 Verdict::Wait(wait) => {
                     log::debug!("retrying {} after status {status} in {wait:?}", self.request.url);
@@ -297,7 +303,7 @@ impl Call {
                 }
                 Verdict::Exhausted(why) if self.retries.policy().raise_on_status => {
                     // urllib3's raise_on_status: the last response goes with the error.
-                    self.store_cookies(head, self.wall(now));
+                    self.store_cookies(head, now);
                     let reason = String::from_utf8_lossy(head.reason());
                     let message = format!("{status} {reason}: {why} after {} attempts", self.attempts());
                     let error = Error::about_status(ErrorKind::RetriesExhausted, status, message, &self.request.url);
@@ -307,7 +313,7 @@ impl Call {
                 Verdict::Exhausted(_) | Verdict::Stop => {}
             }
         }
-        self.store_cookies(head, self.wall(now));
+        self.store_cookies(head, now);
         // A 401 from the credentials' own origin may be answered once (Digest's
         // challenge); never with a body that cannot be sent again.
         if status == 401 && !self.auth_retried && replayable {
@@ -332,7 +338,7 @@ impl Call {
             &self.request.method,
             &self.request.url,
             status,
-            head.headers().get("location"),
+            tidings_core::redirect::is_redirect(status).then(|| head.headers().get("location")).flatten(),
             replayable,
         );
         let target = match hop {
@@ -442,15 +448,17 @@ impl Call {
 
     /// Replaces the `Cookie` header with what the jars hold for the request's URL: the
     /// call's own cookies first, then the session's under other names.
-    fn set_cookie_header(&mut self, now: SystemTime) {
-        let request = &mut self.request;
-        request.headers.remove("cookie");
+    fn set_cookie_header(&mut self, now: Instant) {
+        self.request.headers.remove("cookie");
         let session_jar = self.session.inner().cookies.as_ref();
         let session_empty =
             session_jar.is_none_or(|jar| jar.lock().unwrap_or_else(std::sync::PoisonError::into_inner).is_empty());
         if self.call_jar.is_empty() && session_empty {
             return;
         }
+        // The wall clock only when there are cookies to match against it.
+        let now = self.wall(now);
+        let request = &mut self.request;
         let mut pairs: Vec<(String, String)> = self
             .call_jar
             .matching(&request.url, now)
@@ -473,10 +481,11 @@ impl Call {
     }
 
     /// Keeps a response's `Set-Cookie` values: in the session's jar, or the call's.
-    fn store_cookies(&mut self, head: &ResponseHead, now: SystemTime) {
+    fn store_cookies(&mut self, head: &ResponseHead, now: Instant) {
         if !head.headers().contains("set-cookie") {
             return;
         }
+        let now = self.wall(now);
         let set_cookies = head.headers().get_all("set-cookie");
         match &self.session.inner().cookies {
             Some(jar) => {

@@ -10,18 +10,40 @@
 //! or a 304) or the peer's close makes it unusable, so one response can never answer another
 //! request (response smuggling, desync).
 
+use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 use std::time::Instant;
 use tidings_core::proxy::ProxyKind;
 use tidings_core::socks::SocksVersion;
 
 use tidings_core::{BodyLength, CloseReason, Connection, Framing};
 
+thread_local! {
+    static LAST_HOST: RefCell<Option<Arc<str>>> = const { RefCell::new(None) };
+}
+
+/// `host` as a pool key holds it. Every attempt makes a key, nearly always for the host the
+/// thread made its last one for: that one is shared (a count goes up) instead of copying the
+/// name into a new allocation each time.
+pub(crate) fn shared_host(host: &str) -> Arc<str> {
+    LAST_HOST.with(|last| {
+        let Ok(mut last) = last.try_borrow_mut() else {
+            return Arc::from(host);
+        };
+        match last.as_ref() {
+            Some(shared) if **shared == *host => shared.clone(),
+            _ => last.insert(Arc::from(host)).clone(),
+        }
+    })
+}
+
 /// What must match for a pooled connection to carry a request.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct PoolKey {
     pub(crate) https: bool,
-    pub(crate) host: String,
+    /// Shared, not copied per attempt: see [`shared_host`].
+    pub(crate) host: Arc<str>,
     pub(crate) port: u16,
     /// The TLS configuration's identity (its address while the session holds it), so
     /// verified and unverified traffic, or different roots or client certificates, never
@@ -61,7 +83,7 @@ impl PoolKey {
     pub fn socket_address(&self) -> (&str, u16) {
         match &self.proxy {
             Some(proxy) => (proxy.host(), proxy.port()),
-            None => (self.host.as_str(), self.port),
+            None => (&*self.host, self.port),
         }
     }
 
@@ -270,8 +292,24 @@ mod tests {
 
     use super::*;
 
+    #[test]
+    fn a_host_is_shared_with_the_last_key_of_the_thread_and_only_with_the_same_name() {
+        let first = shared_host("example.com");
+        let again = shared_host("example.com");
+        assert!(Arc::ptr_eq(&first, &again), "the same host is shared");
+        let other = shared_host("example.org");
+        assert_eq!(&*other, "example.org");
+        assert!(!Arc::ptr_eq(&first, &other));
+        // Case and brackets are the URL's: a different spelling is a different key.
+        assert_eq!(&*shared_host("Example.com"), "Example.com");
+        assert_eq!(&*shared_host("[::1]"), "[::1]");
+        let back = shared_host("example.com");
+        assert_eq!(&*back, "example.com");
+        assert_eq!(PoolKey { host: back, ..key("x") }, PoolKey { host: first, ..key("x") });
+    }
+
     fn key(host: &str) -> PoolKey {
-        PoolKey { https: false, host: host.to_owned(), port: 80, tls: None, proxy: None, proxy_tls: None }
+        PoolKey { https: false, host: host.into(), port: 80, tls: None, proxy: None, proxy_tls: None }
     }
 
     /// A core that carried one GET answered by `response`; returns it and the bytes left over.

@@ -103,6 +103,12 @@ pub enum RedirectError {
     },
 }
 
+/// Whether `status` is one that [`next_hop`] follows (301, 302, 303, 307, 308): for any
+/// other, its `Location` is not read.
+pub fn is_redirect(status: u16) -> bool {
+    matches!(status, 301 | 302 | 303 | 307 | 308)
+}
+
 /// Decides what follows a response with `status` and `location`, after `hops` redirects
 /// already followed. `None` means the response is final.
 pub fn next_hop(
@@ -114,7 +120,7 @@ pub fn next_hop(
     location: Option<&[u8]>,
     body_replayable: bool,
 ) -> Result<Option<RedirectTarget>, RedirectError> {
-    let (Some(limit), Some(location), 301 | 302 | 303 | 307 | 308) = (policy.max_redirects, location, status) else {
+    let (Some(limit), Some(location), true) = (policy.max_redirects, location, is_redirect(status)) else {
         return Ok(None);
     };
     let text = match std::str::from_utf8(location) {

@@ -316,6 +316,26 @@ pub fn retries_follow_urllib3_semantics(t: &dyn Transport) {
         .expect("after waiting");
     assert_eq!(response.status(), StatusCode::OK);
     assert!(started.elapsed() >= Duration::from_secs(1), "Retry-After was honoured");
+    // On a status of the forcelist, too (500 is not one that asks for a retry by itself).
+    let failing = Server::start(|_, index| {
+        if index == 0 {
+            Action::Respond(
+                b"HTTP/1.1 500 Internal Server Error\r\nRetry-After: 1\r\nContent-Length: 0\r\n\r\n".to_vec(),
+            )
+        } else {
+            Action::Respond(ok("ok"))
+        }
+    });
+    let started = Instant::now();
+    let response = Session::builder()
+        .retries(crate::api::RetryPolicy::new(1).status_forcelist([500]))
+        .build()
+        .expect("session")
+        .get(&failing.url("/"))
+        .send_with(t)
+        .expect("after waiting");
+    assert_eq!((response.status(), response.attempts()), (StatusCode::OK, 2));
+    assert!(started.elapsed() >= Duration::from_secs(1), "Retry-After was honoured on a forcelist status");
 
     let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = closed.local_addr().expect("address").port();
