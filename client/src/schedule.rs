@@ -6,6 +6,7 @@
 use std::collections::hash_map::RandomState;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::hash::{BuildHasher, Hash};
+use std::sync::Arc;
 
 use url::Url;
 
@@ -48,7 +49,9 @@ impl ConcurrencyLimits {
 /// of it: the limit is there for the server's sake).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct HostKey {
-    host: String,
+    /// Shared with the thread's last pool key ([`shared_host`](crate::pool::shared_host)):
+    /// every call makes a key, nearly always for that host.
+    host: Arc<str>,
     port: u16,
 }
 
@@ -56,12 +59,15 @@ impl HostKey {
     /// `url`'s host (an IPv6 literal keeps its brackets) and port (the scheme's default
     /// when none is written).
     pub fn of(url: &Url) -> HostKey {
-        HostKey { host: url.host_str().unwrap_or_default().to_owned(), port: url.port_or_known_default().unwrap_or(0) }
+        HostKey {
+            host: crate::pool::shared_host(url.host_str().unwrap_or_default()),
+            port: url.port_or_known_default().unwrap_or(0),
+        }
     }
 
     /// Whether this is `url`'s key, without building one.
     pub fn is_for(&self, url: &Url) -> bool {
-        self.port == url.port_or_known_default().unwrap_or(0) && self.host == url.host_str().unwrap_or_default()
+        self.port == url.port_or_known_default().unwrap_or(0) && *self.host == *url.host_str().unwrap_or_default()
     }
 }
 
