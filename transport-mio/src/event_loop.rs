@@ -51,7 +51,7 @@ use tidings_client::{
 use tidings_core::{CloseReason, Headers};
 
 use crate::completion::{ById, Completion, RequestId};
-use crate::conn::Phase;
+use crate::conn::{Conn, Phase};
 use crate::connections::{Connections, Released};
 use crate::exchange::{self, Step};
 use crate::resolver::{Answer, Resolver, ResolverPool};
@@ -292,9 +292,14 @@ impl Client {
         for timer in self.timers.take_due(now) {
             match timer {
                 Timer::Conn { slot, serial } => {
-                    if let Some(conn) = self.conns.current(slot, serial) {
-                        conn.timer = None;
+                    let Some(conn) = self.conns.current(slot, serial) else { continue };
+                    conn.timer = None;
+                    // An entry left early (see `refresh_conn_timer`): registered again at the
+                    // deadline, or gone if there is none.
+                    if conn_deadline(conn).is_some_and(|deadline| deadline <= now) {
                         self.outcomes.push_back(Outcome::ConnDeadline { slot, serial });
+                    } else {
+                        self.refresh_conn_timer(slot);
                     }
                 }
                 Timer::Task(id) => {
@@ -680,15 +685,20 @@ impl Client {
         task.timer = self.timers.reset(Timer::Task(id), task.timer, deadline);
     }
 
-    /// Keeps the connection's entry in the timer set equal to its next deadline.
+    /// Keeps the connection's entry in the timer set no later than its next deadline.
+    ///
+    /// An entry already registered at or before the deadline stays where it is: a request
+    /// moves its connection's deadline later at every step (sent, head read, back in the
+    /// pool), and moving the entry each time was two operations on the ordered set per step.
+    /// An entry that fires before the deadline is registered again at it
+    /// ([`handle_timeout`](Self::handle_timeout)), so a deadline is never missed, and a
+    /// connection holds one entry at most.
     pub(crate) fn refresh_conn_timer(&mut self, slot: usize) {
         let Some(conn) = self.conns.get_mut(slot) else { return };
-        let deadline = match &conn.phase {
-            Phase::Tunnelling { tunnel, .. } => {
-                [tunnel.poll_timeout(), conn.core.poll_timeout()].into_iter().flatten().min()
-            }
-            _ => [conn.core.poll_timeout(), conn.next_attempt_at()].into_iter().flatten().min(),
-        };
+        let deadline = conn_deadline(conn);
+        if conn.timer.is_some_and(|registered| deadline.is_none_or(|deadline| registered <= deadline)) {
+            return;
+        }
         conn.timer = self.timers.reset(Timer::Conn { slot, serial: conn.serial }, conn.timer, deadline);
     }
 
@@ -698,6 +708,17 @@ impl Client {
     /// [`KEPT_TRAILERS`](crate::KEPT_TRAILERS) streams that most recently ended with some.
     pub fn take_trailers(&mut self, id: RequestId) -> Option<Headers> {
         self.streams.take_trailers(id.0)
+    }
+}
+
+/// The next moment the connection must be woken for: its core's deadline, its tunnel's,
+/// or the next Happy Eyeballs attempt.
+fn conn_deadline(conn: &Conn) -> Option<Instant> {
+    match &conn.phase {
+        Phase::Tunnelling { tunnel, .. } => {
+            [tunnel.poll_timeout(), conn.core.poll_timeout()].into_iter().flatten().min()
+        }
+        _ => [conn.core.poll_timeout(), conn.next_attempt_at()].into_iter().flatten().min(),
     }
 }
 
