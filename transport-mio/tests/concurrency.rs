@@ -615,3 +615,36 @@ fn a_hanging_address_does_not_hold_up_the_next_one() {
     let error = client.wait(id).expect_err("nothing answers");
     assert_eq!(error.kind(), ErrorKind::Timeout, "{error}");
 }
+
+/// A response that trickles in for several read timeouts, each byte well within one, completes.
+/// And one whose first bytes move the deadline past the connection's timer entry, which then
+/// fires early, and whose server then falls silent, times out at the moved deadline: the entry
+/// is registered again there even though nothing else happens on the connection (the whole
+/// call's 3 s timeout is only a backstop).
+#[test]
+fn a_deadline_that_keeps_moving_later_is_kept_and_one_that_passes_fires() {
+    let body = "x".repeat(40);
+    let trickled = ok(&body);
+    let server = Server::start(move |request, _| match request.request_line().split(' ').nth(1).unwrap_or("/") {
+        "/trickle" => Action::Trickle(trickled.clone(), Duration::from_millis(10)),
+        "/then-silence" => Action::Trickle(b"HTTP/".to_vec(), Duration::from_millis(15)),
+        _ => Action::Respond(ok("fine")),
+    });
+    let read_timeout = Duration::from_millis(100);
+    let session = Session::builder().read_timeout(read_timeout).build().expect("session");
+    let mut client = Client::builder(session).max_in_flight(1).build().expect("client");
+    let started = Instant::now();
+    client.send(client.get(&server.url("/trickle")).build().expect("request"));
+    let completion = client.wait_all().expect("loop").into_iter().next().expect("one");
+    assert_eq!(completion.result.expect("trickled").text().expect("text"), body);
+    assert!(started.elapsed() > 3 * read_timeout, "the response outlived several read timeouts");
+    let started = Instant::now();
+    let request = client.get(&server.url("/then-silence")).timeout(Duration::from_secs(3)).build().expect("request");
+    client.send(request);
+    let completion = client.wait_all().expect("loop").into_iter().next().expect("one");
+    let error = completion.result.expect_err("silent");
+    assert_eq!(error.kind(), ErrorKind::Timeout, "{error}");
+    let waited = started.elapsed();
+    assert!(waited > read_timeout + Duration::from_millis(50), "the deadline moved with the bytes: {waited:?}");
+    assert!(waited < Duration::from_secs(2), "the read timeout, not the call's: {waited:?}");
+}
