@@ -249,7 +249,7 @@ impl ResponseDecoder {
             return Err(LimitExceeded::HeadTooLarge { limit: self.limits.max_head_bytes }.into());
         }
         buffer.extend_from_slice(&input[..used]);
-        if scan == Scan::Complete(used) {
+        if matches!(scan, Scan::Complete(_)) {
             self.head.parse(&self.limits, &self.leniency)?;
         }
         Ok(scan)
