@@ -288,12 +288,9 @@ impl Call {
         // A retryable status (urllib3's status_forcelist, Retry-After) for a body that
         // can be sent again.
         if replayable {
-            // Retry-After counts only for a status the policy may retry (the forcelist's, or
-            // 413/429/503 when it asks for a retry by itself): looked up for those alone.
-            let retry_after = (matches!(status, 413 | 429 | 503)
-                || self.retries.policy().status_forcelist.contains(&status))
-            .then(|| head.headers().get("retry-after"))
-            .flatten();
+            // Looked up only for a status the policy may retry with it.
+            let retry_after =
+                self.retries.reads_retry_after(status).then(|| head.headers().get("retry-after")).flatten();
             let outcome = Outcome::Status { status, retry_after };
             match self.retry_verdict(outcome, now) {
                 Verdict::Wait(wait) => {

@@ -301,7 +301,8 @@ fn parse_trailers(block: &mut HeaderBlock, limits: &Limits) -> Result<(), Error>
 #[inline]
 fn size_line(input: &[u8]) -> Option<(u64, &[u8])> {
     // With seventeen bytes at hand (the usual case: the chunk's data follows), the digits are
-    // read from a fixed window without a length check per byte.
+    // read from a fixed window without a length check per byte. (The loop below again: one
+    // function for both, inlined, measured 6 to 66 instructions more per response.)
     if let Some(window) = input.first_chunk::<17>() {
         let mut size = u64::from(HEX[usize::from(window[0])]);
         if size == 0xFF {

@@ -114,7 +114,7 @@ impl ResponseHead {
         // may allow (after an interim response): the head must start at the first byte. And
         // httparse accepts a bare LF where RFC 9112 §2.2 wants CR LF. Without obs-fold each
         // field line starts right after the line before it, so the byte two before each name
-        // is the CR of the line before (`parse_from` checks those while indexing); the status
+        // is the CR of the line before (`parse_from` checks those after indexing); the status
         // line's is at the reason's end, and the last field line's and the blank line's are
         // the "\r\n\r\n" checked here.
         let end = match self.parse_from(input, limits, &strict) {
@@ -195,12 +195,7 @@ impl ResponseHead {
         // kept in the indexing closure it went through memory once per field, a chain of
         // store-to-load forwarding), then what framing needs, while the fields are hot.
         let fields = &mut self.headers.fields;
-        fields.clear();
-        fields.extend(response.headers.iter().map(|header| {
-            let name_start = (header.name.as_ptr() as usize - base) as u32;
-            let value_start = (header.value.as_ptr() as usize - base) as u32;
-            (Span::new(name_start, header.name.len() as u32), Span::new(value_start, header.value.len() as u32))
-        }));
+        index_fields(fields, base, response.headers);
         let crlf = fields
             .iter()
             .fold(true, |crlf, (name, _)| crlf & (source.get(name.start().wrapping_sub(2)) == Some(&b'\r')));
@@ -233,16 +228,18 @@ impl ResponseHead {
     }
 }
 
-/// Records where each parsed name and (trimmed) value lies in the buffer at `base`.
+/// Records where each parsed name and (trimmed) value lies in the buffer at `base`. One
+/// `extend` with nothing else in its loop (a `push` per field measured ~100 instructions more
+/// per head).
+#[inline(always)]
 pub(crate) fn index_fields(fields: &mut Vec<(Span, Span)>, base: usize, parsed: &[httparse::Header<'_>]) {
     // httparse has already trimmed optional whitespace from both ends of each value.
     fields.clear();
-    for header in parsed {
+    fields.extend(parsed.iter().map(|header| {
         let name_start = (header.name.as_ptr() as usize - base) as u32;
         let value_start = (header.value.as_ptr() as usize - base) as u32;
-        fields
-            .push((Span::new(name_start, header.name.len() as u32), Span::new(value_start, header.value.len() as u32)));
-    }
+        (Span::new(name_start, header.name.len() as u32), Span::new(value_start, header.value.len() as u32))
+    }));
 }
 
 /// RFC 9112 §5.2: "A user agent that receives an obs-fold in a response message ... MUST

@@ -39,6 +39,10 @@ use std::time::{Duration, SystemTime};
 
 use http::Method;
 
+/// The statuses urllib3 retries because of a `Retry-After` alone
+/// (`RETRY_AFTER_STATUS_CODES`): 413, 429 and 503.
+const RETRY_AFTER_STATUSES: [u16; 3] = [413, 429, 503];
+
 /// How to retry.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -269,7 +273,14 @@ impl Retries {
 
     fn retryable_status(&self, status: u16, retry_after: Option<&[u8]>) -> bool {
         self.policy.status_forcelist.contains(&status)
-            || (self.policy.respect_retry_after && retry_after.is_some() && matches!(status, 413 | 429 | 503))
+            || (retry_after.is_some() && self.policy.respect_retry_after && RETRY_AFTER_STATUSES.contains(&status))
+    }
+
+    /// Whether a response with `status` may be retried by this policy with its `Retry-After`
+    /// read: a caller that asks first need not look the field up for any other response.
+    pub fn reads_retry_after(&self, status: u16) -> bool {
+        self.policy.respect_retry_after
+            && (self.policy.status_forcelist.contains(&status) || RETRY_AFTER_STATUSES.contains(&status))
     }
 
     /// urllib3: no wait before the first retry, then `factor × 2^(n−1)` plus jitter, capped.
@@ -303,6 +314,23 @@ mod tests {
 
     fn status(code: u16) -> Outcome<'static> {
         Outcome::Status { status: code, retry_after: None }
+    }
+
+    #[test]
+    fn retry_after_is_read_only_for_statuses_it_can_make_retried() {
+        let retries = Retries::new(RetryPolicy::new(3).status_forcelist([500]));
+        for status in [413, 429, 503, 500] {
+            assert!(retries.reads_retry_after(status), "{status}");
+            let retry_after = Outcome::Status { status, retry_after: Some(b"1") };
+            assert!(retries.considers(&Method::GET, retry_after), "{status} is retried with it");
+        }
+        for status in [200, 404, 502] {
+            assert!(!retries.reads_retry_after(status), "{status}");
+            let retry_after = Outcome::Status { status, retry_after: Some(b"1") };
+            assert!(!retries.considers(&Method::GET, retry_after), "{status} is not retried, with it or not");
+        }
+        let ignoring = Retries::new(RetryPolicy::new(3).respect_retry_after(false, Duration::ZERO));
+        assert!(!ignoring.reads_retry_after(503));
     }
 
     #[test]
