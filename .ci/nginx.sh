@@ -5,7 +5,9 @@
 #       serves DIR/www/small.txt and DIR/www/large.bin (MIB MiB of random bytes) with
 #       keep-alive on PORT, and over HTTPS on TLS_PORT with DIR/server.pem and DIR/server.key;
 #       its PID is in DIR/nginx.pid. NGINX_CONNECTIONS (default 1024) sets its
-#       worker_connections, with twice that many file descriptors.
+#       worker_connections, with twice that many file descriptors. NGINX_TCP_NOPUSH=on sends
+#       a response's head and a file body in one segment (TCP_CORK with sendfile), as the
+#       nginx.conf that Debian ships does; the default, off, sends them as two.
 
 #   make_certificates DIR          a CA (DIR/ca.pem) and a server certificate for localhost and
 #                                  127.0.0.1 (DIR/server.pem, DIR/server.key), with openssl
@@ -45,6 +47,7 @@ http {
   keepalive_timeout 60s;
   keepalive_requests 1000000;
   sendfile on;
+  tcp_nopush ${NGINX_TCP_NOPUSH:-off};
   client_body_temp_path $work/tmp_body;
   proxy_temp_path $work/tmp_proxy;
   fastcgi_temp_path $work/tmp_fastcgi;

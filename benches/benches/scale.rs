@@ -15,6 +15,11 @@
 //! - resident memory per idle pooled connection: after the warm-up round, every connection idle
 //!   in the pool, less the same starting point, over `level`.
 //!
+//! - where the CPU goes, over the same measured run: the client's user and system time, the
+//!   server's CPU (the children of `TIDINGS_BENCH_SERVER_PID`, the nginx master, from
+//!   `/proc/PID/schedstat`), and the TCP segments sent and retransmitted on the machine
+//!   (`/proc/net/snmp`; both ends are on it), each per request.
+//!
 //! `TIDINGS_BENCH_LEVELS` (default `64,1000,10000`) sets the levels, `TIDINGS_BENCH_ONLY` keeps
 //! the clients whose name holds it, and `TIDINGS_BENCH_PLOT` (default `benches/scale.svg`)
 //! names the plot written at the end.
@@ -38,13 +43,31 @@ struct Run {
     cpu_us: f64,
     in_flight_bytes: f64,
     idle_bytes: f64,
+    /// Where the CPU went, per request: the client's user and system time, the server's
+    /// (NaN when its PID is unknown), in µs; TCP segments sent and retransmitted.
+    user_us: f64,
+    system_us: f64,
+    server_us: f64,
+    segments: f64,
+    retransmitted: f64,
 }
 
 impl Run {
     fn line(&self) -> String {
         format!(
-            "RUN\t{}\t{}\t{}\t{:.1}\t{:.3}\t{:.1}\t{:.1}",
-            self.client, self.tls, self.level, self.per_second, self.cpu_us, self.in_flight_bytes, self.idle_bytes
+            "RUN\t{}\t{}\t{}\t{:.1}\t{:.3}\t{:.1}\t{:.1}\t{:.3}\t{:.3}\t{:.3}\t{:.3}\t{:.4}",
+            self.client,
+            self.tls,
+            self.level,
+            self.per_second,
+            self.cpu_us,
+            self.in_flight_bytes,
+            self.idle_bytes,
+            self.user_us,
+            self.system_us,
+            self.server_us,
+            self.segments,
+            self.retransmitted
         )
     }
 
@@ -58,6 +81,11 @@ impl Run {
             cpu_us: fields.next()?.parse().ok()?,
             in_flight_bytes: fields.next()?.parse().ok()?,
             idle_bytes: fields.next()?.parse().ok()?,
+            user_us: fields.next()?.parse().ok()?,
+            system_us: fields.next()?.parse().ok()?,
+            server_us: fields.next()?.parse().ok()?,
+            segments: fields.next()?.parse().ok()?,
+            retransmitted: fields.next()?.parse().ok()?,
         })
     }
 }
@@ -83,9 +111,67 @@ fn reset_peak() -> Result<(), Failure> {
     Ok(())
 }
 
+/// What the machine has done so far, read before and after a measured run.
+#[derive(Debug, Clone, Copy, Default)]
+struct Counters {
+    /// This process's user and system time, in 10 ms ticks.
+    user_ticks: u64,
+    system_ticks: u64,
+    /// The server's CPU time, in ns, if its PID is known.
+    server_ns: Option<u64>,
+    /// TCP segments sent and retransmitted by every socket on the machine.
+    segments: u64,
+    retransmitted: u64,
+}
+
+impl Counters {
+    fn read(server: Option<u32>) -> Counters {
+        let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+        // Fields after the command name (which may hold spaces) start after the last ')';
+        // utime and stime are the 12th and 13th of them.
+        let fields: Vec<u64> = stat
+            .rsplit_once(')')
+            .map(|(_, rest)| rest.split_whitespace().map(|field| field.parse().unwrap_or(0)).collect())
+            .unwrap_or_default();
+        let (segments, retransmitted) = tcp_segments();
+        Counters {
+            user_ticks: fields.get(11).copied().unwrap_or(0),
+            system_ticks: fields.get(12).copied().unwrap_or(0),
+            server_ns: server.map(server_cpu_ns),
+            segments,
+            retransmitted,
+        }
+    }
+}
+
+/// The CPU time of the server's worker processes (the children of `master`), in ns.
+fn server_cpu_ns(master: u32) -> u64 {
+    let children = std::fs::read_to_string(format!("/proc/{master}/task/{master}/children")).unwrap_or_default();
+    children
+        .split_whitespace()
+        .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/schedstat")).ok())
+        .filter_map(|schedstat| schedstat.split_whitespace().next().and_then(|ns| ns.parse::<u64>().ok()))
+        .sum()
+}
+
+/// `OutSegs` and `RetransSegs` from `/proc/net/snmp` (the `Tcp:` header line names the
+/// columns of the line after it).
+fn tcp_segments() -> (u64, u64) {
+    let snmp = std::fs::read_to_string("/proc/net/snmp").unwrap_or_default();
+    let mut tcp = snmp.lines().filter(|line| line.starts_with("Tcp:"));
+    let (Some(names), Some(values)) = (tcp.next(), tcp.next()) else { return (0, 0) };
+    let column = |name: &str| {
+        let index = names.split_whitespace().position(|field| field == name)?;
+        values.split_whitespace().nth(index)?.parse::<u64>().ok()
+    };
+    (column("OutSegs").unwrap_or(0), column("RetransSegs").unwrap_or(0))
+}
+
 /// The child's side: one client, one origin, one level.
 fn child(client: &str, url: &str, ca: Option<&str>, level: usize, requests: usize) -> Result<Run, Failure> {
-    let run = |runner: &mut dyn FnMut(usize) -> Result<usize, Failure>| -> Result<(f64, f64, f64, f64), Failure> {
+    let server: Option<u32> = std::env::var("TIDINGS_BENCH_SERVER_PID").ok().and_then(|pid| pid.trim().parse().ok());
+    let mut spent = (Counters::default(), Counters::default());
+    let mut run = |runner: &mut dyn FnMut(usize) -> Result<usize, Failure>| -> Result<(f64, f64, f64, f64), Failure> {
         // The starting point: the client made and one request done (its runtime, TLS
         // configuration and first allocations are not per-connection costs).
         runner(1)?;
@@ -93,9 +179,11 @@ fn child(client: &str, url: &str, ca: Option<&str>, level: usize, requests: usiz
         runner(level)?; // warm up: `level` connections, then idle in the pool
         let idle = resident().saturating_sub(base) as f64 / level as f64;
         reset_peak()?;
+        let before = Counters::read(server);
         let (wall, cpu) = (Instant::now(), cpu_time());
         runner(requests)?;
         let (wall, cpu) = (wall.elapsed(), cpu_time() - cpu);
+        spent = (before, Counters::read(server));
         let in_flight = peak_resident().saturating_sub(base) as f64 / level as f64;
         Ok((requests as f64 / wall.as_secs_f64(), cpu.as_secs_f64() * 1e6 / requests as f64, in_flight, idle))
     };
@@ -116,7 +204,26 @@ fn child(client: &str, url: &str, ca: Option<&str>, level: usize, requests: usiz
             })?
         }
     };
-    Ok(Run { client: client.to_owned(), tls: ca.is_some(), level, per_second, cpu_us, in_flight_bytes, idle_bytes })
+    let (before, after) = spent;
+    let per_request = |count: u64| count as f64 / requests as f64;
+    Ok(Run {
+        client: client.to_owned(),
+        tls: ca.is_some(),
+        level,
+        per_second,
+        cpu_us,
+        in_flight_bytes,
+        idle_bytes,
+        // 10 ms ticks, in µs.
+        user_us: per_request(after.user_ticks - before.user_ticks) * 10_000.0,
+        system_us: per_request(after.system_ticks - before.system_ticks) * 10_000.0,
+        server_us: match (before.server_ns, after.server_ns) {
+            (Some(before), Some(after)) => per_request(after.saturating_sub(before)) / 1000.0,
+            _ => f64::NAN,
+        },
+        segments: per_request(after.segments - before.segments),
+        retransmitted: per_request(after.retransmitted - before.retransmitted),
+    })
 }
 
 /// Runs one child to its end or its time limit; returns its run, or why there is none.
@@ -300,6 +407,23 @@ fn main() -> Result<(), Failure> {
                 }
             }
         }
+    }
+    println!("\nWhere the CPU goes, per request of the same runs (the server is nginx's worker; segments are every TCP segment sent on the machine, both ends):\n");
+    println!("| client | origin | in flight | client user | client system | server | client + server | segments | retransmitted |");
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for run in &runs {
+        println!(
+            "| {} | {} | {} | {:.2} µs | {:.2} µs | {:.2} µs | {:.2} µs | {:.2} | {:.3} |",
+            run.client,
+            if run.tls { "TLS" } else { "plain" },
+            run.level,
+            run.user_us,
+            run.system_us,
+            run.server_us,
+            run.cpu_us + run.server_us,
+            run.segments,
+            run.retransmitted
+        );
     }
     let path = std::env::var("TIDINGS_BENCH_PLOT")
         .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/scale.svg").to_owned());
