@@ -327,7 +327,7 @@ impl<S: TransportSession> SessionBuilder<S> {
             proxies,
             timeouts: self.timeouts,
             pool_limits: self.pool_limits,
-            retries: self.retries,
+            retries: Arc::new(self.retries),
             tls,
             proxy_tls,
             headers: Headers::new(),

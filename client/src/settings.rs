@@ -162,7 +162,8 @@ pub(crate) struct Settings {
     pub(crate) proxies: ProxySettings,
     pub(crate) timeouts: Timeouts,
     pub(crate) pool_limits: PoolLimits,
-    pub(crate) retries: RetryPolicy,
+    /// Shared with every call made under these settings.
+    pub(crate) retries: Arc<RetryPolicy>,
     pub(crate) tls: Arc<ClientConfig>,
     /// The TLS configuration for `https://` proxies, when it is not `tls`.
     pub(crate) proxy_tls: Option<Arc<ClientConfig>>,
@@ -183,7 +184,7 @@ impl Settings {
             proxies: profile.proxies.unwrap_or_else(|| self.proxies.clone()),
             timeouts,
             pool_limits: profile.pool_limits.unwrap_or(self.pool_limits),
-            retries: profile.retries.unwrap_or_else(|| self.retries.clone()),
+            retries: profile.retries.map_or_else(|| self.retries.clone(), Arc::new),
             tls: tls.unwrap_or_else(|| self.tls.clone()),
             proxy_tls: self.proxy_tls.clone(),
             headers: profile.headers,

@@ -35,6 +35,7 @@
 //! | `MaxRetryError` on a status | [`Decision::Exhausted`]; the client's `retries_exhausted` error, with the last response | |
 //! | `MaxRetryError` on a failure | the last failure's own error (kind `connect`, `timeout`, `eof`, …), "after N attempts" | |
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use http::Method;
@@ -206,7 +207,8 @@ pub enum Outcome<'a> {
 /// The retry state of one call.
 #[derive(Debug, Clone)]
 pub struct Retries {
-    policy: RetryPolicy,
+    /// Shared: a session hands the same policy to every call (no copy of its lists per call).
+    policy: Arc<RetryPolicy>,
     retried: u32,
     connect: u32,
     read: u32,
@@ -214,9 +216,10 @@ pub struct Retries {
 }
 
 impl Retries {
-    /// A fresh call under `policy`.
-    pub fn new(policy: RetryPolicy) -> Retries {
-        Retries { policy, retried: 0, connect: 0, read: 0, status: 0 }
+    /// A fresh call under `policy` (a [`RetryPolicy`], or one shared with other calls as an
+    /// `Arc<RetryPolicy>`).
+    pub fn new(policy: impl Into<Arc<RetryPolicy>>) -> Retries {
+        Retries { policy: policy.into(), retried: 0, connect: 0, read: 0, status: 0 }
     }
 
     /// The policy in force.

@@ -557,7 +557,7 @@ impl Client {
             body_error,
         );
         let parts = task.parts(&call, head);
-        let result = call.finish(Response::buffered(parts, body));
+        let result = (*call).finish(Response::buffered(parts, body));
         self.complete(id, result);
     }
 
@@ -568,7 +568,7 @@ impl Client {
         let url = call.url().clone();
         let parts = task.parts(&call, head);
         let empty = BufferedBody::new(Vec::new(), None, None, None, None);
-        let result = call.finish(Response::buffered(parts, empty));
+        let result = (*call).finish(Response::buffered(parts, empty));
         let failed = result.is_err();
         self.completions.push_back(Completion { id: RequestId(id), result });
         if failed {

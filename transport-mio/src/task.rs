@@ -37,7 +37,7 @@ impl Stage {
 
 pub(crate) struct Task {
     /// The call's policies; taken when the task completes.
-    pub(crate) call: Option<Call>,
+    pub(crate) call: Option<Box<Call>>,
     pub(crate) stage: Stage,
     pub(crate) attempt: Option<Attempt>,
     /// How much of an in-memory body went out.
@@ -62,7 +62,7 @@ pub(crate) struct Task {
 impl Task {
     pub(crate) fn new(call: Call, streaming: bool) -> Task {
         Task {
-            call: Some(call),
+            call: Some(Box::new(call)),
             stage: Stage::Queued,
             attempt: None,
             body_position: 0,
