@@ -83,12 +83,14 @@ pub(crate) struct Conn {
     tls: Option<Box<ClientConnection>>,
     /// Ciphertext read from the socket (or the proxy's TLS), not yet handed to rustls.
     cipher: CiphertextBuffer,
-    /// Received bytes not yet consumed by the core: `input[start..end]`.
+    /// Received bytes not yet consumed by the core: `input[start..end]`. Between steps it
+    /// is empty unless bytes wait in it: the client lends its [`Spare`] for a step.
     input: Vec<u8>,
     pub(crate) start: usize,
     pub(crate) end: usize,
     /// Request bytes framed by the core, waiting for the socket: `output[sent..filled]`
-    /// (the buffer keeps its length between requests, so framing never clears it).
+    /// (a buffer keeps its length when reused, so framing never clears it; lent like
+    /// `input`).
     pub(crate) output: Vec<u8>,
     pub(crate) sent: usize,
     pub(crate) filled: usize,
@@ -123,6 +125,24 @@ pub(crate) struct Conn {
     pub(crate) pool_limits: PoolLimits,
     /// The origin's addresses, resolved for a SOCKS proxy that leaves names to the client.
     pub(crate) socks_target: Vec<SocketAddr>,
+}
+
+/// The read buffer, request frame and TLS record buffer a client lends to the connection it
+/// is stepping ([`Conn::borrow_buffers`]): a connection waiting for its response, or idle in
+/// the pool, then holds no buffer of its own.
+#[derive(Debug, Default)]
+pub(crate) struct Spare {
+    input: Vec<u8>,
+    output: Vec<u8>,
+    /// The TLS record buffer (a full record, 16.5 KiB, to start with).
+    cipher: CiphertextBuffer,
+}
+
+impl Spare {
+    /// Bytes held (for the memory figures).
+    pub(crate) fn capacity(&self) -> usize {
+        self.input.capacity() + self.output.capacity() + self.cipher.capacity()
+    }
 }
 
 /// A received event, detached from the core's borrow: data becomes a range of the
@@ -509,6 +529,52 @@ impl Conn {
     /// Marks `count` bytes of [`unconsumed`](Self::unconsumed) as used.
     pub(crate) fn consume(&mut self, count: usize) {
         self.start = (self.start + count).min(self.end);
+    }
+
+    /// Takes the client's spare buffers for a step when the connection holds none of its
+    /// own with bytes in them: the read buffer when nothing is unconsumed, the request frame
+    /// when nothing waits to be sent, the TLS record buffer when no ciphertext waits. One
+    /// set of buffers then serves every connection whose exchange fits a step, and stays
+    /// warm in the cache.
+    pub(crate) fn borrow_buffers(&mut self, spare: &mut Spare) {
+        if self.start == self.end && self.input.capacity() == 0 {
+            std::mem::swap(&mut self.input, &mut spare.input);
+            (self.start, self.end) = (0, 0);
+        }
+        if self.sent == self.filled && self.output.capacity() == 0 {
+            std::mem::swap(&mut self.output, &mut spare.output);
+            (self.sent, self.filled) = (0, 0);
+        }
+        if self.tls.is_some() && self.cipher.is_empty() && self.cipher.capacity() == 0 {
+            std::mem::swap(&mut self.cipher, &mut spare.cipher);
+        }
+    }
+
+    /// After a step: a buffer with nothing left in it goes back to the client (which keeps
+    /// the larger of it and the one it may have, so a buffer grown for a large body is not
+    /// grown again); one holding bytes (a head cut by a read, a frame the socket did not
+    /// take) stays with the connection until they are gone.
+    pub(crate) fn return_buffers(&mut self, spare: &mut Spare) {
+        if self.start == self.end && self.input.capacity() != 0 {
+            if self.input.capacity() > spare.input.capacity() {
+                std::mem::swap(&mut self.input, &mut spare.input);
+            }
+            self.input = Vec::new();
+            (self.start, self.end) = (0, 0);
+        }
+        if self.sent == self.filled && self.output.capacity() != 0 {
+            if self.output.capacity() > spare.output.capacity() {
+                std::mem::swap(&mut self.output, &mut spare.output);
+            }
+            self.output = Vec::new();
+            (self.sent, self.filled) = (0, 0);
+        }
+        if self.cipher.is_empty() && self.cipher.capacity() != 0 {
+            if self.cipher.capacity() > spare.cipher.capacity() {
+                std::mem::swap(&mut self.cipher, &mut spare.cipher);
+            }
+            self.cipher = CiphertextBuffer::default();
+        }
     }
 
     /// Space after the unconsumed bytes: rewind, compact or grow.

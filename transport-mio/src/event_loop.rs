@@ -51,7 +51,7 @@ use tidings_client::{
 use tidings_core::{CloseReason, Headers};
 
 use crate::completion::{ById, Completion, RequestId};
-use crate::conn::{Conn, Phase};
+use crate::conn::{Conn, Phase, Spare};
 use crate::connections::{Connections, Released};
 use crate::exchange::{self, Step};
 use crate::resolver::{Answer, Resolver, ResolverPool};
@@ -108,6 +108,8 @@ pub struct Client {
     timers: Timers,
     outcomes: VecDeque<Outcome>,
     pub(crate) completions: VecDeque<Completion>,
+    /// The buffers lent to the connection being stepped.
+    spare: Spare,
 }
 
 impl std::fmt::Debug for Client {
@@ -147,6 +149,7 @@ impl Client {
             streams: Streams::default(),
             timers: Timers::default(),
             outcomes: VecDeque::new(),
+            spare: Spare::default(),
             completions: VecDeque::new(),
         })
     }
@@ -249,10 +252,11 @@ impl Client {
         self.conns.idle_count()
     }
 
-    /// Buffer bytes held by open connections (read and write buffers; not the kernel's, nor
-    /// rustls' own).
+    /// Buffer bytes held for open connections: those a connection keeps while bytes wait in
+    /// them, and the set the client lends to the connection it steps (read buffer, request
+    /// frame, TLS record buffer; not the kernel's buffers, nor rustls' own).
     pub fn connection_buffer_bytes(&self) -> usize {
-        self.conns.buffer_bytes()
+        self.conns.buffer_bytes() + self.spare.capacity()
     }
 
     /// Body bytes held for callers: bodies being read whole (a streamed body holds none of
@@ -452,7 +456,15 @@ impl Client {
         let id = conn.task;
         let streamed = id.is_some_and(|id| self.streams.contains(id));
         let task = id.and_then(|id| self.tasks.get_mut(id));
+        // A streamed body's reader keeps ranges of its connection's buffer between reads:
+        // that connection keeps its own.
+        if !streamed {
+            conn.borrow_buffers(&mut self.spare);
+        }
         let step = exchange::run(conn, task, streamed, now);
+        if !streamed {
+            conn.return_buffers(&mut self.spare);
+        }
         let Some(id) = id else {
             return match step {
                 Step::IdleClosed | Step::ConnFailed(_) => self.close_conn(slot),

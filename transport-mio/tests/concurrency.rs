@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use common::{ok, Action, Server};
 use serde_json::Value;
 use tidings_mio::{Client, RequestId};
-use tidings_mio::{ErrorKind, PoolLimits, Session};
+use tidings_mio::{ErrorKind, PoolLimits, Session, TlsSettings};
 
 /// What each request of the mix should come back as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -647,4 +647,50 @@ fn a_deadline_that_keeps_moving_later_is_kept_and_one_that_passes_fires() {
     let waited = started.elapsed();
     assert!(waited > read_timeout + Duration::from_millis(50), "the deadline moved with the bytes: {waited:?}");
     assert!(waited < Duration::from_secs(2), "the read timeout, not the call's: {waited:?}");
+}
+
+#[test]
+fn connections_waiting_or_pooled_hold_no_buffers_of_their_own() {
+    // A read buffer and request frame each (4 KiB), and over TLS a record buffer (16.5 KiB).
+    buffers_held_by_32_connections(false, 32 * 4 * 1024);
+    buffers_held_by_32_connections(true, 32 * (4 * 1024 + 16 * 1024 + 512));
+}
+
+/// 32 requests at once on 32 connections, each answered after a pause: while they wait, and
+/// once they are all idle in the pool, the client holds one set of buffers between them (lent
+/// to the connection being stepped), not a set each (`per_connection_set` in all).
+fn buffers_held_by_32_connections(tls: bool, per_connection_set: usize) {
+    let httpbin = if tls { tidings_httpbin::Server::start_tls() } else { tidings_httpbin::Server::start() }
+        .expect("httpbin on loopback");
+    let mut builder = Session::builder().pool_limits(PoolLimits { max_idle_per_host: 32, max_idle: 32 });
+    let ca_path = std::env::temp_dir().join(format!("tidings-mio-buffers-ca-{}.pem", std::process::id()));
+    if let Some(pem) = httpbin.ca_pem() {
+        std::fs::write(&ca_path, pem).expect("CA file");
+        builder = builder.tls(TlsSettings::default().ca_bundle(&ca_path));
+    }
+    let session = builder.build().expect("session");
+    let mut client = Client::builder(session).max_in_flight(32).max_per_host(32).build().expect("client");
+    for _ in 0..32 {
+        client.send(client.get(&httpbin.url("/delay/0.3")).build().expect("request"));
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let (mut done, mut waiting) = (0, None);
+    while done < 32 && Instant::now() < deadline {
+        // Turns of the loop until the next completion (or 10 ms).
+        if let Some(completion) = client.completions(Some(Instant::now() + Duration::from_millis(10))).next() {
+            assert!(completion.result.expect("response").ok());
+            done += 1;
+        }
+        if client.open_connections() == 32 && done == 0 {
+            waiting = Some(client.connection_buffer_bytes());
+        }
+    }
+    let _ = std::fs::remove_file(&ca_path);
+    assert_eq!(done, 32);
+    assert_eq!(client.idle_connections(), 32, "every request had its own connection");
+    let waiting = waiting.expect("all 32 connections were open while their requests waited");
+    let pooled = client.connection_buffer_bytes();
+    let bound = per_connection_set / 16;
+    assert!(waiting <= bound, "buffers held while 32 requests wait (TLS: {tls}): {waiting} bytes");
+    assert!(pooled <= bound, "buffers held by 32 pooled connections (TLS: {tls}): {pooled} bytes");
 }
