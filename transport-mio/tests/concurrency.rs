@@ -694,3 +694,37 @@ fn buffers_held_by_32_connections(tls: bool, per_connection_set: usize) {
     assert!(waiting <= bound, "buffers held while 32 requests wait (TLS: {tls}): {waiting} bytes");
     assert!(pooled <= bound, "buffers held by 32 pooled connections (TLS: {tls}): {pooled} bytes");
 }
+
+/// Responses trickled a byte at a time on 8 connections at once: each connection keeps the
+/// bytes it has (the lent buffer stays with it until its head and body are in) while the
+/// others step, and every request still gets its own body — then again on the same
+/// connections from the pool, answered at once.
+#[test]
+fn responses_cut_into_bytes_on_many_connections_each_reach_their_own_request() {
+    let server = Server::start(|request, _| {
+        let path = request.request_line().split(' ').nth(1).unwrap_or("/").to_owned();
+        let body = format!("body of {path} {}", "-".repeat(path.len() * 3));
+        match path.starts_with("/trickle") {
+            true => Action::Trickle(ok(&body), Duration::from_millis(1)),
+            false => Action::Respond(ok(&body)),
+        }
+    });
+    let session =
+        Session::builder().pool_limits(PoolLimits { max_idle_per_host: 8, max_idle: 8 }).build().expect("session");
+    let mut client = Client::builder(session).max_in_flight(8).max_per_host(8).build().expect("client");
+    for round in ["trickle", "again"] {
+        let ids: Vec<(RequestId, String)> = (0..8)
+            .map(|index| {
+                let path = format!("/{round}/{index}");
+                (client.send(client.get(&server.url(&path)).build().expect("request")), path)
+            })
+            .collect();
+        for (id, path) in ids {
+            let body = client.wait(id).expect("response").text().expect("text");
+            assert_eq!(body, format!("body of {path} {}", "-".repeat(path.len() * 3)));
+        }
+        assert_eq!(client.idle_connections(), 8, "round {round}");
+        assert!(client.connection_buffer_bytes() <= 8 * 1024, "round {round}: {}", client.connection_buffer_bytes());
+    }
+    assert_eq!(server.connections.load(std::sync::atomic::Ordering::SeqCst), 8, "the second round reused them");
+}
