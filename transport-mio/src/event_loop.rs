@@ -363,12 +363,10 @@ impl Client {
             return self.complete(id, Err(error));
         }
         task.reset_for_attempt();
-        let (key, fresh) = (attempt.key.clone(), attempt.fresh_connection);
-        let (config, tls, pool_limits) = (attempt.config.clone(), attempt.tls.clone(), attempt.pool_limits);
-        let proxy_tls = attempt.proxy_tls.clone();
-        task.attempt = Some(attempt);
-        if !fresh {
-            if let Some(slot) = self.conns.take_idle(&key, now, &self.registry, &mut self.timers) {
+        let attempt = task.attempt.insert(attempt);
+        if !attempt.fresh_connection {
+            if let Some(slot) = self.conns.take_idle(&attempt.key, now, &self.registry, &mut self.timers) {
+                let pool_limits = attempt.pool_limits;
                 task.stage = Stage::Exchange(slot);
                 task.reused = true;
                 if let Some(conn) = self.conns.get_mut(slot) {
@@ -379,6 +377,10 @@ impl Client {
                 return self.begin_exchange(slot, now);
             }
         }
+        // A new connection keeps its own copies of what the attempt says about it.
+        let (key, config, tls, pool_limits) =
+            (attempt.key.clone(), attempt.config.clone(), attempt.tls.clone(), attempt.pool_limits);
+        let proxy_tls = attempt.proxy_tls.clone();
         let slot = self.conns.open(key, config, tls, pool_limits, id, now);
         if let Some(conn) = self.conns.get_mut(slot) {
             conn.proxy_tls_config = proxy_tls;
