@@ -4,8 +4,9 @@
 //! `TIDINGS_BENCH=concurrent bash benches/loopback.sh` starts nginx and runs this.
 //! Scenarios: (a) small GETs with 64 in flight, (b) the large file (100 MiB) downloaded and
 //! streamed, (c) memory per open connection (plain and TLS): N connections opened at once
-//! and left idle, resident memory measured before and after. Client CPU is this process's
-//! user + system time (`/proc/self/stat`); ratios are to tidings-mio.
+//! and left idle, resident memory measured before and after, each origin in a child process
+//! of its own (memory the other scenarios freed would otherwise hide the growth). Client CPU
+//! is this process's user + system time (`/proc/self/stat`); ratios are to tidings-mio.
 #![allow(missing_docs)]
 
 use std::time::Instant;
@@ -176,6 +177,14 @@ fn memory_per_connection(url: &str, count: usize, ca: Option<&str>) -> Result<(f
 
 fn main() -> Result<(), Failure> {
     let Some(Loopback { base, requests, tls }) = loopback("concurrent") else { return Ok(()) };
+    if let Ok(url) = std::env::var("TIDINGS_CONCURRENT_MEMORY") {
+        // The child of `memory_in_child`: one origin, nothing else run before it.
+        let with_tls = std::env::var("TIDINGS_CONCURRENT_MEMORY_TLS").is_ok_and(|tls| tls == "true");
+        let ca = if with_tls { tls.as_ref().map(|(_, ca)| ca.as_str()) } else { None };
+        let (resident, buffers) = memory_per_connection(&url, 500, ca)?;
+        println!("MEMORY\t{resident}\t{buffers}");
+        return Ok(());
+    }
     let mut origins = vec![(base, None, "")];
     if let Some((tls_base, ca)) = &tls {
         origins.push((tls_base.clone(), Some(ca.clone()), ", TLS"));
@@ -197,9 +206,31 @@ fn main() -> Result<(), Failure> {
     println!("\n### (c) memory per open connection (tidings-mio, 500 idle connections)\n");
     println!("| connections | resident memory per connection | client buffers per connection |\n|---|---|---|");
     for (origin, ca, _) in &origins {
-        let (resident, buffers) = memory_per_connection(&format!("{origin}/small.txt"), 500, ca.as_deref())?;
         let kind = if ca.is_some() { "TLS" } else { "plain" };
-        println!("| {kind} | {:.1} KiB | {:.1} KiB |", resident / 1024.0, buffers / 1024.0);
+        match memory_in_child(origin, ca.is_some()) {
+            Ok((resident, buffers)) => {
+                println!("| {kind} | {:.1} KiB | {:.1} KiB |", resident / 1024.0, buffers / 1024.0)
+            }
+            Err(why) => println!("| {kind} | failed: {why} | |"),
+        }
     }
     Ok(())
+}
+
+/// Runs (c) for one origin in a fresh process (this bench again, told so by
+/// `TIDINGS_CONCURRENT_MEMORY`), and reads its line back.
+fn memory_in_child(origin: &str, tls: bool) -> Result<(f64, f64), Failure> {
+    let output = std::process::Command::new(std::env::current_exe()?)
+        .env("TIDINGS_CONCURRENT_MEMORY", format!("{origin}/small.txt"))
+        .env("TIDINGS_CONCURRENT_MEMORY_TLS", tls.to_string())
+        .stderr(std::process::Stdio::inherit())
+        .output()?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let line =
+        stdout.lines().find_map(|line| line.strip_prefix("MEMORY\t")).ok_or_else(|| format!("no result: {stdout}"))?;
+    let mut fields = line.split('\t').map(str::parse::<f64>);
+    match (fields.next(), fields.next()) {
+        (Some(Ok(resident)), Some(Ok(buffers))) => Ok((resident, buffers)),
+        _ => Err(format!("unreadable result: {line}").into()),
+    }
 }
