@@ -12,8 +12,8 @@
 use std::time::Instant;
 
 use tidings_benches::peers::{
-    cpu_time, hyper_connector, hyper_get, loopback, mio_client, mio_in_flight, report, resident, tasks_in_flight,
-    Failure, HyperClient, Loopback, Measured,
+    cpu_time, hyper_connector, hyper_get, loopback, mio_client, mio_in_flight, report, resident, run_child,
+    tasks_in_flight, Failure, HyperClient, Loopback, Measured,
 };
 
 const IN_FLIGHT: usize = 64;
@@ -220,12 +220,11 @@ fn main() -> Result<(), Failure> {
 /// Runs (c) for one origin in a fresh process (this bench again, told so by
 /// `TIDINGS_CONCURRENT_MEMORY`), and reads its line back.
 fn memory_in_child(origin: &str, tls: bool) -> Result<(f64, f64), Failure> {
-    let output = std::process::Command::new(std::env::current_exe()?)
-        .env("TIDINGS_CONCURRENT_MEMORY", format!("{origin}/small.txt"))
-        .env("TIDINGS_CONCURRENT_MEMORY_TLS", tls.to_string())
-        .stderr(std::process::Stdio::inherit())
-        .output()?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let vars = [
+        ("TIDINGS_CONCURRENT_MEMORY", format!("{origin}/small.txt")),
+        ("TIDINGS_CONCURRENT_MEMORY_TLS", tls.to_string()),
+    ];
+    let stdout = run_child(&vars, std::time::Duration::from_secs(180))?;
     let line =
         stdout.lines().find_map(|line| line.strip_prefix("MEMORY\t")).ok_or_else(|| format!("no result: {stdout}"))?;
     let mut fields = line.split('\t').map(str::parse::<f64>);

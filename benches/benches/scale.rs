@@ -25,12 +25,11 @@
 //! names the plot written at the end.
 #![allow(missing_docs)]
 
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use tidings_benches::peers::{
-    cpu_time, hyper_connector, hyper_get, loopback, mio_client, mio_in_flight, resident, tasks_in_flight, Failure,
-    Loopback,
+    cpu_ticks, cpu_time, hyper_connector, hyper_get, loopback, mio_client, mio_in_flight, resident, run_child,
+    tasks_in_flight, Failure, Loopback,
 };
 
 /// One measured run, as a child prints it and the parent reads it back.
@@ -126,21 +125,9 @@ struct Counters {
 
 impl Counters {
     fn read(server: Option<u32>) -> Counters {
-        let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-        // Fields after the command name (which may hold spaces) start after the last ')';
-        // utime and stime are the 12th and 13th of them.
-        let fields: Vec<u64> = stat
-            .rsplit_once(')')
-            .map(|(_, rest)| rest.split_whitespace().map(|field| field.parse().unwrap_or(0)).collect())
-            .unwrap_or_default();
+        let (user_ticks, system_ticks) = cpu_ticks();
         let (segments, retransmitted) = tcp_segments();
-        Counters {
-            user_ticks: fields.get(11).copied().unwrap_or(0),
-            system_ticks: fields.get(12).copied().unwrap_or(0),
-            server_ns: server.map(server_cpu_ns),
-            segments,
-            retransmitted,
-        }
+        Counters { user_ticks, system_ticks, server_ns: server.map(server_cpu_ns), segments, retransmitted }
     }
 }
 
@@ -228,29 +215,8 @@ fn child(client: &str, url: &str, ca: Option<&str>, level: usize, requests: usiz
 
 /// Runs one child to its end or its time limit; returns its run, or why there is none.
 fn spawn(client: &str, tls: bool, level: usize, limit: Duration) -> Result<Run, String> {
-    let me = std::env::current_exe().map_err(|error| error.to_string())?;
-    let mut process = Command::new(me)
-        .env("TIDINGS_SCALE_CHILD", format!("{client},{tls},{level}"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .map_err(|error| error.to_string())?;
-    let started = Instant::now();
-    loop {
-        match process.try_wait() {
-            Ok(Some(_)) => break,
-            Ok(None) if started.elapsed() > limit => {
-                let _ = process.kill();
-                let _ = process.wait();
-                return Err(format!("killed after {} s", limit.as_secs()));
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(50)),
-            Err(error) => return Err(error.to_string()),
-        }
-    }
-    let output = process.wait_with_output().map_err(|error| error.to_string())?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    stdout.lines().find_map(Run::parse).ok_or_else(|| format!("no result ({}): {stdout}", output.status))
+    let stdout = run_child(&[("TIDINGS_SCALE_CHILD", format!("{client},{tls},{level}"))], limit)?;
+    stdout.lines().find_map(Run::parse).ok_or_else(|| format!("no result: {stdout}"))
 }
 
 fn kib(bytes: f64) -> String {

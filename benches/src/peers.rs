@@ -11,13 +11,47 @@ pub type HyperConnector = hyper_rustls::HttpsConnector<hyper_util_client::client
 
 /// Process CPU time (user + system) so far, from `/proc/self/stat` (10 ms ticks).
 pub fn cpu_time() -> Duration {
+    let (user, system) = cpu_ticks();
+    Duration::from_millis((user + system) * 10)
+}
+
+/// This process's user and system time so far, in `/proc/self/stat`'s 10 ms ticks.
+pub fn cpu_ticks() -> (u64, u64) {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     // Fields after the command name (which may hold spaces) start after the last ')'.
     let fields: Vec<&str> =
         stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
     let ticks = |index: usize| fields.get(index).and_then(|field| field.parse::<u64>().ok()).unwrap_or(0);
     // utime and stime are fields 14 and 15 (1-based), 12 and 13 after the ')'; 100 ticks/s.
-    Duration::from_millis((ticks(11) + ticks(12)) * 10)
+    (ticks(11), ticks(12))
+}
+
+/// Runs this bench binary again with `vars` set, waits for it (killing it past `limit`) and
+/// returns what it printed: for a measurement that needs a process of its own.
+pub fn run_child(vars: &[(&str, String)], limit: Duration) -> Result<String, String> {
+    use std::process::{Command, Stdio};
+    let me = std::env::current_exe().map_err(|error| error.to_string())?;
+    let mut command = Command::new(me);
+    for (name, value) in vars {
+        command.env(name, value);
+    }
+    let mut process =
+        command.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().map_err(|error| error.to_string())?;
+    let started = std::time::Instant::now();
+    loop {
+        match process.try_wait() {
+            Ok(Some(_)) => break,
+            Ok(None) if started.elapsed() > limit => {
+                let _ = process.kill();
+                let _ = process.wait();
+                return Err(format!("killed after {} s", limit.as_secs()));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(50)),
+            Err(error) => return Err(error.to_string()),
+        }
+    }
+    let output = process.wait_with_output().map_err(|error| error.to_string())?;
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
 /// Resident memory now, in bytes (`/proc/self/statm`, 4 KiB pages).

@@ -695,10 +695,11 @@ fn buffers_held_by_32_connections(tls: bool, per_connection_set: usize) {
     assert!(pooled <= bound, "buffers held by 32 pooled connections (TLS: {tls}): {pooled} bytes");
 }
 
-/// Responses trickled a byte at a time on 8 connections at once: each connection keeps the
-/// bytes it has (the lent buffer stays with it until its head and body are in) while the
-/// others step, and every request still gets its own body — then again on the same
-/// connections from the pool, answered at once.
+/// Responses trickled a byte at a time on 8 connections at once, every read of each stepped
+/// on the one lent buffer (the core keeps a head cut between reads itself), and every request
+/// still gets its own body — then again on the same connections from the pool, answered at
+/// once. (A connection keeping the buffer because bytes wait in it is the streamed bodies'
+/// case: their tests fail if it is handed back.)
 #[test]
 fn responses_cut_into_bytes_on_many_connections_each_reach_their_own_request() {
     let server = Server::start(|request, _| {
