@@ -254,31 +254,6 @@ impl Call {
         self.request.body_resume()
     }
 
-    /// A copy of the request for the response to keep, with the headers its last attempt
-    /// carried (cookies, a mounted profile's, a proxy's); a streamed body is not kept.
-    pub fn summary(&self) -> PreparedRequest {
-        self.request.summary(self.sent_headers.clone())
-    }
-
-    /// The parts of the response whose final `head` arrived at `now`, for a transport to
-    /// build the [`Response`] with its body.
-    pub fn response_parts(
-        &self,
-        head: ResponseHead,
-        informational: Vec<(u16, tidings_core::Headers)>,
-        reused: bool,
-        now: Instant,
-    ) -> ResponseParts {
-        ResponseParts {
-            head,
-            informational,
-            request: self.summary(),
-            reused,
-            elapsed: now.saturating_duration_since(self.started),
-            received_at: self.wall(now),
-        }
-    }
-
     /// Decides what follows a final head that arrived at `now`: a retry on its status, the
     /// answer to an authentication challenge, a redirect hop, or the end of the call.
     /// Cookies it sets are stored (unless it is retried).
@@ -432,11 +407,31 @@ impl Call {
         }
     }
 
-    /// Ends the call with the response [`Next::Finish`] asked for: its redirect history and
-    /// attempt count attached, or the error it comes with (`redirect_limit`).
-    pub fn finish(self, response: Response) -> Result<Response, Error> {
+    /// Ends the call with the response [`Next::Finish`] asked for, whose final `head` arrived
+    /// at `now` after the `informational` ones: `with_body` builds it from its parts (the
+    /// transport adds the body) and the call adds its redirect history and attempt count, or
+    /// the error it comes with (`redirect_limit`). The response keeps the request — with the
+    /// headers its last attempt carried (cookies, a mounted profile's, a proxy's) — which
+    /// moves into it; a streamed body is not kept, only its length.
+    pub fn finish(
+        self,
+        head: ResponseHead,
+        informational: Vec<(u16, tidings_core::Headers)>,
+        reused: bool,
+        now: Instant,
+        with_body: impl FnOnce(ResponseParts) -> Response,
+    ) -> Result<Response, Error> {
         let attempts = self.attempts();
-        let response = response.with_history(self.history, attempts);
+        let parts = ResponseParts {
+            head,
+            informational,
+            elapsed: now.saturating_duration_since(self.started),
+            received_at: self.wall(now),
+            reused,
+            request: self.request.into_summary(self.sent_headers),
+        };
+        let mut response = with_body(parts);
+        response.set_history(self.history, attempts);
         match self.pending_error {
             None => Ok(response),
             Some(error) => Err(error.with_response(response)),
@@ -526,12 +521,19 @@ impl Session {
                         if exchanged.reused && !fresh { "reused" } else { "new" }
                     );
                     let now = transport.now();
-                    let parts = call.response_parts(exchanged.head, exchanged.informational, exchanged.reused, now);
-                    let response = Response::new(parts, exchanged.body);
-                    match call.after_head(response.head(), now) {
-                        Next::Finish => return call.finish(response),
+                    match call.after_head(&exchanged.head, now) {
+                        Next::Finish => {
+                            let body = exchanged.body;
+                            return call.finish(
+                                exchanged.head,
+                                exchanged.informational,
+                                exchanged.reused,
+                                now,
+                                |parts| Response::new(parts, body),
+                            );
+                        }
                         Next::Again(wait) => {
-                            response.discard();
+                            exchanged.body.discard();
                             wait
                         }
                         Next::Fail(error) => return Err(error),

@@ -59,6 +59,18 @@ impl PreparedBody {
     pub(crate) fn is_replayable(&self) -> bool {
         !matches!(self, PreparedBody::Reader { .. } | PreparedBody::Sent { .. })
     }
+
+    /// What a response's copy of the request keeps of a streamed body: its length, which
+    /// decided the framing. `None` for a body kept as it is (none, or bytes).
+    fn sent(&self) -> Option<PreparedBody> {
+        match self {
+            PreparedBody::Empty | PreparedBody::Bytes(_) => None,
+            PreparedBody::Reader { length, .. } | PreparedBody::Sent { length } => {
+                Some(PreparedBody::Sent { length: *length })
+            }
+            PreparedBody::Seekable { length, .. } => Some(PreparedBody::Sent { length: Some(*length) }),
+        }
+    }
 }
 
 /// A request ready to send, to inspect first if wanted (Requests' `PreparedRequest`).
@@ -192,18 +204,16 @@ impl PreparedRequest {
     /// A copy for the response to keep, with `headers`: those the hop carried before the
     /// core added its own. A streamed body is not kept, only its length.
     pub(crate) fn summary(&self, headers: Headers) -> PreparedRequest {
+        let body = match (self.body.sent(), &self.body) {
+            (Some(sent), _) => sent,
+            (None, PreparedBody::Bytes(bytes)) => PreparedBody::Bytes(bytes.clone()),
+            (None, _) => PreparedBody::Empty,
+        };
         PreparedRequest {
             method: self.method.clone(),
             url: self.url.clone(),
             headers,
-            body: match &self.body {
-                PreparedBody::Empty => PreparedBody::Empty,
-                PreparedBody::Bytes(bytes) => PreparedBody::Bytes(bytes.clone()),
-                PreparedBody::Reader { length, .. } | PreparedBody::Sent { length } => {
-                    PreparedBody::Sent { length: *length }
-                }
-                PreparedBody::Seekable { length, .. } => PreparedBody::Sent { length: Some(*length) },
-            },
+            body,
             timeout: self.timeout,
             connect_timeout: self.connect_timeout,
             read_timeout: self.read_timeout,
@@ -211,6 +221,15 @@ impl PreparedRequest {
             netrc: self.netrc,
             cookies: self.cookies.clone(),
         }
+    }
+
+    /// [`summary`](Self::summary) of a request that is done with: nothing is copied.
+    pub(crate) fn into_summary(self, headers: Headers) -> PreparedRequest {
+        let body = match self.body.sent() {
+            Some(sent) => sent,
+            None => self.body,
+        };
+        PreparedRequest { headers, body, ..self }
     }
 
     /// This request with the head the core writes for it: `Host`, `User-Agent`, `Accept`,

@@ -102,7 +102,7 @@ pub struct ResponseParts {
     pub head: ResponseHead,
     /// Interim responses before it.
     pub informational: Vec<(u16, Headers)>,
-    /// The request that produced it (a call's [`summary`](crate::Call::summary)).
+    /// The request that produced it, with the headers its last hop carried.
     pub request: PreparedRequest,
     /// Whether the connection came from the pool.
     pub reused: bool,
@@ -192,23 +192,14 @@ impl Response {
         &self.history
     }
 
-    pub(crate) fn with_history(mut self, history: Vec<Url>, attempts: u32) -> Response {
+    pub(crate) fn set_history(&mut self, history: Vec<Url>, attempts: u32) {
         self.history = history;
         self.attempts = attempts;
-        self
     }
 
     /// Attempts made for this call, retries included (1 when nothing was retried).
     pub fn attempts(&self) -> u32 {
         self.attempts
-    }
-
-    /// Drops a response the call does not deliver (its transport drains or closes it).
-    pub(crate) fn discard(self) {
-        match self.body {
-            Body::Buffered(_) => {}
-            Body::Transport(body) => body.discard(),
-        }
     }
 
     /// The URL that answered.

@@ -570,8 +570,7 @@ impl Client {
             task.decoder.as_ref(),
             body_error,
         );
-        let parts = task.parts(&call, head);
-        let result = (*call).finish(Response::buffered(parts, body));
+        let result = task.finish(call, head, body);
         self.complete(id, result);
     }
 
@@ -580,9 +579,8 @@ impl Client {
         let Some(task) = self.tasks.get_mut(id) else { return };
         let (Some(call), Some(head)) = (task.call.take(), task.head.clone()) else { return };
         let url = call.url().clone();
-        let parts = task.parts(&call, head);
         let empty = BufferedBody::new(Vec::new(), None, None, None, None);
-        let result = (*call).finish(Response::buffered(parts, empty));
+        let result = task.finish(call, head, empty);
         let failed = result.is_err();
         self.completions.push_back(Completion { id: RequestId(id), result });
         if failed {

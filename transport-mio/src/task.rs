@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use tidings_client::{Attempt, Call, ResponseParts};
+use tidings_client::{Attempt, BufferedBody, Call, Error, Response};
 use tidings_core::{ContentDecoder, Headers, ResponseHead};
 
 use crate::completion::ByIdMap;
@@ -90,10 +90,16 @@ impl Task {
         self.trailers = None;
     }
 
-    /// The parts of the response whose final `head` is in.
-    pub(crate) fn parts(&mut self, call: &Call, head: ResponseHead) -> ResponseParts {
+    /// Ends the task's call with the response whose final `head` is in, its body `body`.
+    pub(crate) fn finish(
+        &mut self,
+        call: Box<Call>,
+        head: ResponseHead,
+        body: BufferedBody,
+    ) -> Result<Response, Error> {
         let head_at = self.head_at.unwrap_or_else(|| call.started());
-        call.response_parts(head, std::mem::take(&mut self.informational), self.reused, head_at)
+        let informational = std::mem::take(&mut self.informational);
+        (*call).finish(head, informational, self.reused, head_at, |parts| Response::buffered(parts, body))
     }
 }
 

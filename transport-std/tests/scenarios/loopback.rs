@@ -596,5 +596,12 @@ pub fn the_response_knows_the_request_as_it_went_on_the_wire(t: &dyn Transport) 
     let response = session.put(&server.url("/third")).body("12345").send_with(t).expect("response");
     let length = response.request().headers().get_str("content-length").map(str::to_owned);
     assert_eq!(length.as_deref(), Some("5"));
+    assert_eq!(response.request().body(), Some(&b"12345"[..]), "bytes sent are kept");
+    response.bytes().expect("body");
+    // A streamed body is not kept, only the length that framed it.
+    let response =
+        session.put(&server.url("/fourth")).body_reader(&b"678"[..], Some(3)).send_with(t).expect("response");
+    let request = response.request();
+    assert_eq!((request.body(), request.headers().get_str("content-length")), (None, Some("3")));
     response.bytes().expect("body");
 }
