@@ -6,8 +6,8 @@
 //!  Call::new ──▶ attempt(now) ──▶ [transport: pooled or new connection, send, read the head]
 //!                   ▲                 │ a final head                 │ a failure
 //!                   │          after_head(head, now)          after_failure(error, how, now)
-//!                   │          ├─ Finish: build the Response,  ├─ Ok(wait)
-//!                   │          │   then finish(response)       └─ Err(error): the call fails
+//!                   │          ├─ Finish: finish(head, …,      ├─ Ok(wait)
+//!                   │          │   |parts| the Response)       └─ Err(error): the call fails
 //!                   └──────────┴─ Again(wait): drop this response (drained), wait, go again
 //!                              └─ Fail(error)
 //! ```
