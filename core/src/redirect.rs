@@ -5,7 +5,8 @@
 //! * 301, 302, 303, 307 and 308 with a `Location` are followed; anything else is final.
 //! * 303 turns every method but HEAD into GET; 301 and 302 turn POST into GET (§15.4.2–4,
 //!   "for historical reasons"); a GET drops the body and its framing and type headers.
-//! * 307 and 308 keep method and body; a body that cannot be replayed stops the chain.
+//! * 307 and 308 keep method and body, and so do 301 and 302 for any method but POST; a body
+//!   that cannot be replayed (streamed) stops the chain on any hop that would resend it.
 //! * `Location` is resolved against the current URL (relative, scheme-relative, absolute);
 //!   the fragment carries over when the new one has none (§10.2.2); only http and https.
 //! * `Authorization`, `Cookie` and `Proxy-Authorization` are dropped when scheme, host or
@@ -143,7 +144,9 @@ pub fn next_hop(
     let (method, drop_body) = match status {
         303 if *method != Method::HEAD => (Method::GET, true),
         301 | 302 if *method == Method::POST => (Method::GET, true),
-        307 | 308 if !body_replayable => return Err(RedirectError::BodyNotReplayable { status }),
+        // Any hop that keeps the method keeps the body (a 301 or 302 PUT stays a PUT, as in
+        // curl; §15.4.2 lets only POST change): a streamed body was used up by this hop.
+        _ if !body_replayable => return Err(RedirectError::BodyNotReplayable { status }),
         _ => (method.clone(), false),
     };
     let strip_credentials = !same_origin_for_credentials(url, &target);
@@ -210,14 +213,27 @@ mod tests {
     }
 
     #[test]
-    fn a_streamed_body_stops_307_and_308() {
+    fn a_streamed_body_stops_every_hop_that_would_resend_it() {
+        let hop = |method: Method, status| {
+            next_hop(RedirectPolicy::default(), 0, &method, &url("http://a/"), status, Some(b"/b"), false)
+        };
         for status in [307, 308] {
-            let result =
-                next_hop(RedirectPolicy::default(), 0, &Method::POST, &url("http://a/"), status, Some(b"/b"), false);
-            assert_eq!(result, Err(RedirectError::BodyNotReplayable { status }));
+            assert_eq!(hop(Method::POST, status), Err(RedirectError::BodyNotReplayable { status }));
         }
-        let result = next_hop(RedirectPolicy::default(), 0, &Method::POST, &url("http://a/"), 303, Some(b"/b"), false);
-        assert!(matches!(result, Ok(Some(RedirectTarget { drop_body: true, .. }))), "303 drops the body anyway");
+        // 301 and 302 keep a PUT (or PATCH, DELETE) and its body: found by the `call` fuzz
+        // target, which saw the used-up reader sent again (empty, with chunked framing).
+        for method in [Method::PUT, Method::PATCH, Method::DELETE] {
+            for status in [301, 302] {
+                assert_eq!(hop(method.clone(), status), Err(RedirectError::BodyNotReplayable { status }), "{method}");
+            }
+        }
+        for (method, status) in [(Method::POST, 303), (Method::PUT, 303), (Method::POST, 301), (Method::POST, 302)] {
+            let result = hop(method.clone(), status);
+            assert!(
+                matches!(result, Ok(Some(RedirectTarget { drop_body: true, .. }))),
+                "{method} {status} drops the body"
+            );
+        }
     }
 
     #[test]
