@@ -117,7 +117,8 @@ impl Call {
             session: session.clone(),
             started: now,
             wall_started: wall_clock,
-            deadline: total.map(|total| now + total),
+            // A timeout longer than the clock can count (`Duration::MAX`) is none.
+            deadline: total.and_then(|total| now.checked_add(total)),
             history: Vec::new(),
             retries: Retries::new(settings.retries.clone()),
             earlier_attempts: 0,
@@ -398,10 +399,15 @@ impl Call {
         }
         let wall = self.wall(now);
         match self.retries.next(&self.request.method, outcome, wall, random_unit()) {
-            Decision::Retry(wait) if self.deadline.is_some_and(|deadline| now + wait >= deadline) => {
-                Verdict::Exhausted("retries stopped (the next wait would pass the call's deadline)")
-            }
-            Decision::Retry(wait) => Verdict::Wait(wait),
+            // A policy without caps (`Duration::MAX`) may read a `Retry-After` of any size:
+            // a wait the clock cannot add to `now` is not one a transport could schedule.
+            Decision::Retry(wait) => match (now.checked_add(wait), self.deadline) {
+                (None, _) => Verdict::Exhausted("retries stopped (the next wait is beyond what the clock can count)"),
+                (Some(end), Some(deadline)) if end >= deadline => {
+                    Verdict::Exhausted("retries stopped (the next wait would pass the call's deadline)")
+                }
+                (Some(_), _) => Verdict::Wait(wait),
+            },
             Decision::Exhausted => Verdict::Exhausted("retries exhausted"),
             Decision::Stop => Verdict::Stop,
         }
