@@ -2,12 +2,14 @@
 //! heads of any status with `Location`, `WWW-Authenticate`, `Retry-After` and `Set-Cookie`
 //! fields of arbitrary bytes, and attempts that fail while connecting or exchanging — under
 //! sessions with retries, redirect limits, a mounted profile, a forward proxy with
-//! credentials, and requests with credentials, a cookie and bodies of each kind.
+//! credentials, a session jar and credentials, and requests with credentials, a cookie and
+//! bodies of each kind.
 //!
 //! Never a panic, and at every attempt:
 //! - its head serializes to valid HTTP/1.1 (httparse reads it back whole), or is refused;
 //! - `Authorization` goes only to the first URL's origin (or its https upgrade), the
-//!   request's cookie only to its host, `Proxy-Authorization` only to a forward proxy;
+//!   request's cookie only to its host, the session's only to the host that set it,
+//!   `Proxy-Authorization` only to a forward proxy;
 //! - a streamed body is sent at most once (a connect failure did not send it);
 //! - a 303 asks with GET (or HEAD), a 307 or 308 with the same method;
 //! - no more redirects than the limit, no more attempts than the retry budgets allow;
@@ -36,6 +38,8 @@ struct Setup {
     retries: u32,
     /// The longest wait any of its policies may ask for.
     longest_wait: Duration,
+    /// It keeps a cookie jar (emptied before each input, then given [`SESSION_COOKIE`]).
+    jar: bool,
 }
 
 fn setups() -> &'static [Setup] {
@@ -69,6 +73,7 @@ fn setups() -> &'static [Setup] {
                 redirect_limit: 5,
                 retries: 3,
                 longest_wait: Duration::from_secs(5),
+                jar: false,
             },
             Setup {
                 session: base()
@@ -82,12 +87,14 @@ fn setups() -> &'static [Setup] {
                 redirect_limit: 3,
                 retries: 2,
                 longest_wait: Duration::from_secs(120),
+                jar: false,
             },
             Setup {
                 session: base().redirect_limit(30).build().expect("a session"),
                 redirect_limit: 30,
                 retries: 0,
                 longest_wait: Duration::ZERO,
+                jar: false,
             },
             // No caps anywhere: a timeout, a backoff and a `Retry-After` beyond the clock.
             Setup {
@@ -95,6 +102,21 @@ fn setups() -> &'static [Setup] {
                 redirect_limit: 30,
                 retries: 4,
                 longest_wait: Duration::MAX,
+                jar: false,
+            },
+            // The session's own jar and credentials.
+            Setup {
+                session: Session::builder()
+                    .trust_env(false)
+                    .basic_auth("suser", "spass")
+                    .retries(RetryPolicy::new(1).status_forcelist([503]))
+                    .redirect_limit(10)
+                    .build()
+                    .expect("a session"),
+                redirect_limit: 10,
+                retries: 1,
+                longest_wait: Duration::from_secs(120),
+                jar: true,
             },
         ]
     })
@@ -104,8 +126,10 @@ const FIRST_URLS: [&str; 3] = ["http://a.test/p/q?x=1", "https://a.test:8443/p",
 const METHODS: [Method; 4] = [Method::GET, Method::POST, Method::PUT, Method::HEAD];
 const STATUSES: [u16; 16] = [200, 204, 301, 302, 303, 307, 308, 401, 404, 407, 413, 429, 500, 502, 503, 304];
 const FIELDS: [&str; 6] = ["Location", "WWW-Authenticate", "Retry-After", "Set-Cookie", "Connection", "Content-Length"];
-/// The request's own cookie: only its host may see it.
+/// The name of the request's own cookie (`fzsecret=1`: only its host may see it) and of the
+/// session's ([`SESSION_COOKIE`]: only a.test may). No response may set a cookie of that name.
 const SECRET: &str = "fzsecret";
+const SESSION_COOKIE: (&str, &str) = ("http://a.test/", "fzsecret=2; Path=/");
 
 /// The same rule the redirect policy states (Requests' `should_strip_auth`, inverted), over
 /// the whole chain: credentials set for `first` may reach `url`.
@@ -142,8 +166,8 @@ fn head(status: u16, fields: &[u8]) -> Result<ResponseHead, tidings_core::Error>
 fuzz_target!(|data: &[u8]| {
     // [setup, session and URL, script records separated by 0xff ...]
     let [setup, choice, script @ ..] = data else { return };
-    let Setup { session, redirect_limit, retries, longest_wait } = &setups()[usize::from(choice % 4)];
-    let first = FIRST_URLS[usize::from(choice / 4 % 3)];
+    let Setup { session, redirect_limit, retries, longest_wait, jar } = &setups()[usize::from(choice % 5)];
+    let first = FIRST_URLS[usize::from(choice / 5 % 3)];
     let method = METHODS[usize::from(setup & 3)].clone();
     let body_kind = (setup >> 2) & 3;
     let credentials = (setup >> 4) & 3;
@@ -164,9 +188,14 @@ fuzz_target!(|data: &[u8]| {
     let streamed = body_kind >= 2;
     let first = Url::parse(first).expect("a fixed URL");
 
+    let wall = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+    if *jar {
+        session.clear_cookies();
+        session.add_cookie_at(SESSION_COOKIE.0, SESSION_COOKIE.1, wall).expect("a host-only cookie");
+    }
     let started = Instant::now();
     let mut now = started;
-    let mut call = Call::new(session, request, now, SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+    let mut call = Call::new(session, request, now, wall);
     let mut records = script.split(|&byte| byte == 0xff);
     let (mut redirects, mut attempts_this_hop, mut stream_sent) = (0u32, 0u32, false);
     let mut previous: Option<(u16, Method)> = None;
@@ -194,9 +223,14 @@ fuzz_target!(|data: &[u8]| {
         if headers.contains("authorization") {
             assert!(may_carry_credentials(&first, &url), "credentials for {first} went to {url}");
         }
-        if headers.get_all("cookie").any(|value| value.windows(SECRET.len()).any(|window| window == SECRET.as_bytes()))
-        {
-            assert_eq!(first.host_str(), url.host_str(), "the cookie of {first} went to {url}");
+        for value in headers.get_all("cookie") {
+            let has = |cookie: &str| value.windows(cookie.len()).any(|window| window == cookie.as_bytes());
+            if has("fzsecret=1") {
+                assert_eq!(first.host_str(), url.host_str(), "the cookie of {first} went to {url}");
+            }
+            if has("fzsecret=2") {
+                assert_eq!(url.host_str(), Some("a.test"), "the session's cookie for a.test went to {url}");
+            }
         }
         let forward = attempt.key.proxy().is_some() && !attempt.key.tunnels() && attempt.key.socks().is_none();
         assert_eq!(headers.contains("proxy-authorization"), forward, "Proxy-Authorization, to {url}");
