@@ -2,14 +2,14 @@
 //! heads of any status with `Location`, `WWW-Authenticate`, `Retry-After` and `Set-Cookie`
 //! fields of arbitrary bytes, and attempts that fail while connecting or exchanging — under
 //! sessions with retries, redirect limits, a mounted profile, a forward proxy with
-//! credentials, a session jar and credentials, and requests with credentials, a cookie and
+//! credentials and a SOCKS one (each with `NO_PROXY` hosts), a session jar and credentials, and requests with credentials, a cookie and
 //! bodies of each kind.
 //!
 //! Never a panic, and at every attempt:
 //! - its head serializes to valid HTTP/1.1 (httparse reads it back whole), or is refused;
 //! - `Authorization` goes only to the first URL's origin (or its https upgrade), the
 //!   request's cookie only to its host, the session's only to the host that set it,
-//!   `Proxy-Authorization` only to a forward proxy;
+//!   `Proxy-Authorization` and the absolute form only to a forward proxy;
 //! - a streamed body is sent at most once (a connect failure did not send it);
 //! - a 303 asks with GET (or HEAD), a 307 or 308 with the same method;
 //! - no more redirects than the limit, no more attempts than the retry budgets allow;
@@ -25,7 +25,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use libfuzzer_sys::fuzz_target;
 use tidings_client::{
-    BufferedBody, Call, Error, ErrorKind, Failure, Method, Next, Profile, Proxy, ProxySettings, RetryPolicy, Session,
+    BufferedBody, Call, Error, ErrorKind, Failure, Method, Next, NoProxy, Profile, Proxy, ProxySettings, RetryPolicy,
+    Session,
 };
 use tidings_core::{Event, ResponseContext, ResponseDecoder, ResponseHead};
 use url::Url;
@@ -59,6 +60,7 @@ fn setups() -> &'static [Setup] {
             .backoff_max(Duration::MAX)
             .respect_retry_after(true, Duration::MAX);
         let proxy = Proxy::parse("http://pu:pp@proxy.invalid:3128").expect("a proxy URL");
+        let socks = Proxy::parse("socks5h://su:sp@socks.invalid:1080").expect("a proxy URL");
         // No environment (its proxies would change routes) and no session jar (its cookies
         // would carry from one input to the next).
         let base = || Session::builder().trust_env(false).cookie_store(false);
@@ -79,7 +81,7 @@ fn setups() -> &'static [Setup] {
                 session: base()
                     .retries(proxied)
                     .redirect_limit(3)
-                    .proxies(ProxySettings::all(proxy))
+                    .proxies(ProxySettings { no_proxy: NoProxy::parse("c.test, .d.test"), ..ProxySettings::all(proxy) })
                     .mount("http://b.test/", Profile::new().retries(mounted).no_proxy())
                     .timeout(Duration::from_secs(10))
                     .build()
@@ -102,6 +104,17 @@ fn setups() -> &'static [Setup] {
                 redirect_limit: 30,
                 retries: 4,
                 longest_wait: Duration::MAX,
+                jar: false,
+            },
+            // SOCKS for both schemes (no Proxy-Authorization anywhere), a.test reached directly.
+            Setup {
+                session: base()
+                    .proxies(ProxySettings { no_proxy: NoProxy::parse("a.test"), ..ProxySettings::all(socks) })
+                    .build()
+                    .expect("a session"),
+                redirect_limit: 30,
+                retries: 0,
+                longest_wait: Duration::ZERO,
                 jar: false,
             },
             // The session's own jar and credentials.
@@ -166,8 +179,8 @@ fn head(status: u16, fields: &[u8]) -> Result<ResponseHead, tidings_core::Error>
 fuzz_target!(|data: &[u8]| {
     // [setup, session and URL, script records separated by 0xff ...]
     let [setup, choice, script @ ..] = data else { return };
-    let Setup { session, redirect_limit, retries, longest_wait, jar } = &setups()[usize::from(choice % 5)];
-    let first = FIRST_URLS[usize::from(choice / 5 % 3)];
+    let Setup { session, redirect_limit, retries, longest_wait, jar } = &setups()[usize::from(choice % 6)];
+    let first = FIRST_URLS[usize::from(choice / 6 % 3)];
     let method = METHODS[usize::from(setup & 3)].clone();
     let body_kind = (setup >> 2) & 3;
     let credentials = (setup >> 4) & 3;
@@ -234,6 +247,8 @@ fuzz_target!(|data: &[u8]| {
         }
         let forward = attempt.key.proxy().is_some() && !attempt.key.tunnels() && attempt.key.socks().is_none();
         assert_eq!(headers.contains("proxy-authorization"), forward, "Proxy-Authorization, to {url}");
+        // Absolute form to a forward proxy only; origin form to an origin or through a tunnel.
+        assert_eq!(request.target().starts_with("http"), forward, "the target {} to {url}", request.target());
         let sends_stream = streamed && !matches!(request.body_ref(), tidings_core::Body::Empty);
         assert!(!(sends_stream && stream_sent), "a streamed body sent twice, the second time to {url}");
         if let Some((status, method)) = &previous {
