@@ -159,7 +159,13 @@ impl RequestBuilder {
         self
     }
 
-    /// A body streamed from `reader`: chunked when `length` is unknown.
+    /// A body streamed from `reader`: chunked when `length` is unknown. It is read once, so
+    /// it is never sent twice: a redirect that keeps the body (307, 308, and 301 or 302 for
+    /// any method but POST) fails with `invalid_request`, the redirect response kept in the
+    /// error; it is retried only when the connection failed before anything was sent, and an
+    /// authentication challenge is not answered. Use
+    /// [`body_seekable`](Self::body_seekable) or [`body`](Self::body) for a body that may be
+    /// sent again.
     pub fn body_reader(mut self, reader: impl Read + Send + 'static, length: Option<u64>) -> Self {
         self.body = Ok(PreparedBody::Reader { reader: Mutex::new(Box::new(reader)), length });
         self
@@ -167,8 +173,8 @@ impl RequestBuilder {
 
     /// A body streamed from something that can seek, usually a `File`: sent with
     /// `Content-Length` (the bytes from its current position to its end), and — unlike
-    /// [`body_reader`](Self::body_reader) — sent again when a 307/308 redirect, a retry or
-    /// an auth challenge needs it, by seeking back.
+    /// [`body_reader`](Self::body_reader) — sent again when a redirect that keeps the body,
+    /// a retry or an auth challenge needs it, by seeking back.
     pub fn body_seekable(mut self, mut reader: impl Read + Seek + Send + 'static) -> Self {
         let measured = (|| {
             let start = reader.stream_position()?;
