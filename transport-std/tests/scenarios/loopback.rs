@@ -483,6 +483,38 @@ pub fn pooled_connections_expire_after_the_idle_timeout(t: &dyn Transport) {
     assert_eq!(server.connection_count(), 2);
 }
 
+/// `Duration::MAX` anywhere means "no limit": every timeout, the idle pool's, and a retry
+/// policy without caps whose `Retry-After` the server sets to u64::MAX seconds.
+pub fn durations_beyond_the_clock_mean_no_limit(t: &dyn Transport) {
+    let server = Server::start(|_, index| {
+        if index == 0 {
+            Action::Respond(
+                b"HTTP/1.1 503 Busy\r\nRetry-After: 18446744073709551615\r\nContent-Length: 0\r\n\r\n".to_vec(),
+            )
+        } else {
+            Action::Respond(ok("ok"))
+        }
+    });
+    let policy = crate::api::RetryPolicy::new(3)
+        .status_forcelist([503])
+        .backoff_max(Duration::MAX)
+        .respect_retry_after(true, Duration::MAX);
+    let session = Session::builder()
+        .timeout(Duration::MAX)
+        .connect_timeout(Duration::MAX)
+        .read_timeout(Duration::MAX)
+        .pool_idle_timeout(Some(Duration::MAX))
+        .retries(policy)
+        .build()
+        .expect("session");
+    let error = session.get(&server.url("/")).send_with(t).expect_err("a wait no clock can count");
+    assert_eq!((error.kind(), error.status_code()), (ErrorKind::RetriesExhausted, Some(503)), "{error}");
+    assert!(error.to_string().contains("beyond what the clock can count"), "{error}");
+    let response = session.get(&server.url("/")).send_with(t).expect("no limit is no limit");
+    assert!(response.reused_connection(), "pooled, with an idle timeout of Duration::MAX");
+    assert_eq!(response.text().expect("body"), "ok");
+}
+
 pub fn close_delimited_bodies_end_at_the_close_every_time(t: &dyn Transport) {
     // The body and the close arrive together: a client that takes a short read for "drained"
     // must still notice the end, or it sits until its read timeout fires (then the end is

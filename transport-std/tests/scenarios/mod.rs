@@ -102,6 +102,7 @@ macro_rules! scenario_tests {
             loopback::netrc_supplies_credentials_per_host_when_none_are_given,
             loopback::cookies_stay_with_their_host_across_redirects,
             loopback::pooled_connections_expire_after_the_idle_timeout,
+            loopback::durations_beyond_the_clock_mean_no_limit,
             loopback::close_delimited_bodies_end_at_the_close_every_time,
             loopback::raw_query_strings_and_per_request_timeouts,
             loopback::requests_and_responses_convert_to_and_from_the_http_crate,
