@@ -556,24 +556,15 @@ impl Conn {
     /// take) stays with the connection until they are gone.
     pub(crate) fn return_buffers(&mut self, spare: &mut Spare) {
         if self.start == self.end && self.input.capacity() != 0 {
-            if self.input.capacity() > spare.input.capacity() {
-                std::mem::swap(&mut self.input, &mut spare.input);
-            }
-            self.input = Vec::new();
+            give_back(&mut self.input, &mut spare.input, Vec::capacity);
             (self.start, self.end) = (0, 0);
         }
         if self.sent == self.filled && self.output.capacity() != 0 {
-            if self.output.capacity() > spare.output.capacity() {
-                std::mem::swap(&mut self.output, &mut spare.output);
-            }
-            self.output = Vec::new();
+            give_back(&mut self.output, &mut spare.output, Vec::capacity);
             (self.sent, self.filled) = (0, 0);
         }
         if self.cipher.is_empty() && self.cipher.capacity() != 0 {
-            if self.cipher.capacity() > spare.cipher.capacity() {
-                std::mem::swap(&mut self.cipher, &mut spare.cipher);
-            }
-            self.cipher = CiphertextBuffer::default();
+            give_back(&mut self.cipher, &mut spare.cipher, CiphertextBuffer::capacity);
         }
     }
 
@@ -655,4 +646,13 @@ fn detach(event: Event<'_>, input: &[u8], base: usize) -> Received {
         Event::Trailers(fields) => Received::Trailers(fields.to_headers()),
         Event::End => Received::End,
     }
+}
+
+/// Leaves the larger of an emptied buffer and the spare one in `spare`, and `own` empty
+/// (no capacity): the connection holds no memory while it waits.
+fn give_back<T: Default>(own: &mut T, spare: &mut T, capacity: fn(&T) -> usize) {
+    if capacity(own) > capacity(spare) {
+        std::mem::swap(own, spare);
+    }
+    *own = T::default();
 }
