@@ -365,25 +365,40 @@ impl Connection {
     /// Frames body data into `buf` (after any pending head bytes): says how much of `data` it
     /// took, how many bytes it wrote to `buf`, and where the body stands ([`BodySent`]). A
     /// known-length body ends by itself after its last byte; a chunked one ends with
-    /// [`finish_body`](Self::finish_body).
+    /// [`finish_body`](Self::finish_body). Once the body ended, an empty `data` only writes
+    /// what is pending ([`BodyState::Complete`]); more data, or any on a request without a
+    /// body, is misuse. An error never writes to `buf`.
     pub fn send_body(&mut self, now: Instant, data: &[u8], buf: &mut [u8]) -> Result<BodySent, Error> {
         self.status.check()?;
-        if self.status.phase != Phase::Busy {
-            return Err(self.status.misuse("send_body"));
+        let plan = match (self.status.phase, self.exchange.plan) {
+            (Phase::Busy, Some(plan)) => plan,
+            _ => return Err(self.status.misuse("send_body")),
+        };
+        // Misuse is refused before anything is framed into `buf`: an error hands back no
+        // count, so bytes written before it (the head, the last chunk) would be lost to the
+        // wire while the connection went on (found by the `connection` fuzz target).
+        if plan.framing == RequestFraming::None {
+            return Err(self.status.misuse("send_body on a request without a body"));
+        }
+        if !data.is_empty() && matches!(self.exchange.send, Sending::Finishing | Sending::Done) {
+            return Err(self.status.misuse("send_body after the body ended"));
         }
         let mut written = self.poll_transmit(now, buf);
-        let plan = match (self.exchange.send, self.exchange.plan) {
-            (Sending::Body, Some(plan)) => plan,
-            (Sending::Head, _) => return Ok(BodySent { consumed: 0, written, state: BodyState::BufferFull }),
-            (Sending::WaitContinue, _) => {
-                return Ok(BodySent { consumed: 0, written, state: BodyState::AwaitingContinue })
-            }
-            (Sending::Abandoned, _) => return Ok(BodySent { consumed: 0, written, state: BodyState::Abandoned }),
-            _ => return Err(self.status.misuse("send_body after the body ended")),
+        let state = match self.exchange.send {
+            Sending::Body => None,
+            Sending::Head => Some(BodyState::BufferFull),
+            Sending::WaitContinue => Some(BodyState::AwaitingContinue),
+            Sending::Abandoned => Some(BodyState::Abandoned),
+            // The body had ended (or was empty, and ended as its head went out): what was
+            // pending is written, nothing more is taken.
+            Sending::Finishing | Sending::Done => Some(BodyState::Complete),
         };
+        if let Some(state) = state {
+            return Ok(BodySent { consumed: 0, written, state });
+        }
         let space = &mut buf[written..];
         let consumed = match plan.framing {
-            RequestFraming::None => return Err(self.status.misuse("send_body on a request without a body")),
+            RequestFraming::None => 0,
             RequestFraming::ContentLength(declared) => {
                 self.check_length(declared, data.len())?;
                 let take = data.len().min(space.len());

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use tidings_core::{
-    Body, CloseReason, Config, Connection, Error, ErrorKind, Event, Headers, Request, TimeBudgets, Timeout,
+    Body, BodyState, CloseReason, Config, Connection, Error, ErrorKind, Event, Headers, Request, TimeBudgets, Timeout,
     TimeoutPhase,
 };
 
@@ -360,6 +360,47 @@ fn misuse_is_reported_not_panicked() {
     let mut trailers = Headers::new();
     trailers.append("X-T", "1");
     assert!(pair.client.finish_body(pair.now, Some(&trailers)).is_err());
+}
+
+#[test]
+fn a_misused_send_body_writes_nothing() {
+    // Found by the `connection` fuzz target: send_body wrote pending bytes into the buffer
+    // and then returned a misuse error, which hands back no count, so those bytes never
+    // reached the wire while the connection went on.
+    let now = Instant::now();
+    let drain = |connection: &mut Connection| {
+        let mut wire = Vec::new();
+        let mut buf = [0u8; 64];
+        loop {
+            let count = connection.poll_transmit(now, &mut buf);
+            if count == 0 {
+                return wire;
+            }
+            wire.extend_from_slice(&buf[..count]);
+        }
+    };
+    // A GET's head is still pending when the body is (wrongly) offered.
+    let mut connection = Connection::new(Config::default());
+    connection.send_request(now, &Request::get("http://server.test/").expect("valid")).expect("sent");
+    let head = connection.pending_output().to_vec();
+    let mut buf = [0u8; 512];
+    assert!(connection.send_body(now, b"", &mut buf).is_err(), "a GET has no body");
+    assert!(connection.send_body(now, b"x", &mut buf).is_err(), "a GET has no body");
+    assert_eq!(drain(&mut connection), head, "the head is still whole");
+
+    // A chunked body's last chunk is pending when more data is offered.
+    let mut connection = Connection::new(Config::default());
+    let upload = Request::parse("PUT", "http://server.test/").expect("valid").body(Body::Stream { length: None });
+    connection.send_request(now, &upload).expect("sent");
+    drain(&mut connection);
+    let sent = connection.send_body(now, b"abc", &mut buf).expect("a chunk");
+    assert_eq!(&buf[..sent.written], b"3\r\nabc\r\n");
+    connection.finish_body(now, None).expect("finished");
+    assert!(connection.send_body(now, b"more", &mut buf).is_err(), "the body ended");
+    let flushed = connection.send_body(now, b"", &mut buf).expect("nothing more, the rest flushed");
+    assert_eq!((flushed.consumed, flushed.state), (0, BodyState::Complete));
+    assert_eq!(&buf[..flushed.written], b"0\r\n\r\n", "the last chunk, once");
+    assert!(drain(&mut connection).is_empty());
 }
 
 #[test]
