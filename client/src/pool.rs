@@ -466,4 +466,101 @@ mod tests {
         assert!(!drain_before_reuse(framing(BodyLength::CloseDelimited)));
         assert!(!drain_before_reuse(None));
     }
+
+    use proptest::prelude::*;
+
+    #[derive(Debug, Clone)]
+    enum IdleOp {
+        Put(usize),
+        /// A put and a take for one key: a request to that host, done.
+        Visit(usize),
+        PutOwn(usize),
+        Take(usize),
+        Remove(usize, u32),
+        Drain,
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(500))]
+        /// The idle set against a model (a list of items per key, newest last): the same
+        /// answers to every call, never past its limits, and a bounded number of lists
+        /// however many hosts come and go.
+        #[test]
+        fn idle_sets_match_a_list_per_key(
+            max_idle_per_host in 0usize..4,
+            max_idle in 0usize..6,
+            ops in proptest::collection::vec(
+                prop_oneof![
+                    (0usize..8).prop_map(IdleOp::Put),
+                    (0usize..8).prop_map(IdleOp::Visit),
+                    (0usize..8).prop_map(IdleOp::PutOwn),
+                    (0usize..8).prop_map(IdleOp::Take),
+                    ((0usize..8), (0u32..64)).prop_map(|(key, item)| IdleOp::Remove(key, item)),
+                    Just(IdleOp::Drain),
+                ],
+                0..120,
+            ),
+        ) {
+            let now = Instant::now();
+            let limits = PoolLimits { max_idle_per_host, max_idle };
+            let keys: Vec<PoolKey> = (0..8).map(|index| key(&format!("host-{index}"))).collect();
+            // Items hold their key (as `put_own` wants) and a number.
+            let mut idle: IdleSet<(PoolKey, u32)> = IdleSet::default();
+            let mut model: Vec<Vec<u32>> = vec![Vec::new(); keys.len()];
+            let numbered = |(key, item): (PoolKey, u32)| (keys.iter().position(|known| *known == key), item);
+            let mut next = 0u32;
+            for op in ops {
+                let count: usize = model.iter().map(Vec::len).sum();
+                match op {
+                    IdleOp::Put(at) | IdleOp::PutOwn(at) => {
+                        let item = (keys[at].clone(), next);
+                        next += 1;
+                        let kept = count < max_idle && model[at].len() < max_idle_per_host;
+                        let result = if matches!(op, IdleOp::Put(_)) {
+                            idle.put(&keys[at], item.clone(), limits, now)
+                        } else {
+                            idle.put_own(item.clone(), |item| &item.0, limits, now)
+                        };
+                        prop_assert_eq!(result, if kept { Ok(()) } else { Err(item.clone()) });
+                        if kept {
+                            model[at].push(item.1);
+                        }
+                    }
+                    IdleOp::Visit(at) => {
+                        let kept = count < max_idle && model[at].len() < max_idle_per_host;
+                        let item = (keys[at].clone(), next);
+                        next += 1;
+                        prop_assert_eq!(idle.put(&keys[at], item.clone(), limits, now).is_ok(), kept);
+                        let taken = idle.take(&keys[at]).map(|(item, _)| numbered(item));
+                        let expected = if kept { Some(item.1) } else { model[at].pop() };
+                        prop_assert_eq!(taken, expected.map(|item| (Some(at), item)));
+                    }
+                    IdleOp::Take(at) => {
+                        let taken = idle.take(&keys[at]).map(|(item, _)| numbered(item));
+                        prop_assert_eq!(taken, model[at].pop().map(|item| (Some(at), item)));
+                    }
+                    IdleOp::Remove(at, item) => {
+                        let removed = idle.remove(&keys[at], |entry| entry.1 == item).map(numbered);
+                        let position = model[at].iter().position(|&kept| kept == item);
+                        prop_assert_eq!(removed, position.map(|position| (Some(at), model[at].remove(position))));
+                    }
+                    IdleOp::Drain => {
+                        let mut drained: Vec<(Option<usize>, u32)> = idle.drain().map(numbered).collect();
+                        drained.sort_unstable();
+                        let mut expected: Vec<(Option<usize>, u32)> = model
+                            .iter_mut()
+                            .enumerate()
+                            .flat_map(|(at, items)| items.drain(..).map(move |item| (Some(at), item)))
+                            .collect();
+                        expected.sort_unstable();
+                        prop_assert_eq!(drained, expected);
+                    }
+                }
+                prop_assert_eq!(idle.len(), model.iter().map(Vec::len).sum::<usize>());
+                prop_assert!(idle.len() <= max_idle);
+                prop_assert!(idle.by_key.values().all(|list| list.len() <= max_idle_per_host));
+                prop_assert!(idle.by_key.len() <= (2 * max_idle).max(max_idle + 1), "{} lists", idle.by_key.len());
+            }
+        }
+    }
 }
