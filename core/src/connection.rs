@@ -366,8 +366,9 @@ impl Connection {
     /// took, how many bytes it wrote to `buf`, and where the body stands ([`BodySent`]). A
     /// known-length body ends by itself after its last byte; a chunked one ends with
     /// [`finish_body`](Self::finish_body). Once the body ended, an empty `data` only writes
-    /// what is pending ([`BodyState::Complete`]); more data, or any on a request without a
-    /// body, is misuse. An error never writes to `buf`.
+    /// what is pending ([`BodyState::Complete`]), and more data is misuse, as is any call on
+    /// a request without a body; a body that ends as its head goes out (`Content-Length: 0`)
+    /// takes none of `data` (`consumed` 0, `Complete`). An error never writes to `buf`.
     pub fn send_body(&mut self, now: Instant, data: &[u8], buf: &mut [u8]) -> Result<BodySent, Error> {
         self.status.check()?;
         let plan = match (self.status.phase, self.exchange.plan) {

@@ -144,8 +144,10 @@ pub fn next_hop(
     let (method, drop_body) = match status {
         303 if *method != Method::HEAD => (Method::GET, true),
         301 | 302 if *method == Method::POST => (Method::GET, true),
-        // Any hop that keeps the method keeps the body (a 301 or 302 PUT stays a PUT, as in
-        // curl; §15.4.2 lets only POST change): a streamed body was used up by this hop.
+        // Any hop that keeps the method keeps the body: a 301 or 302 PUT stays a PUT, as in
+        // curl (RFC 9110 §15.4.2: "For historical reasons, a user agent MAY change the request
+        // method from POST to GET for the subsequent request" — POST only). A streamed body
+        // was used up by this hop and cannot go again.
         _ if !body_replayable => return Err(RedirectError::BodyNotReplayable { status }),
         _ => (method.clone(), false),
     };
