@@ -203,13 +203,16 @@ impl Client {
     }
 
     /// Cancels a request: it is forgotten, and a connection it was using is closed (never
-    /// pooled). Returns whether the request was still pending.
+    /// pooled); nothing completes for it afterwards (a completion not taken yet is dropped).
+    /// Returns whether the request was still pending, or its streamed body still open.
     pub fn cancel(&mut self, id: RequestId) -> bool {
         let now = Instant::now();
         if let Some(stream) = self.streams.remove(id.0) {
             if let Some(slot) = stream.slot {
                 self.close_conn(slot);
             }
+            // Its head may be waiting in the completions, not taken yet: it goes too.
+            self.completions.retain(|completion| completion.id != id);
             self.forget(id.0);
             self.process(now);
             return true;

@@ -1,0 +1,167 @@
+//! The client driven by random sequences of its calls — send, send a streamed one, cancel,
+//! run the loop for a while, take a completion, read a streamed body — against the
+//! in-process httpbin, under tight limits so that requests queue, and a retry policy so that
+//! some wait out a backoff. Each sequence comes from a seed (printed when it fails).
+//!
+//! Never a panic; each request completes at most once, and never once cancelled; a body is
+//! readable only after its head, to its end once; and when every request is waited for,
+//! read or cancelled, nothing is left pending, in flight, queued or holding a connection.
+
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+use tidings_mio::{Client, Completion, RequestId, RetryPolicy, Session};
+
+/// A small deterministic generator (xorshift64*): the same seed, the same sequence.
+struct Dice(u64);
+
+impl Dice {
+    fn below(&mut self, bound: u64) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) % bound
+    }
+}
+
+const PATHS: [&str; 8] = [
+    "/get",
+    "/delay/0.05",
+    "/redirect/1",
+    "/status/503",
+    "/bytes/20000",
+    "/stream/5",
+    "/drip?duration=0.1&numbytes=4",
+    "/gzip",
+];
+
+/// What the sequence has seen of each request.
+#[derive(Default)]
+struct Seen {
+    /// Every request sent, and whether its body is streamed.
+    sent: Vec<(RequestId, bool)>,
+    cancelled: HashSet<RequestId>,
+    completed: HashSet<RequestId>,
+    /// Streamed bodies whose head arrived: bytes read so far, and whether they ended.
+    readable: HashMap<RequestId, (usize, bool)>,
+}
+
+impl Seen {
+    fn complete(&mut self, completion: Completion, seed: u64) {
+        let id = completion.id;
+        assert!(!self.cancelled.contains(&id), "seed {seed}: {id:?} completed after it was cancelled");
+        assert!(self.completed.insert(id), "seed {seed}: {id:?} completed twice");
+        let streamed = self.sent.iter().any(|&(sent, streamed)| sent == id && streamed);
+        if streamed && completion.result.is_ok() {
+            self.readable.insert(id, (0, false));
+        }
+    }
+
+    /// Reads once from a streamed body; `Some(finished)`.
+    fn read(&mut self, client: &mut Client, id: RequestId, size: usize, seed: u64) {
+        let Some((read, ended)) = self.readable.get_mut(&id) else { return };
+        if *ended {
+            return;
+        }
+        let mut buffer = vec![0u8; size.max(1)];
+        match client.read(id, &mut buffer) {
+            Ok(0) | Err(_) => *ended = true,
+            Ok(count) => {
+                assert!(count <= buffer.len(), "seed {seed}");
+                *read += count;
+            }
+        }
+    }
+}
+
+fn run(seed: u64, base: &str) {
+    let policy = RetryPolicy::new(1).status_forcelist([503]).backoff_factor(Duration::from_millis(20));
+    let session = Session::builder().retries(policy).timeout(Duration::from_secs(10)).build().expect("session");
+    let mut client = Client::builder(session).max_in_flight(3).max_per_host(2).build().expect("client");
+    let mut dice = Dice(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+    let mut seen = Seen::default();
+    for _ in 0..40 {
+        match dice.below(6) {
+            0 | 1 => {
+                let streamed = dice.below(2) == 0;
+                let url = format!("{base}{}", PATHS[dice.below(PATHS.len() as u64) as usize]);
+                let request = client.get(&url).build().expect("request");
+                let id = if streamed { client.send_streaming(request) } else { client.send(request) };
+                seen.sent.push((id, streamed));
+            }
+            2 if !seen.sent.is_empty() => {
+                let (id, _) = seen.sent[dice.below(seen.sent.len() as u64) as usize];
+                let pending = !seen.completed.contains(&id) && !seen.cancelled.contains(&id);
+                let streaming = seen.readable.get(&id).is_some_and(|&(_, ended)| !ended);
+                let cancelled = client.cancel(id);
+                if cancelled {
+                    assert!(pending || streaming, "seed {seed}: cancel({id:?}) found a request already over");
+                    seen.cancelled.insert(id);
+                    seen.readable.remove(&id);
+                } else {
+                    assert!(!pending, "seed {seed}: cancel({id:?}) missed a pending request");
+                }
+            }
+            3 => {
+                let until = Instant::now() + Duration::from_millis(dice.below(40));
+                let completions: Vec<Completion> = client.completions(Some(until)).collect();
+                for completion in completions {
+                    seen.complete(completion, seed);
+                }
+            }
+            4 => {
+                if let Some(completion) = client.try_completion() {
+                    seen.complete(completion, seed);
+                }
+            }
+            _ => {
+                let readable: Vec<RequestId> = seen.readable.keys().copied().collect();
+                if !readable.is_empty() {
+                    let id = readable[dice.below(readable.len() as u64) as usize];
+                    seen.read(&mut client, id, 1 + dice.below(4096) as usize, seed);
+                }
+            }
+        }
+    }
+    // Take every completion left, reading or cancelling each body as its head arrives (a
+    // body left unread holds its place under the limits, and requests queued behind it wait).
+    let stuck = Instant::now() + Duration::from_secs(30);
+    loop {
+        let open: Vec<RequestId> = seen.readable.iter().filter(|(_, &(_, ended))| !ended).map(|(&id, _)| id).collect();
+        for id in open {
+            if dice.below(2) == 0 {
+                assert!(client.cancel(id), "seed {seed}: a stream being read is cancellable");
+                seen.cancelled.insert(id);
+                seen.readable.remove(&id);
+            } else {
+                while seen.readable.get(&id).is_some_and(|&(_, ended)| !ended) {
+                    seen.read(&mut client, id, 4096, seed);
+                }
+            }
+        }
+        let left = seen.sent.iter().any(|(id, _)| !seen.completed.contains(id) && !seen.cancelled.contains(id));
+        if !left {
+            break;
+        }
+        assert!(Instant::now() < stuck, "seed {seed}: requests left that never complete");
+        let completions: Vec<Completion> =
+            client.completions(Some(Instant::now() + Duration::from_millis(50))).collect();
+        for completion in completions {
+            seen.complete(completion, seed);
+        }
+    }
+    assert!(client.wait_all().expect("loop").is_empty(), "seed {seed}: nothing completes twice");
+    assert_eq!((client.pending(), client.in_flight(), client.queued()), (0, 0, 0), "seed {seed}");
+    assert_eq!(client.open_connections(), client.idle_connections(), "seed {seed}: a connection left busy");
+    assert_eq!(client.body_buffer_bytes(), 0, "seed {seed}: a body left in memory");
+}
+
+#[test]
+fn random_sequences_of_calls_leave_nothing_behind() {
+    let httpbin = tidings_httpbin::Server::start().expect("httpbin on loopback");
+    let base = httpbin.url("");
+    let seeds: u64 = std::env::var("TIDINGS_SEQUENCE_SEEDS").ok().and_then(|value| value.parse().ok()).unwrap_or(24);
+    for seed in 0..seeds {
+        run(seed, &base);
+    }
+}
