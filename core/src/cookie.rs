@@ -91,7 +91,9 @@ pub struct CookieJar {
 /// The request host in canonical form, and whether it is an IP address.
 fn canonical_host(url: &Url) -> Option<(String, bool)> {
     match url.host()? {
-        Host::Domain(domain) => Some((domain.trim_end_matches('.').to_ascii_lowercase(), false)),
+        // One trailing dot names the same host (a fully qualified name); more do not (found
+        // by the `call` fuzz target: `a.test.......` was sent `a.test`'s host-only cookies).
+        Host::Domain(domain) => Some((domain.strip_suffix('.').unwrap_or(domain).to_ascii_lowercase(), false)),
         Host::Ipv4(address) => Some((address.to_string(), true)),
         Host::Ipv6(address) => Some((address.to_string(), true)),
     }
@@ -569,6 +571,10 @@ mod tests {
         assert_eq!(header(&mut jar, "http://example.com/").as_deref(), Some("wide=2"));
         assert_eq!(header(&mut jar, "http://badexample.com/"), None);
         assert_eq!(header(&mut jar, "http://example.org/"), None);
+        // A fully qualified name (one trailing dot) is the same host; more dots are not.
+        assert_eq!(header(&mut jar, "http://www.example.com./account/x").as_deref(), Some("host=1; wide=2; root=4"));
+        assert_eq!(header(&mut jar, "http://www.example.com../account/x"), None);
+        assert_eq!(header(&mut jar, "http://www.example.com......./account/x"), None);
     }
 
     #[test]
