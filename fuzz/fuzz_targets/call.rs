@@ -237,13 +237,15 @@ fuzz_target!(|data: &[u8]| {
         if headers.contains("authorization") {
             assert!(may_carry_credentials(&first, &url), "credentials for {first} went to {url}");
         }
+        // One trailing dot names the same host (a fully qualified name).
+        let host = |url: &Url| url.host_str().map(|host| host.strip_suffix('.').unwrap_or(host).to_owned());
         for value in headers.get_all("cookie") {
             let has = |cookie: &str| value.windows(cookie.len()).any(|window| window == cookie.as_bytes());
             if has("fzsecret=1") {
-                assert_eq!(first.host_str(), url.host_str(), "the cookie of {first} went to {url}");
+                assert_eq!(host(&first), host(&url), "the cookie of {first} went to {url}");
             }
             if has("fzsecret=2") {
-                assert_eq!(url.host_str(), Some("a.test"), "the session's cookie for a.test went to {url}");
+                assert_eq!(host(&url).as_deref(), Some("a.test"), "the session's cookie for a.test went to {url}");
             }
         }
         let forward = attempt.key.proxy().is_some() && !attempt.key.tunnels() && attempt.key.socks().is_none();
