@@ -3,9 +3,10 @@
 //! in-process httpbin, under tight limits so that requests queue, and a retry policy so that
 //! some wait out a backoff. Each sequence comes from a seed (printed when it fails).
 //!
-//! Never a panic; each request completes at most once, and never once cancelled; a body is
-//! readable only after its head, to its end once; and when every request is waited for,
-//! read or cancelled, nothing is left pending, in flight, queued or holding a connection.
+//! Never a panic; each request completes at most once, and never once cancelled; `cancel`
+//! answers `true` exactly for a request still pending or a body still open; and when every
+//! request is waited for and every body read to its end or cancelled, nothing is left
+//! pending, in flight, queued, holding a connection or buffered.
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -42,8 +43,8 @@ struct Seen {
     sent: Vec<(RequestId, bool)>,
     cancelled: HashSet<RequestId>,
     completed: HashSet<RequestId>,
-    /// Streamed bodies whose head arrived: bytes read so far, and whether they ended.
-    readable: HashMap<RequestId, (usize, bool)>,
+    /// Streamed bodies whose head arrived, and whether they ended.
+    readable: HashMap<RequestId, bool>,
 }
 
 impl Seen {
@@ -53,23 +54,17 @@ impl Seen {
         assert!(self.completed.insert(id), "seed {seed}: {id:?} completed twice");
         let streamed = self.sent.iter().any(|&(sent, streamed)| sent == id && streamed);
         if streamed && completion.result.is_ok() {
-            self.readable.insert(id, (0, false));
+            self.readable.insert(id, false);
         }
     }
 
-    /// Reads once from a streamed body; `Some(finished)`.
+    /// Reads once from a streamed body that has not ended; its end (or error) ends it.
     fn read(&mut self, client: &mut Client, id: RequestId, size: usize, seed: u64) {
-        let Some((read, ended)) = self.readable.get_mut(&id) else { return };
-        if *ended {
-            return;
-        }
+        let Some(ended) = self.readable.get_mut(&id).filter(|ended| !**ended) else { return };
         let mut buffer = vec![0u8; size.max(1)];
         match client.read(id, &mut buffer) {
             Ok(0) | Err(_) => *ended = true,
-            Ok(count) => {
-                assert!(count <= buffer.len(), "seed {seed}");
-                *read += count;
-            }
+            Ok(count) => assert!(count <= buffer.len(), "seed {seed}"),
         }
     }
 }
@@ -92,7 +87,7 @@ fn run(seed: u64, base: &str) {
             2 if !seen.sent.is_empty() => {
                 let (id, _) = seen.sent[dice.below(seen.sent.len() as u64) as usize];
                 let pending = !seen.completed.contains(&id) && !seen.cancelled.contains(&id);
-                let streaming = seen.readable.get(&id).is_some_and(|&(_, ended)| !ended);
+                let streaming = seen.readable.get(&id).is_some_and(|&ended| !ended);
                 let cancelled = client.cancel(id);
                 if cancelled {
                     assert!(pending || streaming, "seed {seed}: cancel({id:?}) found a request already over");
@@ -127,14 +122,14 @@ fn run(seed: u64, base: &str) {
     // body left unread holds its place under the limits, and requests queued behind it wait).
     let stuck = Instant::now() + Duration::from_secs(30);
     loop {
-        let open: Vec<RequestId> = seen.readable.iter().filter(|(_, &(_, ended))| !ended).map(|(&id, _)| id).collect();
+        let open: Vec<RequestId> = seen.readable.iter().filter(|(_, &ended)| !ended).map(|(&id, _)| id).collect();
         for id in open {
             if dice.below(2) == 0 {
                 assert!(client.cancel(id), "seed {seed}: a stream being read is cancellable");
                 seen.cancelled.insert(id);
                 seen.readable.remove(&id);
             } else {
-                while seen.readable.get(&id).is_some_and(|&(_, ended)| !ended) {
+                while seen.readable.get(&id).is_some_and(|&ended| !ended) {
                     seen.read(&mut client, id, 4096, seed);
                 }
             }
