@@ -190,6 +190,10 @@ fn apply(conn: &mut Conn, task: &mut Task, received: Received, now: Instant) -> 
                     task.head = Some(head);
                     task.stage = Stage::Body(slot);
                     if task.streaming {
+                        // A body-less response (to HEAD, a 204 or 304, `Content-Length: 0`)
+                        // has its end in the core for no further input: the reader feeds
+                        // the core before it waits on the socket, which has nothing more.
+                        conn.feed_pending = true;
                         return Some(Step::StreamHead);
                     }
                 }

@@ -565,6 +565,36 @@ fn a_finished_stream_frees_its_slot_for_the_queue() {
     assert_eq!(client.wait(queued).expect("queued").text().expect("text"), "stream");
 }
 
+#[test]
+fn a_streamed_response_without_a_body_ends_at_its_head() {
+    // RFC 9112 §6.3: a response to HEAD, a 204 or a 304 ends at its head whatever its
+    // Content-Length says, and so does one with `Content-Length: 0`. Its reader gets its end
+    // at once, and the connection goes back to the pool for the next request.
+    let server = Server::start(|request, _| {
+        let path = request.request_line().split(' ').nth(1).unwrap_or_default().to_owned();
+        Action::Respond(match path.as_str() {
+            "/head" => b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\n".to_vec(),
+            "/204" => b"HTTP/1.1 204 No Content\r\n\r\n".to_vec(),
+            "/304" => b"HTTP/1.1 304 Not Modified\r\nContent-Length: 6\r\n\r\n".to_vec(),
+            "/empty" => b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n".to_vec(),
+            _ => b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n".to_vec(),
+        })
+    });
+    let session = Session::builder().timeout(Duration::from_secs(5)).build().expect("session");
+    let mut client = Client::new(session).expect("client");
+    for path in ["/head", "/204", "/304", "/empty", "/chunked-empty"] {
+        let method = if path == "/head" { tidings_mio::Method::HEAD } else { tidings_mio::Method::GET };
+        let id = client.send_streaming(client.request(method, &server.url(path)).build().expect("request"));
+        client.wait(id).expect("head");
+        let started = Instant::now();
+        let mut buffer = [0u8; 64];
+        assert_eq!(client.read(id, &mut buffer).unwrap_or_else(|error| panic!("{path}: {error}")), 0, "{path}");
+        assert!(started.elapsed() < Duration::from_secs(1), "{path}: the end came only after {:?}", started.elapsed());
+        assert_eq!((client.in_flight(), client.idle_connections()), (0, 1), "{path}: the connection is pooled");
+    }
+    assert_eq!(server.connection_count(), 1, "one connection carried all five");
+}
+
 /// A loopback address whose connects hang: a listener with a backlog of 0 that never
 /// accepts, its queue filled, so further SYNs are dropped.
 fn blackhole() -> (socket2::Socket, Vec<std::net::TcpStream>, std::net::SocketAddr) {

@@ -1,9 +1,14 @@
 //! The client driven by random sequences of its calls — send, send a streamed one, cancel,
 //! run the loop for a while, take a completion, read a streamed body — against the
-//! in-process httpbin, under tight limits so that requests queue, and a retry policy so that
-//! some wait out a backoff. Each sequence comes from a seed (printed when it fails).
+//! in-process httpbin, under tight limits (drawn per sequence) so that requests queue, and a
+//! retry policy so that some wait out a backoff. Requests are GET, HEAD (a body-less
+//! response) and POST with bodies up to 70 KB. Each sequence comes from a seed (printed
+//! when it fails).
 //!
-//! Never a panic; each request completes at most once, and never once cancelled; `cancel`
+//! Never a panic; no request and no body read fails but by the retry policy's end (the
+//! server answers all of them well within the timeout: another failure is the client's, as
+//! a streamed body that never ended was);
+//! each request completes at most once, and never once cancelled; `cancel`
 //! answers `true` exactly for a request still pending or a body still open; and when every
 //! request is waited for and every body read to its end or cancelled, nothing is left
 //! pending, in flight, queued, holding a connection or buffered.
@@ -11,7 +16,7 @@
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
-use tidings_mio::{Client, Completion, RequestId, RetryPolicy, Session};
+use tidings_mio::{Client, Completion, ErrorKind, Method, RequestId, RetryPolicy, Session};
 
 /// A small deterministic generator (xorshift64*): the same seed, the same sequence.
 struct Dice(u64);
@@ -50,6 +55,11 @@ struct Seen {
 impl Seen {
     fn complete(&mut self, completion: Completion, seed: u64) {
         let id = completion.id;
+        if let Err(error) = &completion.result {
+            // A 503 twice over ends its retries with this error (as Requests raises
+            // MaxRetryError); nothing else fails.
+            assert_eq!(error.kind(), ErrorKind::RetriesExhausted, "seed {seed}: {id:?} failed: {error}");
+        }
         assert!(!self.cancelled.contains(&id), "seed {seed}: {id:?} completed after it was cancelled");
         assert!(self.completed.insert(id), "seed {seed}: {id:?} completed twice");
         let streamed = self.sent.iter().any(|&(sent, streamed)| sent == id && streamed);
@@ -63,8 +73,9 @@ impl Seen {
         let Some(ended) = self.readable.get_mut(&id).filter(|ended| !**ended) else { return };
         let mut buffer = vec![0u8; size.max(1)];
         match client.read(id, &mut buffer) {
-            Ok(0) | Err(_) => *ended = true,
+            Ok(0) => *ended = true,
             Ok(count) => assert!(count <= buffer.len(), "seed {seed}"),
+            Err(error) => panic!("seed {seed}: reading {id:?}: {error}"),
         }
     }
 }
@@ -72,15 +83,21 @@ impl Seen {
 fn run(seed: u64, base: &str) {
     let policy = RetryPolicy::new(1).status_forcelist([503]).backoff_factor(Duration::from_millis(20));
     let session = Session::builder().retries(policy).timeout(Duration::from_secs(10)).build().expect("session");
-    let mut client = Client::builder(session).max_in_flight(3).max_per_host(2).build().expect("client");
     let mut dice = Dice(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+    let (in_flight, per_host) = (1 + dice.below(4) as usize, 1 + dice.below(3) as usize);
+    let mut client = Client::builder(session).max_in_flight(in_flight).max_per_host(per_host).build().expect("client");
     let mut seen = Seen::default();
     for _ in 0..40 {
         match dice.below(6) {
             0 | 1 => {
                 let streamed = dice.below(2) == 0;
                 let url = format!("{base}{}", PATHS[dice.below(PATHS.len() as u64) as usize]);
-                let request = client.get(&url).build().expect("request");
+                let request = match dice.below(3) {
+                    0 => client.get(&url),
+                    1 => client.request(Method::HEAD, &url),
+                    _ => client.post(&url).body(vec![b'x'; dice.below(70_000) as usize]),
+                };
+                let request = request.build().expect("request");
                 let id = if streamed { client.send_streaming(request) } else { client.send(request) };
                 seen.sent.push((id, streamed));
             }
