@@ -26,14 +26,7 @@ port=$(free_port); tls_port=$(free_port)
 make_certificates "$work"
 start_nginx "$work" "$port" 1 "$tls_port"
 sleep 0.5
-executable() {
-  cargo bench -p tidings-benches --features peers --bench "$1" --no-run --message-format=json 2>/dev/null |
-    python3 -c 'import json,sys
-for line in sys.stdin:
-    m = json.loads(line)
-    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == sys.argv[1] and m.get("executable"):
-        print(m["executable"])' "$1"
-}
+. benches/executable.sh
 loopback=$(executable loopback)
 scale=$(executable scale)
 total() { grep -m1 '^summary:\|^totals:' "$1" | awk '{print $2}'; }

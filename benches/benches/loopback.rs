@@ -72,54 +72,15 @@ impl Client for Hyper {
     }
 }
 
-/// The floor: a hand-written exchange over one kept-alive `TcpStream` (TCP_NODELAY, as every
-/// client here): the request's bytes written whole, the response read until httparse finds
-/// its head and the `Content-Length` body is in. No URL parsing, no header checks, no
-/// framing rules, no timeouts, no pool: what any client must at least pay.
-struct Floor {
-    stream: Option<std::net::TcpStream>,
-    buffer: Vec<u8>,
-}
+/// The floor ([`tidings_benches::peers::Floor`]): what any client must at least pay.
+struct Floor(tidings_benches::peers::Floor);
 
 impl Client for Floor {
     fn name(&self) -> &'static str {
         "floor: hand-written exchange"
     }
     fn get(&mut self, url: &str) -> Result<usize, Failure> {
-        use std::io::Write as _;
-        let rest = url.strip_prefix("http://").ok_or("the floor speaks plain HTTP only")?;
-        let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-        if self.stream.is_none() {
-            let stream = std::net::TcpStream::connect(authority)?;
-            stream.set_nodelay(true)?;
-            self.stream = Some(stream);
-        }
-        let stream = self.stream.as_mut().ok_or("no stream")?;
-        stream.write_all(format!("GET {path} HTTP/1.1\r\nHost: {authority}\r\n\r\n").as_bytes())?;
-        let mut filled = 0;
-        loop {
-            if filled == self.buffer.len() {
-                self.buffer.resize(self.buffer.len() * 2, 0);
-            }
-            let count = stream.read(&mut self.buffer[filled..])?;
-            if count == 0 {
-                return Err("closed early".into());
-            }
-            filled += count;
-            let mut headers = [httparse::EMPTY_HEADER; 32];
-            let mut response = httparse::Response::new(&mut headers);
-            if let httparse::Status::Complete(head) = response.parse(&self.buffer[..filled])? {
-                let length = response
-                    .headers
-                    .iter()
-                    .find(|header| header.name.eq_ignore_ascii_case("content-length"))
-                    .and_then(|header| std::str::from_utf8(header.value).ok()?.parse::<usize>().ok())
-                    .ok_or("no Content-Length")?;
-                if filled >= head + length {
-                    return Ok(length);
-                }
-            }
-        }
+        self.0.get(url)
     }
 }
 
@@ -217,7 +178,7 @@ fn main() -> Result<(), Failure> {
     let large = format!("{base}/large.bin");
 
     let mut results = Vec::new();
-    let floor: Box<dyn Client> = Box::new(Floor { stream: None, buffer: vec![0; 4096] });
+    let floor: Box<dyn Client> = Box::new(Floor(tidings_benches::peers::Floor::default()));
     for mut client in only(clients(true, None)?.into_iter().chain([floor]).collect()) {
         results.push(measure(client.as_mut(), &small, requests)?);
     }

@@ -20,6 +20,11 @@
 //!   `/proc/PID/schedstat`), and the TCP segments sent and retransmitted on the machine
 //!   (`/proc/net/snmp`; both ends are on it), each per request.
 //!
+//! Beside them runs the floor: a hand-written exchange over a blocking `TcpStream`
+//! ([`Floor`](tidings_benches::peers::Floor)) on one thread per request in flight, as a
+//! blocking program would keep that many — plain HTTP only, and up to 1,000 in flight
+//! ([`FLOOR_THREADS`] threads).
+//!
 //! `TIDINGS_BENCH_LEVELS` (default `64,1000,10000`) sets the levels, `TIDINGS_BENCH_ONLY` keeps
 //! the clients whose name holds it, and `TIDINGS_BENCH_PLOT` (default `benches/scale.svg`)
 //! names the plot written at the end.
@@ -28,8 +33,8 @@
 use std::time::{Duration, Instant};
 
 use tidings_benches::peers::{
-    cpu_ticks, cpu_time, hyper_connector, hyper_get, loopback, mio_client, mio_in_flight, resident, run_child,
-    tasks_in_flight, Failure, Loopback,
+    cpu_ticks, cpu_time, floors_in_flight, hyper_connector, hyper_get, loopback, mio_client, mio_in_flight, resident,
+    run_child, tasks_in_flight, Failure, Floor, Loopback,
 };
 
 /// One measured run, as a child prints it and the parent reads it back.
@@ -89,7 +94,10 @@ impl Run {
     }
 }
 
-const CLIENTS: [&str; 2] = ["tidings-mio", "hyper"];
+const CLIENTS: [&str; 3] = ["tidings-mio", "hyper", "floor"];
+
+/// The most requests in flight the floor runs (a thread each).
+const FLOOR_THREADS: usize = 1000;
 
 /// One figure of a run, for a panel of the plot.
 type Measure = fn(&Run) -> f64;
@@ -179,6 +187,10 @@ fn child(client: &str, url: &str, ca: Option<&str>, level: usize, requests: usiz
             let mut mio = mio_client(level, ca)?;
             run(&mut |requests| mio_in_flight(&mut mio, url, requests, level))?
         }
+        "floor" => {
+            let mut floors: Vec<Floor> = (0..level).map(|_| Floor::default()).collect();
+            run(&mut |requests| floors_in_flight(&mut floors, url, requests))?
+        }
         _ => {
             let hyper = hyper_util_client::client::legacy::Client::builder(hyper_util_client::rt::TokioExecutor::new())
                 .pool_max_idle_per_host(level)
@@ -238,7 +250,7 @@ fn plot(runs: &[Run], path: &str) -> std::io::Result<()> {
             ((*levels.first().unwrap_or(&1) as f64).log10(), (*levels.last().unwrap_or(&10) as f64).log10().max(1.0));
         left + margin + (width - 2.0 * margin) * ((level as f64).log10() - low) / (high - low).max(1e-9)
     };
-    let colours = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e"];
+    let colours = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#7f7f7f"];
     let mut svg = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" font-family=\"sans-serif\" font-size=\"11\">\n\
          <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n",
@@ -355,6 +367,9 @@ fn main() -> Result<(), Failure> {
         for client in CLIENTS.into_iter().filter(|client| client.contains(only.as_str())) {
             let mut first: Option<f64> = None;
             for &level in &levels {
+                if client == "floor" && (with_tls || level > FLOOR_THREADS) {
+                    continue;
+                }
                 let origin = if with_tls { "TLS" } else { "plain" };
                 match spawn(client, with_tls, level, limit) {
                     Ok(run) => {

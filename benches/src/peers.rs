@@ -235,3 +235,87 @@ pub fn loopback(bench: &str) -> Option<Loopback> {
     let tls = std::env::var("TIDINGS_BENCH_TLS_URL").ok().zip(std::env::var("TIDINGS_BENCH_CA").ok());
     Some(Loopback { base, requests, tls })
 }
+
+/// The floor: a hand-written exchange over one kept-alive `TcpStream` (TCP_NODELAY, as every
+/// client here): the request's bytes written whole, the response read until httparse finds
+/// its head and the `Content-Length` body is in. No URL parsing, no header checks, no
+/// framing rules, no timeouts, no pool: what any client must at least pay.
+pub struct Floor {
+    stream: Option<std::net::TcpStream>,
+    buffer: Vec<u8>,
+}
+
+impl Default for Floor {
+    fn default() -> Floor {
+        Floor { stream: None, buffer: vec![0; 4096] }
+    }
+}
+
+impl Floor {
+    /// One GET of `url` (plain `http://` only); returns the body's length.
+    pub fn get(&mut self, url: &str) -> Result<usize, Failure> {
+        use std::io::{Read as _, Write as _};
+        let rest = url.strip_prefix("http://").ok_or("the floor speaks plain HTTP only")?;
+        let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+        if self.stream.is_none() {
+            let stream = std::net::TcpStream::connect(authority)?;
+            stream.set_nodelay(true)?;
+            self.stream = Some(stream);
+        }
+        let stream = self.stream.as_mut().ok_or("no stream")?;
+        stream.write_all(format!("GET {path} HTTP/1.1\r\nHost: {authority}\r\n\r\n").as_bytes())?;
+        let mut filled = 0;
+        loop {
+            if filled == self.buffer.len() {
+                self.buffer.resize(self.buffer.len() * 2, 0);
+            }
+            let count = stream.read(&mut self.buffer[filled..])?;
+            if count == 0 {
+                return Err("closed early".into());
+            }
+            filled += count;
+            let mut headers = [httparse::EMPTY_HEADER; 32];
+            let mut response = httparse::Response::new(&mut headers);
+            if let httparse::Status::Complete(head) = response.parse(&self.buffer[..filled])? {
+                let length = response
+                    .headers
+                    .iter()
+                    .find(|header| header.name.eq_ignore_ascii_case("content-length"))
+                    .and_then(|header| std::str::from_utf8(header.value).ok()?.parse::<usize>().ok())
+                    .ok_or("no Content-Length")?;
+                if filled >= head + length {
+                    return Ok(length);
+                }
+            }
+        }
+    }
+}
+
+/// Runs `requests` GETs of `url` on the floors given, one thread each (a floor per request in
+/// flight, as a blocking program would hold them), each taking the next request when its last
+/// one ends. The floors keep their connections for the next run. Returns the body bytes read.
+pub fn floors_in_flight(floors: &mut [Floor], url: &str, requests: usize) -> Result<usize, Failure> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let next = AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = floors
+            .iter_mut()
+            .take(requests)
+            .map(|floor| {
+                let next = &next;
+                std::thread::Builder::new().stack_size(128 * 1024).spawn_scoped(scope, move || {
+                    let mut total = 0;
+                    while next.fetch_add(1, Ordering::Relaxed) < requests {
+                        total += floor.get(url)?;
+                    }
+                    Ok::<usize, Failure>(total)
+                })
+            })
+            .collect();
+        let mut total = 0;
+        for worker in workers {
+            total += worker?.join().map_err(|_| "a floor thread panicked")??;
+        }
+        Ok(total)
+    })
+}
