@@ -1,6 +1,6 @@
 //! The client driven by random sequences of its calls — send, send a streamed one, cancel,
 //! run the loop for a while, take a completion, read a streamed body — against the
-//! in-process httpbin, under tight limits (drawn per sequence) so that requests queue, and a
+//! in-process httpbin over plain HTTP and over TLS, under tight limits (drawn per sequence) so that requests queue, and a
 //! retry policy so that some wait out a backoff. Requests are GET, HEAD (a body-less
 //! response) and POST with bodies up to 70 KB. Each sequence comes from a seed (printed
 //! when it fails).
@@ -16,7 +16,7 @@
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
-use tidings_mio::{Client, Completion, ErrorKind, Method, RequestId, RetryPolicy, Session};
+use tidings_mio::{Client, Completion, ErrorKind, Method, RequestId, RetryPolicy, Session, TlsSettings};
 
 /// A small deterministic generator (xorshift64*): the same seed, the same sequence.
 struct Dice(u64);
@@ -80,9 +80,13 @@ impl Seen {
     }
 }
 
-fn run(seed: u64, base: &str) {
+fn run(seed: u64, base: &str, tls: Option<&TlsSettings>) {
     let policy = RetryPolicy::new(1).status_forcelist([503]).backoff_factor(Duration::from_millis(20));
-    let session = Session::builder().retries(policy).timeout(Duration::from_secs(10)).build().expect("session");
+    let mut session = Session::builder().retries(policy).timeout(Duration::from_secs(10));
+    if let Some(tls) = tls {
+        session = session.tls(tls.clone());
+    }
+    let session = session.build().expect("session");
     let mut dice = Dice(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
     let (in_flight, per_host) = (1 + dice.below(4) as usize, 1 + dice.below(3) as usize);
     let mut client = Client::builder(session).max_in_flight(in_flight).max_per_host(per_host).build().expect("client");
@@ -168,12 +172,31 @@ fn run(seed: u64, base: &str) {
     assert_eq!(client.body_buffer_bytes(), 0, "seed {seed}: a body left in memory");
 }
 
+fn seeds(default: u64) -> u64 {
+    std::env::var("TIDINGS_SEQUENCE_SEEDS").ok().and_then(|value| value.parse().ok()).unwrap_or(default)
+}
+
 #[test]
 fn random_sequences_of_calls_leave_nothing_behind() {
     let httpbin = tidings_httpbin::Server::start().expect("httpbin on loopback");
     let base = httpbin.url("");
-    let seeds: u64 = std::env::var("TIDINGS_SEQUENCE_SEEDS").ok().and_then(|value| value.parse().ok()).unwrap_or(24);
-    for seed in 0..seeds {
-        run(seed, &base);
+    for seed in 0..seeds(24) {
+        run(seed, &base, None);
     }
+}
+
+/// The same over TLS: a streamed body's bytes then wait as ciphertext in the TLS layer as
+/// well as in the read buffer, and a connection's record buffer is lent and returned.
+#[test]
+fn random_sequences_of_calls_over_tls_leave_nothing_behind() {
+    let httpbin = tidings_httpbin::Server::start_tls().expect("httpbin over TLS on loopback");
+    let ca = std::env::temp_dir().join(format!("tidings-mio-sequences-ca-{}.pem", std::process::id()));
+    std::fs::write(&ca, httpbin.ca_pem().expect("a TLS httpbin has a CA")).expect("CA file");
+    let tls = TlsSettings::default().ca_bundle(&ca);
+    let base = httpbin.url("");
+    // Other seeds than the plain run's: each draws its own sequence.
+    for seed in 1000..1000 + seeds(12) {
+        run(seed, &base, Some(&tls));
+    }
+    let _ = std::fs::remove_file(&ca);
 }
