@@ -543,7 +543,7 @@ fn stream_lines(count: usize, value: Value) -> Response<Body> {
 }
 
 /// Deterministic bytes (splitmix64), so tests can compare.
-fn pseudo_random(count: usize, seed: u64) -> Vec<u8> {
+pub fn pseudo_random(count: usize, seed: u64) -> Vec<u8> {
     let mut state = seed;
     (0..count)
         .map(|_| {

@@ -1,17 +1,19 @@
 //! The client driven by random sequences of its calls — send, send a streamed one, cancel,
 //! run the loop for a while, take a completion, read a streamed body — against the
-//! in-process httpbin over plain HTTP and over TLS, under tight limits (drawn per sequence) so that requests queue, and a
-//! retry policy so that some wait out a backoff. Requests are GET, HEAD (a body-less
-//! response) and POST with bodies up to 70 KB. Each sequence comes from a seed (printed
-//! when it fails).
+//! in-process httpbin over plain HTTP and over TLS, under tight limits (drawn per sequence)
+//! so that requests queue, and a retry policy so that some wait out a backoff. Requests are
+//! GET, HEAD (a body-less response) and POST with bodies up to 70 KB. Each sequence comes
+//! from a seed (printed when it fails).
 //!
 //! Never a panic; no request and no body read fails but by the retry policy's end (the
 //! server answers all of them well within the timeout: another failure is the client's, as
-//! a streamed body that never ended was);
-//! each request completes at most once, and never once cancelled; `cancel`
-//! answers `true` exactly for a request still pending or a body still open; and when every
-//! request is waited for and every body read to its end or cancelled, nothing is left
-//! pending, in flight, queued, holding a connection or buffered.
+//! a streamed body that never ended was); every body is its own request's — bytes of a
+//! length and seed drawn per request compared whole, an echo of the request's own path
+//! found in it, nothing after HEAD — whether read whole or streamed; each request completes
+//! at most once, and never once cancelled; `cancel` answers `true` exactly for a request
+//! still pending or a body still open; and when every request is waited for and every body
+//! read to its end or cancelled, nothing is left pending, in flight, queued, holding a
+//! connection or buffered.
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -30,20 +32,23 @@ impl Dice {
     }
 }
 
-const PATHS: [&str; 8] = [
-    "/get",
-    "/delay/0.05",
-    "/redirect/1",
-    "/status/503",
-    "/bytes/20000",
-    "/stream/5",
-    "/drip?duration=0.1&numbytes=4",
-    "/gzip",
-];
+const PATHS: [&str; 7] =
+    ["/get", "/delay/0.05", "/redirect/1", "/status/503", "/stream/5", "/drip?duration=0.1&numbytes=4", "/gzip"];
+
+/// What a request's body must be (the check that no response reaches another request).
+enum Body {
+    Exact(Vec<u8>),
+    /// The echo of the request's own path (closing quote included).
+    Holds(String),
+    Any,
+}
 
 /// What the sequence has seen of each request.
 #[derive(Default)]
 struct Seen {
+    expect: HashMap<RequestId, Body>,
+    /// Streamed bodies as read so far.
+    bodies: HashMap<RequestId, Vec<u8>>,
     /// Every request sent, and whether its body is streamed.
     sent: Vec<(RequestId, bool)>,
     cancelled: HashSet<RequestId>,
@@ -63,8 +68,28 @@ impl Seen {
         assert!(!self.cancelled.contains(&id), "seed {seed}: {id:?} completed after it was cancelled");
         assert!(self.completed.insert(id), "seed {seed}: {id:?} completed twice");
         let streamed = self.sent.iter().any(|&(sent, streamed)| sent == id && streamed);
-        if streamed && completion.result.is_ok() {
+        let Ok(response) = completion.result else { return };
+        if streamed {
             self.readable.insert(id, false);
+        } else {
+            self.check(id, &response.bytes().unwrap_or_else(|error| panic!("seed {seed}: {id:?}: {error}")), seed);
+        }
+    }
+
+    fn check(&self, id: RequestId, body: &[u8], seed: u64) {
+        match self.expect.get(&id) {
+            Some(Body::Exact(expected)) => assert!(
+                body == &expected[..],
+                "seed {seed}: {id:?} got {} bytes that are not its body ({} expected)",
+                body.len(),
+                expected.len()
+            ),
+            Some(Body::Holds(marker)) => assert!(
+                body.windows(marker.len()).any(|window| window == marker.as_bytes()),
+                "seed {seed}: {id:?}'s body does not echo {marker}: {}",
+                String::from_utf8_lossy(&body[..body.len().min(300)])
+            ),
+            _ => {}
         }
     }
 
@@ -73,8 +98,15 @@ impl Seen {
         let Some(ended) = self.readable.get_mut(&id).filter(|ended| !**ended) else { return };
         let mut buffer = vec![0u8; size.max(1)];
         match client.read(id, &mut buffer) {
-            Ok(0) => *ended = true,
-            Ok(count) => assert!(count <= buffer.len(), "seed {seed}"),
+            Ok(0) => {
+                *ended = true;
+                let body = self.bodies.remove(&id).unwrap_or_default();
+                self.check(id, &body, seed);
+            }
+            Ok(count) => {
+                assert!(count <= buffer.len(), "seed {seed}");
+                self.bodies.entry(id).or_default().extend_from_slice(&buffer[..count]);
+            }
             Err(error) => panic!("seed {seed}: reading {id:?}: {error}"),
         }
     }
@@ -95,15 +127,37 @@ fn run(seed: u64, base: &str, tls: Option<&TlsSettings>) {
         match dice.below(6) {
             0 | 1 => {
                 let streamed = dice.below(2) == 0;
-                let url = format!("{base}{}", PATHS[dice.below(PATHS.len() as u64) as usize]);
-                let request = match dice.below(3) {
-                    0 => client.get(&url),
-                    1 => client.request(Method::HEAD, &url),
-                    _ => client.post(&url).body(vec![b'x'; dice.below(70_000) as usize]),
+                let (method, pick) = (dice.below(3), dice.below(PATHS.len() as u64 + 2) as usize);
+                // Bytes of a length and seed of their own, an echo of a path of its own, or a
+                // path of the list; each with what its body must be.
+                let (path, body) = match pick.checked_sub(PATHS.len()) {
+                    Some(0) => {
+                        let (count, bytes_seed) = (dice.below(30_000) as usize, dice.below(1 << 32));
+                        let expected = tidings_httpbin::pseudo_random(count, bytes_seed);
+                        (format!("/bytes/{count}?seed={bytes_seed}"), Body::Exact(expected))
+                    }
+                    Some(_) => {
+                        let path = format!("/anything/{}", seen.sent.len());
+                        let marker = format!("{path}\"");
+                        (path, Body::Holds(marker))
+                    }
+                    // A GET of /get or /redirect/1 (which ends at /get) echoes /get; a POST's
+                    // redirect is a 302, which turns it into that GET.
+                    None if (PATHS[pick] == "/get" && method == 0) || PATHS[pick] == "/redirect/1" => {
+                        (PATHS[pick].to_owned(), Body::Holds("/get\"".to_owned()))
+                    }
+                    None => (PATHS[pick].to_owned(), Body::Any),
+                };
+                let url = format!("{base}{path}");
+                let (request, body) = match method {
+                    0 => (client.get(&url), body),
+                    1 => (client.request(Method::HEAD, &url), Body::Exact(Vec::new())),
+                    _ => (client.post(&url).body(vec![b'x'; dice.below(70_000) as usize]), body),
                 };
                 let request = request.build().expect("request");
                 let id = if streamed { client.send_streaming(request) } else { client.send(request) };
                 seen.sent.push((id, streamed));
+                seen.expect.insert(id, body);
             }
             2 if !seen.sent.is_empty() => {
                 let (id, _) = seen.sent[dice.below(seen.sent.len() as u64) as usize];
