@@ -18,30 +18,11 @@
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
-use tidings_mio::{Client, Completion, ErrorKind, Method, RequestId, RetryPolicy, Session, TlsSettings};
+#[path = "../../transport-std/tests/common/sequence.rs"]
+mod sequence;
 
-/// A small deterministic generator (xorshift64*): the same seed, the same sequence.
-struct Dice(u64);
-
-impl Dice {
-    fn below(&mut self, bound: u64) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) % bound
-    }
-}
-
-const PATHS: [&str; 7] =
-    ["/get", "/delay/0.05", "/redirect/1", "/status/503", "/stream/5", "/drip?duration=0.1&numbytes=4", "/gzip"];
-
-/// What a request's body must be (the check that no response reaches another request).
-enum Body {
-    Exact(Vec<u8>),
-    /// The echo of the request's own path (closing quote included).
-    Holds(String),
-    Any,
-}
+use sequence::{draw, each_seed, Body, Dice};
+use tidings_mio::{Client, Completion, ErrorKind, RequestId, RetryPolicy, Session, TlsSettings};
 
 /// What the sequence has seen of each request.
 #[derive(Default)]
@@ -77,19 +58,8 @@ impl Seen {
     }
 
     fn check(&self, id: RequestId, body: &[u8], seed: u64) {
-        match self.expect.get(&id) {
-            Some(Body::Exact(expected)) => assert!(
-                body == &expected[..],
-                "seed {seed}: {id:?} got {} bytes that are not its body ({} expected)",
-                body.len(),
-                expected.len()
-            ),
-            Some(Body::Holds(marker)) => assert!(
-                body.windows(marker.len()).any(|window| window == marker.as_bytes()),
-                "seed {seed}: {id:?}'s body does not echo {marker}: {}",
-                String::from_utf8_lossy(&body[..body.len().min(300)])
-            ),
-            _ => {}
+        if let Some(expected) = self.expect.get(&id) {
+            expected.check(body, &format!("seed {seed}: {id:?}"));
         }
     }
 
@@ -119,7 +89,7 @@ fn run(seed: u64, base: &str, tls: Option<&TlsSettings>) {
         session = session.tls(tls.clone());
     }
     let session = session.build().expect("session");
-    let mut dice = Dice(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+    let mut dice = Dice::new(seed);
     let (in_flight, per_host) = (1 + dice.below(4) as usize, 1 + dice.below(3) as usize);
     let mut client = Client::builder(session).max_in_flight(in_flight).max_per_host(per_host).build().expect("client");
     let mut seen = Seen::default();
@@ -127,37 +97,15 @@ fn run(seed: u64, base: &str, tls: Option<&TlsSettings>) {
         match dice.below(6) {
             0 | 1 => {
                 let streamed = dice.below(2) == 0;
-                let (method, pick) = (dice.below(3), dice.below(PATHS.len() as u64 + 2) as usize);
-                // Bytes of a length and seed of their own, an echo of a path of its own, or a
-                // path of the list; each with what its body must be.
-                let (path, body) = match pick.checked_sub(PATHS.len()) {
-                    Some(0) => {
-                        let (count, bytes_seed) = (dice.below(30_000) as usize, dice.below(1 << 32));
-                        let expected = tidings_httpbin::pseudo_random(count, bytes_seed);
-                        (format!("/bytes/{count}?seed={bytes_seed}"), Body::Exact(expected))
-                    }
-                    Some(_) => {
-                        let path = format!("/anything/{}", seen.sent.len());
-                        let marker = format!("{path}\"");
-                        (path, Body::Holds(marker))
-                    }
-                    // A GET of /get or /redirect/1 (which ends at /get) echoes /get; a POST's
-                    // redirect is a 302, which turns it into that GET.
-                    None if (PATHS[pick] == "/get" && method == 0) || PATHS[pick] == "/redirect/1" => {
-                        (PATHS[pick].to_owned(), Body::Holds("/get\"".to_owned()))
-                    }
-                    None => (PATHS[pick].to_owned(), Body::Any),
-                };
-                let url = format!("{base}{path}");
-                let (request, body) = match method {
-                    0 => (client.get(&url), body),
-                    1 => (client.request(Method::HEAD, &url), Body::Exact(Vec::new())),
-                    _ => (client.post(&url).body(vec![b'x'; dice.below(70_000) as usize]), body),
-                };
+                let drawn = draw(&mut dice, seen.sent.len());
+                let mut request = client.request(drawn.method, &format!("{base}{}", drawn.path));
+                if let Some(upload) = drawn.upload {
+                    request = request.body(upload);
+                }
                 let request = request.build().expect("request");
                 let id = if streamed { client.send_streaming(request) } else { client.send(request) };
                 seen.sent.push((id, streamed));
-                seen.expect.insert(id, body);
+                seen.expect.insert(id, drawn.body);
             }
             2 if !seen.sent.is_empty() => {
                 let (id, _) = seen.sent[dice.below(seen.sent.len() as u64) as usize];
@@ -226,31 +174,14 @@ fn run(seed: u64, base: &str, tls: Option<&TlsSettings>) {
     assert_eq!(client.body_buffer_bytes(), 0, "seed {seed}: a body left in memory");
 }
 
-fn seeds(default: u64) -> u64 {
-    std::env::var("TIDINGS_SEQUENCE_SEEDS").ok().and_then(|value| value.parse().ok()).unwrap_or(default)
-}
-
 #[test]
 fn random_sequences_of_calls_leave_nothing_behind() {
-    let httpbin = tidings_httpbin::Server::start().expect("httpbin on loopback");
-    let base = httpbin.url("");
-    for seed in 0..seeds(24) {
-        run(seed, &base, None);
-    }
+    each_seed(false, 24, run);
 }
 
-/// The same over TLS: a streamed body's bytes then wait as ciphertext in the TLS layer as
-/// well as in the read buffer, and a connection's record buffer is lent and returned.
+/// Over TLS, a streamed body's bytes also wait as ciphertext in the TLS layer, and a
+/// connection's record buffer is lent and returned.
 #[test]
 fn random_sequences_of_calls_over_tls_leave_nothing_behind() {
-    let httpbin = tidings_httpbin::Server::start_tls().expect("httpbin over TLS on loopback");
-    let ca = std::env::temp_dir().join(format!("tidings-mio-sequences-ca-{}.pem", std::process::id()));
-    std::fs::write(&ca, httpbin.ca_pem().expect("a TLS httpbin has a CA")).expect("CA file");
-    let tls = TlsSettings::default().ca_bundle(&ca);
-    let base = httpbin.url("");
-    // Other seeds than the plain run's: each draws its own sequence.
-    for seed in 1000..1000 + seeds(12) {
-        run(seed, &base, Some(&tls));
-    }
-    let _ = std::fs::remove_file(&ca);
+    each_seed(true, 12, run);
 }
