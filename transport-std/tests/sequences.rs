@@ -9,8 +9,9 @@
 //! read to its end is its own request's (bytes of a length and seed drawn per request
 //! compared whole, an echo of the request's own path found in it, nothing after HEAD), over
 //! connections the pool hands from one response to the next (a body read to its end gives
-//! its connection back; a dropped one closes it); the pool stays within its limits; and a
-//! last request on whatever the pool holds gets its own body.
+//! its connection back; a dropped one closes it), also between four threads sharing one
+//! session; the pool stays within its limits; and a last request on whatever the pool holds
+//! gets its own body.
 
 #[path = "common/sequence.rs"]
 mod sequence;
@@ -51,15 +52,27 @@ impl Open {
     }
 }
 
-fn run(seed: u64, base: &str, tls: Option<&TlsSettings>) {
-    let mut dice = Dice::new(seed);
+/// A session with a pool drawn from `dice`, the retry policy, and `tls` when given.
+fn session(dice: &mut Dice, tls: Option<&TlsSettings>) -> (Session, PoolLimits) {
     let limits = PoolLimits { max_idle_per_host: 1 + dice.below(3) as usize, max_idle: 1 + dice.below(4) as usize };
     let policy = RetryPolicy::new(1).status_forcelist([503]).backoff_factor(Duration::from_millis(20));
     let mut session = Session::builder().retries(policy).timeout(Duration::from_secs(10)).pool_limits(limits);
     if let Some(tls) = tls {
         session = session.tls(tls.clone());
     }
-    let session = session.build().expect("session");
+    (session.build().expect("session"), limits)
+}
+
+fn run(seed: u64, base: &str, tls: Option<&TlsSettings>) {
+    let mut dice = Dice::new(seed);
+    let (session, limits) = session(&mut dice, tls);
+    steps(&session, &mut dice, base, seed);
+    assert!(session.idle_connections() <= limits.max_idle, "seed {seed}: the pool is over its limit");
+    last_request(&session, &mut dice, base, seed);
+}
+
+/// A sequence of 40 steps on `session`, every response dropped or read at the end.
+fn steps(session: &Session, dice: &mut Dice, base: &str, seed: u64) {
     let mut open: Vec<Open> = Vec::new();
     let mut sent = 0;
     for _ in 0..40 {
@@ -68,7 +81,7 @@ fn run(seed: u64, base: &str, tls: Option<&TlsSettings>) {
             if open.len() >= 6 {
                 continue;
             }
-            let drawn = draw(&mut dice, sent);
+            let drawn = draw(dice, sent);
             sent += 1;
             let mut request = session.request(drawn.method, &format!("{base}{}", drawn.path));
             if let Some(upload) = drawn.upload {
@@ -97,8 +110,7 @@ fn run(seed: u64, base: &str, tls: Option<&TlsSettings>) {
                 open[pick].read_to_end(seed);
                 open.swap_remove(pick);
             }
-            // Dropped part-read or unread: a small rest is read off and the connection kept,
-            // a large one closes it.
+            // Dropped part-read or unread: its connection closes.
             _ => drop(open.swap_remove(pick)),
         }
     }
@@ -107,7 +119,10 @@ fn run(seed: u64, base: &str, tls: Option<&TlsSettings>) {
             response.read_to_end(seed);
         }
     }
-    assert!(session.idle_connections() <= limits.max_idle, "seed {seed}: the pool is over its limit");
+}
+
+/// A last request, on whatever connection the pool gives, gets its own body.
+fn last_request(session: &Session, dice: &mut Dice, base: &str, seed: u64) {
     let (count, bytes_seed) = (1 + dice.below(20_000) as usize, dice.below(1 << 32));
     let last = session.get(&format!("{base}/bytes/{count}?seed={bytes_seed}")).send().expect("the last request");
     let body = last.bytes().expect("the last body");
@@ -118,6 +133,28 @@ fn run(seed: u64, base: &str, tls: Option<&TlsSettings>) {
 #[test]
 fn random_sequences_of_open_responses_keep_every_body_its_own() {
     each_seed(false, 24, run);
+}
+
+/// Four threads at once on one session (one pool), each its own sequence: connections pass
+/// between threads through the pool.
+#[test]
+fn random_sequences_on_four_threads_sharing_a_session_keep_every_body_its_own() {
+    each_seed(false, 8, |seed, base, _| {
+        let mut dice = Dice::new(seed);
+        let (session, limits) = session(&mut dice, None);
+        std::thread::scope(|scope| {
+            for thread in 0..4u64 {
+                let session = &session;
+                scope.spawn(move || {
+                    let seed = seed * 10 + thread;
+                    let mut dice = Dice::new(seed);
+                    steps(session, &mut dice, base, seed);
+                });
+            }
+        });
+        assert!(session.idle_connections() <= limits.max_idle, "seed {seed}: the pool is over its limit");
+        last_request(&session, &mut dice, base, seed);
+    });
 }
 
 #[test]
