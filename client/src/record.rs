@@ -18,10 +18,12 @@ const CIPHERTEXT_LARGEST: usize = 256 * 1024;
 
 impl CiphertextBuffer {
     /// Reads plaintext into `out`, feeding rustls ciphertext from this buffer and refilling
-    /// it from `socket` as needed: `Ok(0)` at the end of the stream (a `close_notify`, or
-    /// the peer closing without one — whether that completes the message is the core's
-    /// decision, RFC 9112 §9.8); a non-blocking socket's `WouldBlock` (or a timed-out read)
-    /// comes back as is.
+    /// it from `socket` as needed: `Ok(0)` at the end of the stream after the peer's
+    /// `close_notify`; an `UnexpectedEof` error when the peer closed without one (RFC 9112
+    /// §9.8's "incomplete close": the transport hands the core
+    /// [`handle_incomplete_close`](tidings_core::Connection::handle_incomplete_close), which
+    /// decides whether that completes the message); a non-blocking socket's `WouldBlock` (or
+    /// a timed-out read) comes back as is.
     pub fn read_plaintext(
         &mut self,
         tls: &mut rustls::ClientConnection,
@@ -33,10 +35,12 @@ impl CiphertextBuffer {
         loop {
             match tls.reader().read(out) {
                 Ok(count) => return Ok(count),
-                Err(error) if error.kind() == Kind::UnexpectedEof => return Ok(0),
+                // rustls' word for a close without close_notify, passed on as is.
+                Err(error) if error.kind() == Kind::UnexpectedEof => return Err(error),
                 Err(error) if error.kind() == Kind::WouldBlock => {
                     if closed {
-                        return Ok(0);
+                        // The socket ended and rustls saw no close_notify.
+                        return Err(std::io::Error::new(Kind::UnexpectedEof, "closed without a TLS close_notify"));
                     }
                 }
                 Err(error) => return Err(error),

@@ -64,6 +64,12 @@ pub struct Leniency {
     /// Accept a bare LF as the end of a line in the head, chunk lines and trailers
     /// (RFC 9112 §2.2 allows a recipient to; off by default).
     pub allow_bare_lf: bool,
+    /// Take a TLS close without `close_notify` as the end of a body delimited by the close.
+    /// RFC 9112 §9.8: such a response "is complete only if a valid closure alert has been
+    /// received. Treating an incomplete message as complete could expose implementations to
+    /// attack." Off by default; bodies framed by `Content-Length` or chunked are judged by
+    /// their framing either way.
+    pub allow_close_without_notify: bool,
 }
 
 impl Default for Leniency {
@@ -82,6 +88,7 @@ impl Leniency {
             allow_missing_reason: false,
             allow_space_before_colon: false,
             allow_bare_lf: false,
+            allow_close_without_notify: false,
         }
     }
 
@@ -92,6 +99,7 @@ impl Leniency {
             allow_missing_reason: true,
             allow_space_before_colon: true,
             allow_bare_lf: true,
+            allow_close_without_notify: true,
         }
     }
 }

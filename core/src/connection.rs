@@ -47,8 +47,8 @@ use std::time::{Duration, Instant};
 use crate::config::Config;
 use crate::error::{Error, InvalidRequest, Misuse, Timeout, TimeoutPhase};
 use crate::framing::{CloseReason, ResponseContext};
-use crate::headers::{is_token, is_valid_value, Headers};
-use crate::request::{Request, RequestFraming, RequestPlan};
+use crate::headers::Headers;
+use crate::request::{check_trailers, chunk_overhead, write_chunk, Request, RequestFraming, RequestPlan};
 use crate::response::{Event, ResponseDecoder, Step};
 
 /// What one call to [`Connection::send_body`] did.
@@ -576,7 +576,27 @@ impl Connection {
 
     /// The peer closed its side. Completes a close-delimited body (`Some(End)`), or returns
     /// the `eof` error saying what was cut short; on an idle connection it just closes.
+    ///
+    /// Over TLS, call it only for a close the peer authenticated (a `close_notify` alert
+    /// came first), and [`handle_incomplete_close`](Self::handle_incomplete_close) for one
+    /// without; a plain TCP close is the only close there is, and comes here.
     pub fn handle_eof(&mut self, now: Instant) -> Result<Option<Event<'_>>, Error> {
+        self.peer_closed(now, true)
+    }
+
+    /// The peer closed a TLS connection without a `close_notify` alert first (RFC 9112 §9.8,
+    /// an "incomplete close"; rustls reports it as an `UnexpectedEof` error). As
+    /// [`handle_eof`](Self::handle_eof) — a response framed by `Content-Length` or chunked
+    /// that arrived whole has already ended, and one that did not is cut short either way —
+    /// except for a body delimited by the close: "A response that has neither chunked
+    /// transfer coding nor Content-Length is complete only if a valid closure alert has been
+    /// received", so it fails with [`IncompleteMessage::CloseWithoutNotify`](crate::IncompleteMessage::CloseWithoutNotify)
+    /// instead of ending, unless [`Leniency::allow_close_without_notify`](crate::Leniency::allow_close_without_notify) is on.
+    pub fn handle_incomplete_close(&mut self, now: Instant) -> Result<Option<Event<'_>>, Error> {
+        self.peer_closed(now, false)
+    }
+
+    fn peer_closed(&mut self, now: Instant, authenticated: bool) -> Result<Option<Event<'_>>, Error> {
         self.status.check()?;
         match self.status.phase {
             Phase::Busy => {}
@@ -588,7 +608,7 @@ impl Connection {
             Phase::Closed | Phase::Failed => return Ok(None),
         }
         let reused = self.status.exchanges_completed > 0;
-        match self.decoder.advance_eof(reused) {
+        match self.decoder.advance_eof(reused, authenticated) {
             Ok(Some(Step::End)) => {
                 self.end_exchange(now);
                 self.status.close(CloseReason::PeerClosed);
@@ -729,71 +749,4 @@ impl Connection {
     pub fn decoder(&self) -> &ResponseDecoder {
         &self.decoder
     }
-}
-
-/// Writes one chunk (`size CRLF data CRLF`) of as much of `data` as fits; returns how many
-/// data bytes it took (0 if nothing fits or `data` is empty: an empty chunk would end the
-/// body).
-fn write_chunk(data: &[u8], buf: &mut [u8]) -> usize {
-    if data.is_empty() {
-        return 0;
-    }
-    let mut take = data.len().min(buf.len());
-    while take > 0 && take + chunk_overhead(take) > buf.len() {
-        take = buf.len().saturating_sub(chunk_overhead(take)).min(take - 1);
-    }
-    if take == 0 {
-        return 0;
-    }
-    let digits = hex_digits(take);
-    for (index, digit) in buf[..digits].iter_mut().enumerate() {
-        let nibble = (take >> (4 * (digits - 1 - index))) & 0xf;
-        *digit = b"0123456789abcdef"[nibble];
-    }
-    buf[digits..digits + 2].copy_from_slice(b"\r\n");
-    buf[digits + 2..digits + 2 + take].copy_from_slice(&data[..take]);
-    buf[digits + 2 + take..digits + 4 + take].copy_from_slice(b"\r\n");
-    take
-}
-
-fn chunk_overhead(size: usize) -> usize {
-    hex_digits(size) + 4
-}
-
-fn hex_digits(size: usize) -> usize {
-    (usize::BITS - size.leading_zeros()).div_ceil(4).max(1) as usize
-}
-
-/// RFC 9110 §6.5.1: trailers must not carry fields needed for framing, routing,
-/// authentication, or request modifiers.
-fn check_trailers(trailers: &Headers, framing: RequestFraming) -> Result<(), Error> {
-    if !matches!(framing, RequestFraming::Chunked { .. }) {
-        return Err(InvalidRequest::FramingHeader { name: "Trailer", reason: "trailers need a chunked body" }.into());
-    }
-    const FORBIDDEN: [&str; 8] = [
-        "content-length",
-        "transfer-encoding",
-        "host",
-        "trailer",
-        "authorization",
-        "content-type",
-        "content-encoding",
-        "te",
-    ];
-    for (name, value) in trailers.iter() {
-        if !is_token(name.as_bytes()) {
-            return Err(InvalidRequest::HeaderName { name: name.to_owned() }.into());
-        }
-        if !is_valid_value(value) {
-            return Err(InvalidRequest::HeaderValue { name: name.to_owned() }.into());
-        }
-        if FORBIDDEN.iter().any(|forbidden| name.eq_ignore_ascii_case(forbidden)) {
-            return Err(InvalidRequest::FramingHeader {
-                name: "Trailer",
-                reason: "framing, routing and auth fields are not allowed in trailers",
-            }
-            .into());
-        }
-    }
-    Ok(())
 }

@@ -383,6 +383,18 @@ pub enum IncompleteMessage {
         /// Data bytes received.
         received: u64,
     },
+    /// A body delimited by the close ended with a close the peer did not authenticate: over
+    /// TLS, no `close_notify` alert came before it, so anyone able to end the TCP connection
+    /// could have cut the body short (RFC 9112 §9.8). See
+    /// [`Connection::handle_incomplete_close`](crate::Connection::handle_incomplete_close).
+    #[error(
+        "closed without a TLS close_notify after {received} bytes of a body delimited by the close, \
+         which may have been cut short (RFC 9112 §9.8)"
+    )]
+    CloseWithoutNotify {
+        /// Body bytes received.
+        received: u64,
+    },
 }
 
 /// A deadline passed (`timeout`).

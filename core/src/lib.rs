@@ -50,6 +50,11 @@
 //!
 //! ## Polling order
 //!
+//! The peer's close is [`Connection::handle_eof`]; over TLS, a close that came without the
+//! server's `close_notify` is [`Connection::handle_incomplete_close`] instead (rustls reports
+//! it as an `UnexpectedEof` error): it does not end a body delimited by the close (RFC 9112
+//! §9.8), since anyone able to end the TCP connection could have cut it.
+//!
 //! After every input (bytes, EOF or time), the driver: (1) writes whatever
 //! [`Connection::poll_transmit`] yields, and body data through [`Connection::send_body`]
 //! while [`Connection::wants_body`]; (2) feeds received bytes to

@@ -10,7 +10,7 @@ use base64::Engine as _;
 use http::Method;
 use url::{Position, Url};
 
-use crate::error::InvalidRequest;
+use crate::error::{Error, InvalidRequest};
 use crate::headers::{is_token, is_valid_value, list_elements, Headers};
 
 /// The version string sent in `User-Agent` by default.
@@ -434,4 +434,71 @@ fn put_field(out: &mut Vec<u8>, name: &str, value: &[u8]) {
     out.extend_from_slice(b": ");
     out.extend_from_slice(value);
     out.extend_from_slice(b"\r\n");
+}
+
+/// Writes one chunk (`size CRLF data CRLF`) of as much of `data` as fits; returns how many
+/// data bytes it took (0 if nothing fits or `data` is empty: an empty chunk would end the
+/// body).
+pub(crate) fn write_chunk(data: &[u8], buf: &mut [u8]) -> usize {
+    if data.is_empty() {
+        return 0;
+    }
+    let mut take = data.len().min(buf.len());
+    while take > 0 && take + chunk_overhead(take) > buf.len() {
+        take = buf.len().saturating_sub(chunk_overhead(take)).min(take - 1);
+    }
+    if take == 0 {
+        return 0;
+    }
+    let digits = hex_digits(take);
+    for (index, digit) in buf[..digits].iter_mut().enumerate() {
+        let nibble = (take >> (4 * (digits - 1 - index))) & 0xf;
+        *digit = b"0123456789abcdef"[nibble];
+    }
+    buf[digits..digits + 2].copy_from_slice(b"\r\n");
+    buf[digits + 2..digits + 2 + take].copy_from_slice(&data[..take]);
+    buf[digits + 2 + take..digits + 4 + take].copy_from_slice(b"\r\n");
+    take
+}
+
+pub(crate) fn chunk_overhead(size: usize) -> usize {
+    hex_digits(size) + 4
+}
+
+fn hex_digits(size: usize) -> usize {
+    (usize::BITS - size.leading_zeros()).div_ceil(4).max(1) as usize
+}
+
+/// RFC 9110 §6.5.1: trailers must not carry fields needed for framing, routing,
+/// authentication, or request modifiers.
+pub(crate) fn check_trailers(trailers: &Headers, framing: RequestFraming) -> Result<(), Error> {
+    if !matches!(framing, RequestFraming::Chunked { .. }) {
+        return Err(InvalidRequest::FramingHeader { name: "Trailer", reason: "trailers need a chunked body" }.into());
+    }
+    const FORBIDDEN: [&str; 8] = [
+        "content-length",
+        "transfer-encoding",
+        "host",
+        "trailer",
+        "authorization",
+        "content-type",
+        "content-encoding",
+        "te",
+    ];
+    for (name, value) in trailers.iter() {
+        if !is_token(name.as_bytes()) {
+            return Err(InvalidRequest::HeaderName { name: name.to_owned() }.into());
+        }
+        if !is_valid_value(value) {
+            return Err(InvalidRequest::HeaderValue { name: name.to_owned() }.into());
+        }
+        if FORBIDDEN.iter().any(|forbidden| name.eq_ignore_ascii_case(forbidden)) {
+            return Err(InvalidRequest::FramingHeader {
+                name: "Trailer",
+                reason: "framing, routing and auth fields are not allowed in trailers",
+            }
+            .into());
+        }
+    }
+    Ok(())
 }

@@ -390,10 +390,24 @@ impl ResponseDecoder {
     /// says how the message was cut short. `reused_connection` marks the one safe-to-retry
     /// case: a reused connection closed before any response byte.
     pub fn decode_eof(&mut self, reused_connection: bool) -> Result<Option<Event<'_>>, Error> {
-        Ok(self.advance_eof(reused_connection)?.map(|step| self.event(step)))
+        Ok(self.advance_eof(reused_connection, true)?.map(|step| self.event(step)))
     }
 
-    pub(crate) fn advance_eof(&mut self, reused_connection: bool) -> Result<Option<Step<'static>>, Error> {
+    /// The peer closed the connection without authenticating the close: over TLS, with no
+    /// `close_notify` alert before it (RFC 9112 §9.8's "incomplete close"). As
+    /// [`decode_eof`](Self::decode_eof), except that a body delimited by the close is not
+    /// complete ([`IncompleteMessage::CloseWithoutNotify`]) unless
+    /// [`Leniency::allow_close_without_notify`] is on.
+    pub fn decode_incomplete_close(&mut self, reused_connection: bool) -> Result<Option<Event<'_>>, Error> {
+        Ok(self.advance_eof(reused_connection, false)?.map(|step| self.event(step)))
+    }
+
+    /// The close: `authenticated` unless it is a TLS close without `close_notify`.
+    pub(crate) fn advance_eof(
+        &mut self,
+        reused_connection: bool,
+        authenticated: bool,
+    ) -> Result<Option<Step<'static>>, Error> {
         match self.state {
             State::Done => Ok(None),
             State::AfterTrailers => {
@@ -411,6 +425,13 @@ impl ResponseDecoder {
                 }
                 Some(BodyLength::Chunked) => {
                     Err(IncompleteMessage::Chunked { received: self.chunked.data_received() }.into())
+                }
+                // RFC 9112 §9.8: "A response that has neither chunked transfer coding nor
+                // Content-Length is complete only if a valid closure alert has been received.
+                // Treating an incomplete message as complete could expose implementations to
+                // attack."
+                Some(BodyLength::CloseDelimited) if !authenticated && !self.leniency.allow_close_without_notify => {
+                    Err(IncompleteMessage::CloseWithoutNotify { received: self.body_received }.into())
                 }
                 // Close-delimited: the close is the end. Otherwise nothing was left to read
                 // (no body, or all of it) and only the End was still owed.

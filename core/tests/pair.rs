@@ -415,3 +415,61 @@ fn stale_retry_safety_is_the_cores_decision() {
     pair.receive(b"HTTP/1.1", &mut seen).expect("a byte");
     assert!(!pair.client.is_stale_retry_safe(), "the server answered: it may have processed the request");
 }
+
+/// RFC 9112 §9.8: "A response that has neither chunked transfer coding nor Content-Length is
+/// complete only if a valid closure alert has been received." A TLS close without
+/// `close_notify` (`handle_incomplete_close`) does not end a body delimited by the close;
+/// bodies framed otherwise are judged by their framing, as at any close.
+#[test]
+fn a_body_delimited_by_the_close_ends_only_at_an_authenticated_close() {
+    let delimited = b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\npartial";
+    let mut pair = Pair::new(Config::default());
+    let mut seen = Seen::default();
+    pair.send(&Request::get("https://server.test/").expect("valid"));
+    pair.receive(delimited, &mut seen).expect("head and data");
+    let error = pair.client.handle_incomplete_close(pair.now).map(|_| ()).expect_err("not authenticated");
+    assert_eq!(error, Error::Incomplete(tidings_core::IncompleteMessage::CloseWithoutNotify { received: 7 }));
+    assert_eq!(error.kind(), ErrorKind::Eof);
+    assert!(error.to_string().contains("close_notify"), "{error}");
+    assert!(!error.is_stale_connection());
+    assert!(pair.client.is_closed());
+
+    // With close_notify first (or over plain TCP) the close is the end.
+    let mut pair = Pair::new(Config::default());
+    let mut seen = Seen::default();
+    pair.send(&Request::get("https://server.test/").expect("valid"));
+    pair.receive(delimited, &mut seen).expect("head and data");
+    assert!(matches!(pair.client.handle_eof(pair.now), Ok(Some(Event::End))));
+
+    // Named leniency takes the unauthenticated close as the end too.
+    let mut config = Config::default();
+    config.leniency.allow_close_without_notify = true;
+    let mut pair = Pair::new(config);
+    pair.send(&Request::get("https://server.test/").expect("valid"));
+    pair.receive(delimited, &mut seen).expect("head and data");
+    assert!(matches!(pair.client.handle_incomplete_close(pair.now), Ok(Some(Event::End))));
+
+    // A Content-Length body that arrived whole has ended before the close, which then only
+    // closes the idle connection; one cut short is cut short either way.
+    let mut pair = Pair::new(Config::default());
+    let mut seen = Seen::default();
+    pair.send(&Request::get("https://server.test/").expect("valid"));
+    pair.receive(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", &mut seen).expect("whole");
+    assert!(seen.ended);
+    assert!(matches!(pair.client.handle_incomplete_close(pair.now), Ok(None)));
+    assert_eq!(pair.client.close_reason(), Some(CloseReason::PeerClosed));
+    let mut pair = Pair::new(Config::default());
+    pair.send(&Request::get("https://server.test/").expect("valid"));
+    pair.receive(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nok", &mut Seen::default()).expect("part");
+    let error = pair.client.handle_incomplete_close(pair.now).map(|_| ()).expect_err("short");
+    assert_eq!(error, Error::Incomplete(tidings_core::IncompleteMessage::Body { expected: 9, received: 2 }));
+
+    // A chunked body with its last chunk is whole; one without it is cut short.
+    let mut pair = Pair::new(Config::default());
+    let mut seen = Seen::default();
+    pair.send(&Request::get("https://server.test/").expect("valid"));
+    pair.receive(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n", &mut seen)
+        .expect("whole");
+    assert!(seen.ended);
+    assert!(matches!(pair.client.handle_incomplete_close(pair.now), Ok(None)));
+}

@@ -408,3 +408,37 @@ fn an_endless_head_is_cut_at_the_limit() {
     let transcript = run(&Config::default(), "GET", &bytes, &[], false);
     assert!(transcript.outcome.starts_with("error too_large"), "{}", transcript.outcome);
 }
+
+/// The decoder alone, as an embedder without a `Connection` drives it: a close-delimited body
+/// ends at `decode_eof` (an authenticated close) and not at `decode_incomplete_close` (a TLS
+/// close without close_notify, RFC 9112 §9.8) unless the leniency is named.
+#[test]
+fn the_decoder_ends_a_close_delimited_body_only_at_an_authenticated_close() {
+    use tidings_core::{Event, IncompleteMessage, ResponseContext, ResponseDecoder};
+    let bytes = b"HTTP/1.1 200 OK\r\n\r\nabc";
+    for (authenticated, lenient) in [(true, false), (false, false), (false, true)] {
+        let mut leniency = Leniency::default();
+        leniency.allow_close_without_notify = lenient;
+        let mut decoder = ResponseDecoder::new(tidings_core::Limits::default(), leniency);
+        decoder.start(ResponseContext::default());
+        let mut position = 0;
+        while let (used, Some(_)) = decoder.decode(&bytes[position..]).expect("valid") {
+            position += used;
+        }
+        assert_eq!(decoder.body_received(), 3);
+        let ended = if authenticated { decoder.decode_eof(false) } else { decoder.decode_incomplete_close(false) };
+        match ended {
+            Ok(event) => {
+                assert!(authenticated || lenient, "ended with {event:?}");
+                assert!(matches!(event, Some(Event::End)), "{event:?}");
+            }
+            Err(error) => {
+                assert!(!authenticated && !lenient, "{error}");
+                assert_eq!(
+                    error,
+                    tidings_core::Error::Incomplete(IncompleteMessage::CloseWithoutNotify { received: 3 })
+                );
+            }
+        }
+    }
+}

@@ -1,7 +1,8 @@
 //! The core's `Connection` driven by arbitrary sequences of its public calls, as an embedder
 //! in its own runtime might make them — right, out of order or plain wrong: requests with
 //! bodies of each framing (`Content-Length`, chunked, `Expect: 100-continue`), body pieces
-//! into buffers of any size, trailers, server bytes in any pieces, EOF, time passing,
+//! into buffers of any size, trailers, server bytes in any pieces, EOF (with or without TLS
+//! close_notify), time passing,
 //! reading paused and resumed, aborts.
 //!
 //! Never a panic, and:
@@ -12,13 +13,15 @@
 //!   `exchanges_completed` counts the ends;
 //! - after `handle_timeout(now)`, no deadline is left at or before `now` (an event loop
 //!   that waits for `poll_timeout` never spins);
-//! - once closed, the connection stays closed.
+//! - once closed, the connection stays closed;
+//! - a close without TLS close_notify (`handle_incomplete_close`) never ends a body delimited
+//!   by the close (RFC 9112 §9.8).
 #![no_main]
 
 use std::time::{Duration, Instant};
 
 use libfuzzer_sys::fuzz_target;
-use tidings_core::{Body, Config, Connection, Event, Headers, Method, Request, RequestFraming};
+use tidings_core::{Body, BodyLength, Config, Connection, Event, Headers, Method, Request, RequestFraming};
 
 /// One request as the wire should carry it.
 struct Sent {
@@ -218,7 +221,13 @@ fuzz_target!(|data: &[u8]| {
                 }
             }
             5 => {
-                if let Ok(Some(Event::End)) = connection.handle_eof(now) {
+                let delimited =
+                    connection.decoder().framing().is_some_and(|framing| framing.length == BodyLength::CloseDelimited);
+                let authenticated = arg % 2 == 0;
+                let closed =
+                    if authenticated { connection.handle_eof(now) } else { connection.handle_incomplete_close(now) };
+                if let Ok(Some(Event::End)) = closed {
+                    assert!(authenticated || !delimited, "a close without close_notify ended a body delimited by it");
                     assert!(head_seen && !ended, "an end without a head, or twice");
                     ended = true;
                     ends += 1;

@@ -96,6 +96,9 @@ pub(crate) struct Conn {
     pub(crate) filled: usize,
     /// The peer closed its side (or TLS saw the end).
     pub(crate) eof: bool,
+    /// The end came over TLS without the peer's `close_notify` (an "incomplete close", RFC
+    /// 9112 §9.8): the core gets `handle_incomplete_close` instead of `handle_eof`.
+    eof_without_notify: bool,
     /// A write failed: nothing more is written; a response already on its way may still
     /// be read.
     pub(crate) write_failed: Option<io::Error>,
@@ -174,6 +177,7 @@ impl Conn {
             sent: 0,
             filled: 0,
             eof: false,
+            eof_without_notify: false,
             write_failed: None,
             task: None,
             pooled: false,
@@ -200,7 +204,8 @@ impl Conn {
             _ => &mut self.core,
         };
         let (used, received) = if input.is_empty() && self.eof {
-            (0, core.handle_eof(now)?.map(|event| detach(event, &[], base)))
+            let ended = if self.eof_without_notify { core.handle_incomplete_close(now) } else { core.handle_eof(now) };
+            (0, ended?.map(|event| detach(event, &[], base)))
         } else {
             let (used, event) = core.handle_input(now, input)?;
             (used, event.map(|event| detach(event, input, base)))
@@ -437,8 +442,16 @@ impl Conn {
                 _ => {}
             }
         }
-        if let Ok(0) = result {
-            self.eof = true;
+        match result {
+            Ok(0) => self.eof = true,
+            // TLS ended without close_notify (rustls' word for it): an end all the same,
+            // marked for the core.
+            Err(error) if error.kind() == io::ErrorKind::UnexpectedEof => {
+                self.eof = true;
+                self.eof_without_notify = true;
+                return Ok(0);
+            }
+            _ => {}
         }
         result
     }

@@ -219,9 +219,19 @@ impl Conn {
                 return Ok(head);
             }
             if let Filled::Eof = self.fill()? {
-                self.core.handle_eof(self.now)?;
+                self.peer_closed()?;
                 return Err(Error::new(ErrorKind::Eof, "connection closed before the response head"));
             }
+        }
+    }
+
+    /// Tells the core the peer closed: over TLS without a `close_notify` first, an
+    /// incomplete close (RFC 9112 §9.8), which does not end a body delimited by the close.
+    fn peer_closed(&mut self) -> Result<Option<Event<'_>>, tidings_core::Error> {
+        if self.stream.closed_without_notify() {
+            self.core.handle_incomplete_close(self.now)
+        } else {
+            self.core.handle_eof(self.now)
         }
     }
 
@@ -361,7 +371,7 @@ impl Conn {
                 Some(_) => None,
                 None => {
                     if let Filled::Eof = self.fill()? {
-                        if let Some(Event::End) = self.core.handle_eof(self.now)? {
+                        if let Some(Event::End) = self.peer_closed()? {
                             return Ok(None);
                         }
                         return Err(Error::new(ErrorKind::Eof, "connection closed before the body ended"));
@@ -401,7 +411,7 @@ impl Conn {
             self.tick();
             match read {
                 Ok(0) => {
-                    return match self.core.handle_eof(self.now)? {
+                    return match self.peer_closed()? {
                         Some(Event::End) => Ok(None),
                         _ => Err(Error::new(ErrorKind::Eof, "connection closed before the body ended")),
                     };

@@ -189,7 +189,7 @@ fn handshake(
             return Err(tls::handshake_error(host, error));
         }
     }
-    Ok(TlsStream { tls: session, socket, cipher: CiphertextBuffer::default() })
+    Ok(TlsStream { tls: session, socket, cipher: CiphertextBuffer::default(), closed_without_notify: false })
 }
 
 #[cfg(test)]

@@ -20,6 +20,9 @@ pub(crate) struct TlsStream {
     pub(crate) tls: ClientConnection,
     pub(crate) socket: Stream,
     pub(crate) cipher: CiphertextBuffer,
+    /// The stream ended without the peer's `close_notify` (an "incomplete close", RFC 9112
+    /// §9.8): reads return `Ok(0)` as at any end, and this says the end is not authenticated.
+    pub(crate) closed_without_notify: bool,
 }
 
 impl Stream {
@@ -44,6 +47,14 @@ impl Stream {
         }
     }
 
+    /// Whether the stream ended without a TLS `close_notify` (never for plain TCP, whose
+    /// close is the only one there is): the core then gets
+    /// [`handle_incomplete_close`](tidings_core::Connection::handle_incomplete_close)
+    /// instead of `handle_eof`.
+    pub(crate) fn closed_without_notify(&self) -> bool {
+        matches!(self, Stream::Tls(tls) if tls.closed_without_notify)
+    }
+
     /// Peeks at the socket without waiting: `Ok(0)` when the peer closed, `Ok(n)` when bytes
     /// wait, `WouldBlock` when nothing arrived. One system call where the platform allows.
     pub(crate) fn peek_now(&self) -> io::Result<usize> {
@@ -55,9 +66,15 @@ impl Read for Stream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
             Stream::Plain(socket) => socket.read(buf),
-            // A peer that closes without close_notify ends the stream (`Ok(0)`); the core
-            // decides whether that completes the message (RFC 9112 §9.8).
-            Stream::Tls(tls) => tls.cipher.read_plaintext(&mut tls.tls, &mut tls.socket, buf),
+            // A peer that closes without close_notify ends the stream too (`Ok(0)`), marked
+            // so; the core decides whether that completes the message (RFC 9112 §9.8).
+            Stream::Tls(tls) => match tls.cipher.read_plaintext(&mut tls.tls, &mut tls.socket, buf) {
+                Err(error) if error.kind() == io::ErrorKind::UnexpectedEof => {
+                    tls.closed_without_notify = true;
+                    Ok(0)
+                }
+                result => result,
+            },
         }
     }
 }

@@ -42,8 +42,11 @@ impl Recorded {
 pub enum Action {
     /// Write these bytes and keep reading requests on the connection.
     Respond(Vec<u8>),
-    /// Write these bytes, then close the connection.
+    /// Write these bytes, then close the connection (over TLS with a `close_notify` first).
     RespondAndClose(Vec<u8>),
+    /// Write these bytes, then close the connection without a TLS `close_notify` — a
+    /// sloppy server, or an attacker ending the TCP connection (plain: as `RespondAndClose`).
+    RespondAndCut(Vec<u8>),
     /// Write these bytes, wait, then close (a stall).
     Stall(Vec<u8>, Duration),
     /// Close at once without a byte.
@@ -107,7 +110,8 @@ impl Server {
                 thread::spawn(move || match tls {
                     None => {
                         let handle = stream.try_clone();
-                        if serve(stream, connection, &*script, &log) == Ended::Reset {
+                        let mut stream = stream;
+                        if serve(&mut stream, connection, &*script, &log) == Ended::Reset {
                             // Linger 0: closing sends RST.
                             if let Ok(handle) = handle {
                                 let _ = socket2::SockRef::from(&handle).set_linger(Some(Duration::ZERO));
@@ -116,7 +120,12 @@ impl Server {
                     }
                     Some(config) => {
                         let Ok(session) = rustls::ServerConnection::new(config) else { return };
-                        let _ = serve(rustls::StreamOwned::new(session, stream), connection, &*script, &log);
+                        let mut tls = rustls::StreamOwned::new(session, stream);
+                        if serve(&mut tls, connection, &*script, &log) != Ended::Cut {
+                            // A TLS server ends with close_notify (RFC 8446 §6.1), as nginx does.
+                            tls.conn.send_close_notify();
+                            let _ = tls.flush();
+                        }
                     }
                 });
             }
@@ -146,13 +155,15 @@ impl Server {
 #[derive(Debug, PartialEq, Eq)]
 enum Ended {
     Closed,
+    /// Closed without a TLS close_notify.
+    Cut,
     Reset,
 }
 
-fn serve(mut stream: impl Read + Write, connection: usize, script: &Script, log: &Mutex<Vec<Recorded>>) -> Ended {
+fn serve(stream: &mut (impl Read + Write), connection: usize, script: &Script, log: &Mutex<Vec<Recorded>>) -> Ended {
     let mut buffer = Vec::new();
     loop {
-        let Some(request) = read_request(&mut stream, &mut buffer, connection) else { return Ended::Closed };
+        let Some(request) = read_request(stream, &mut buffer, connection) else { return Ended::Closed };
         let index = {
             let mut log = log.lock().expect("log");
             log.push(request.clone());
@@ -168,6 +179,11 @@ fn serve(mut stream: impl Read + Write, connection: usize, script: &Script, log:
                 let _ = stream.write_all(&bytes);
                 let _ = stream.flush();
                 return Ended::Closed;
+            }
+            Action::RespondAndCut(bytes) => {
+                let _ = stream.write_all(&bytes);
+                let _ = stream.flush();
+                return Ended::Cut;
             }
             Action::Stall(bytes, wait) => {
                 let _ = stream.write_all(&bytes);

@@ -96,3 +96,33 @@ pub fn a_missing_ca_file_is_a_tls_error_at_build_time(_: &dyn Transport) {
         Session::builder().tls(TlsSettings::default().ca_bundle("/nonexistent/ca.pem")).build().expect_err("missing");
     assert_eq!(error.kind(), ErrorKind::Tls);
 }
+
+/// RFC 9112 §9.8: over TLS, "a response that has neither chunked transfer coding nor
+/// Content-Length is complete only if a valid closure alert has been received". A close
+/// without the server's `close_notify` — a sloppy server, or anyone able to end the TCP
+/// connection — is an `eof` error, not a shorter body; bodies framed by `Content-Length` or
+/// chunked that arrived whole are whole either way.
+pub fn a_body_delimited_by_the_close_needs_the_servers_close_notify(t: &dyn Transport) {
+    let pki = pki(&["localhost"]);
+    let server = Server::start_tls(pki.chain, pki.key, |request, _| {
+        let delimited = b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nthe whole body".to_vec();
+        match request.request_line().split(' ').nth(1).unwrap_or_default() {
+            "/notify" => Action::RespondAndClose(delimited),
+            "/cut" => Action::RespondAndCut(delimited),
+            "/length" => Action::RespondAndCut(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nwhole".to_vec()),
+            _ => Action::RespondAndCut(
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nwhole\r\n0\r\n\r\n".to_vec(),
+            ),
+        }
+    });
+    let session =
+        Session::builder().tls(TlsSettings::default().ca_bundle(pki.ca_file.path())).build().expect("session");
+    let url = |path: &str| format!("https://localhost:{}{path}", server.port);
+    let text = |path: &str| session.get(&url(path)).send_with(t).and_then(|response| response.text());
+    assert_eq!(text("/notify").expect("close_notify, then the close"), "the whole body");
+    let error = text("/cut").expect_err("a close without close_notify");
+    assert_eq!(error.kind(), ErrorKind::Eof, "{error}");
+    assert!(error.to_string().contains("close_notify"), "{error}");
+    assert_eq!(text("/length").expect("whole by its length"), "whole");
+    assert_eq!(text("/chunked").expect("whole by its last chunk"), "whole");
+}
