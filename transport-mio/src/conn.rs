@@ -596,7 +596,21 @@ impl Conn {
     }
 
     /// Deregisters and closes the socket (and any connects still racing).
+    ///
+    /// A TLS peer is told first (RFC 9112 §9.8: "Clients MUST send a closure alert before
+    /// closing the connection"): the origin's `close_notify`, then the proxy's, one try each
+    /// on the non-blocking socket, without waiting for the server's (the RFC's "MAY choose
+    /// not to wait").
     pub(crate) fn close_socket(&mut self, registry: &Registry) {
+        if matches!(self.phase, Phase::Ready) {
+            if let Some(tls) = self.tls.as_mut() {
+                tls.send_close_notify();
+                let _ = self.flush_tls();
+            }
+            if let (Some(proxy), Some(socket)) = (self.proxy_tls.as_mut(), self.socket.as_mut()) {
+                proxy.close_notify(socket);
+            }
+        }
         if let Some(mut socket) = self.socket.take() {
             let _ = registry.deregister(&mut socket);
         }

@@ -20,6 +20,12 @@ impl ProxyTls {
         ProxyTls { tls, cipher: CiphertextBuffer::default() }
     }
 
+    /// Sends the proxy a `close_notify` before the socket closes: one try, without waiting.
+    pub(crate) fn close_notify(&mut self, socket: &mut TcpStream) {
+        self.tls.send_close_notify();
+        let _ = self.send(socket);
+    }
+
     /// Whether records wait to go to the socket.
     pub(crate) fn wants_write(&self) -> bool {
         self.tls.wants_write()

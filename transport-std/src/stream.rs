@@ -103,6 +103,22 @@ impl Write for Stream {
     }
 }
 
+impl Drop for TlsStream {
+    /// RFC 9112 §9.8: "Clients MUST send a closure alert before closing the connection." One
+    /// try, without waiting: the socket goes non-blocking first, so a full send buffer or a
+    /// peer gone costs nothing, and the server's own alert is not awaited (the RFC's "MAY
+    /// choose not to wait"). Inside a proxy's TLS, this origin's alert goes first, then the
+    /// proxy's as its stream drops in turn.
+    fn drop(&mut self) {
+        if self.tls.is_handshaking() {
+            return;
+        }
+        let _ = self.socket.socket().set_nonblocking(true);
+        self.tls.send_close_notify();
+        let _ = self.send_records();
+    }
+}
+
 impl TlsStream {
     /// Writes every TLS record rustls holds.
     fn send_records(&mut self) -> io::Result<()> {

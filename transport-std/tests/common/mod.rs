@@ -66,6 +66,8 @@ pub struct Server {
     pub port: u16,
     pub connections: Arc<AtomicUsize>,
     pub requests: Arc<Mutex<Vec<Recorded>>>,
+    /// TLS connections the client ended with a `close_notify`.
+    pub close_notifies: Arc<AtomicUsize>,
 }
 
 impl Server {
@@ -100,13 +102,14 @@ impl Server {
         let port = listener.local_addr().expect("address").port();
         let connections = Arc::new(AtomicUsize::new(0));
         let requests = Arc::new(Mutex::new(Vec::new()));
-        let (count, log) = (connections.clone(), requests.clone());
+        let close_notifies = Arc::new(AtomicUsize::new(0));
+        let (count, log, notified) = (connections.clone(), requests.clone(), close_notifies.clone());
         thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { return };
                 stream.set_read_timeout(Some(Duration::from_secs(10))).ok();
                 let connection = count.fetch_add(1, Ordering::SeqCst);
-                let (script, log, tls) = (script.clone(), log.clone(), tls.clone());
+                let (script, log, tls, notified) = (script.clone(), log.clone(), tls.clone(), notified.clone());
                 thread::spawn(move || match tls {
                     None => {
                         let handle = stream.try_clone();
@@ -121,7 +124,11 @@ impl Server {
                     Some(config) => {
                         let Ok(session) = rustls::ServerConnection::new(config) else { return };
                         let mut tls = rustls::StreamOwned::new(session, stream);
-                        if serve(&mut tls, connection, &*script, &log) != Ended::Cut {
+                        let ended = serve(&mut tls, connection, &*script, &log);
+                        if tls.conn.process_new_packets().is_ok_and(|state| state.peer_has_closed()) {
+                            notified.fetch_add(1, Ordering::SeqCst);
+                        }
+                        if ended != Ended::Cut {
                             // A TLS server ends with close_notify (RFC 8446 §6.1), as nginx does.
                             tls.conn.send_close_notify();
                             let _ = tls.flush();
@@ -130,7 +137,7 @@ impl Server {
                 });
             }
         });
-        Server { port, connections, requests }
+        Server { port, connections, requests, close_notifies }
     }
 
     /// A server answering every request with the same bytes, kept alive.

@@ -113,6 +113,7 @@ macro_rules! scenario_tests {
             tls::client_certificates_are_presented,
             tls::a_missing_ca_file_is_a_tls_error_at_build_time,
             tls::a_body_delimited_by_the_close_needs_the_servers_close_notify,
+            tls::the_client_ends_tls_with_close_notify,
             proxy::plain_http_goes_to_the_proxy_in_absolute_form_with_its_credentials,
             proxy::https_tunnels_with_credentials_on_the_connect_only,
             proxy::a_refused_tunnel_is_a_connect_error,

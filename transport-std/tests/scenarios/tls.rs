@@ -126,3 +126,21 @@ pub fn a_body_delimited_by_the_close_needs_the_servers_close_notify(t: &dyn Tran
     assert_eq!(text("/length").expect("whole by its length"), "whole");
     assert_eq!(text("/chunked").expect("whole by its last chunk"), "whole");
 }
+
+/// RFC 9112 §9.8: "Clients MUST send a closure alert before closing the connection." A
+/// response with `Connection: close` has the client close: the server reads a close_notify.
+pub fn the_client_ends_tls_with_close_notify(t: &dyn Transport) {
+    let pki = pki(&["localhost"]);
+    let server = Server::start_tls(pki.chain, pki.key, |_, _| {
+        Action::Respond(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok".to_vec())
+    });
+    let session =
+        Session::builder().tls(TlsSettings::default().ca_bundle(pki.ca_file.path())).build().expect("session");
+    let response = session.get(&format!("https://localhost:{}/", server.port)).send_with(t).expect("response");
+    assert_eq!(response.text().expect("text"), "ok");
+    let waited = std::time::Instant::now();
+    while server.close_notifies.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+        assert!(waited.elapsed() < std::time::Duration::from_secs(5), "the server never read a close_notify");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
