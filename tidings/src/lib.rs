@@ -109,6 +109,11 @@
 //! Requests' `verify=path`), a client certificate, the platform verifier (feature
 //! `platform-verifier`), or — explicitly, with a logged warning — no verification.
 //!
+//! A connection ends with the client's `close_notify`, and a body that only the close
+//! delimits (no `Content-Length`, not chunked) is whole only if the server's `close_notify`
+//! came before its close: otherwise anyone able to end the TCP connection could have cut it,
+//! and reading it fails with an `eof` error that says so (RFC 9112 §9.8).
+//!
 //! ```
 //! # let httpbin = tidings_httpbin::Server::start_tls()?;
 //! # let ca_bundle = std::env::temp_dir().join(format!("tidings-doc-ca-{}.pem", std::process::id()));
